@@ -1,0 +1,199 @@
+// Parses the environment once, at start-up, into one typed object. A bad
+// start names every wrong variable in one message; secrets have no defaults.
+import { z } from "zod";
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90", "90s", "15m", "12h", "3d" → milliseconds (bare numbers are seconds). */
+const duration = (fallback: string) =>
+  z.string().trim().default(fallback).transform((value, ctx) => {
+    const match = DURATION.exec(value);
+    if (!match || Number(match[1]) <= 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not a duration like 90s, 15m, 12h or 3d`,
+      });
+      return z.NEVER;
+    }
+    return Number(match[1]) *
+      UNIT_MS[(match[2] ?? "s") as keyof typeof UNIT_MS];
+  });
+
+const flag = (fallback: boolean) =>
+  z.enum(["true", "false", "1", "0", "yes", "no"]).optional().transform((v) =>
+    v === undefined ? fallback : ["true", "1", "yes"].includes(v)
+  );
+
+const redirectPath = (fallback: string) =>
+  z.string().default(fallback).refine(
+    (p) => p.startsWith("/") && !p.startsWith("//"),
+    "must be a path on this site, starting with a single /",
+  );
+
+const MIN_SECRET_LENGTH = 32;
+
+const EnvSchema = z.object({
+  DENO_ENV: z.enum(["development", "production", "test"]).default(
+    "development",
+  ),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOSTNAME: z.string().default("0.0.0.0"),
+  KV_PATH: z.string().optional(),
+  APP_NAME: z.string().trim().min(1).max(60).default("cloud-user"),
+  APP_ORIGIN: z.url({ protocol: /^https?$/ }).optional(),
+  SECRET_KEY: z.string().optional(),
+  SECRET_KEY_FALLBACKS: z.string().default(""),
+  ACTIVATION_MAX_AGE: duration("3d"),
+  PENDING_USER_TTL: duration("7d"),
+  SESSION_TTL: duration("14d"),
+  REDIRECT_AFTER_ACTIVATION: redirectPath("/account"),
+  REDIRECT_IF_ALREADY_ACTIVE: redirectPath("/login?activated=1"),
+  MAIL_BACKEND: z.enum(["console", "smtp", "memory"]).default("console"),
+  MAIL_FROM: z.string().default("cloud-user <no-reply@localhost>"),
+  SMTP_HOST: z.string().default("localhost"),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  SMTP_SECURE: flag(false),
+  SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
+  LOG_FORMAT: z.enum(["text", "json"]).default("text"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  PASSWORD_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+});
+
+export interface Config {
+  env: "development" | "production" | "test";
+  port: number;
+  hostname: string;
+  /** undefined: Deno's default database (the managed KV on Deno Deploy). */
+  kvPath: string | undefined;
+  appName: string;
+  /** Where links in mails point; no trailing slash. */
+  appOrigin: string;
+  /** Whether cookies get the Secure attribute (all but plain-http localhost). */
+  secureCookies: boolean;
+  secretKey: string;
+  secretKeyFallbacks: string[];
+  activationMaxAgeMs: number;
+  pendingUserTtlMs: number;
+  sessionTtlMs: number;
+  redirectAfterActivation: string;
+  redirectIfAlreadyActive: string;
+  mail: {
+    backend: "console" | "smtp" | "memory";
+    from: string;
+    smtp: {
+      host: string;
+      port: number;
+      user?: string;
+      password?: string;
+      secure: boolean;
+    };
+  };
+  /** "kv": signals ride a KV queue as well as the outbox; "none": cron only. */
+  signalQueue: "kv" | "none";
+  logFormat: "text" | "json";
+  logLevel: "debug" | "info" | "warn" | "error";
+  maxBodyBytes: number;
+  /** Argon2id worker threads; 0 hashes on the main thread. */
+  passwordWorkers: number;
+}
+
+export type ConfigResult =
+  | { ok: true; config: Config }
+  | { ok: false; error: string };
+
+/** A development key, so `deno task start` works on a fresh clone. */
+const DEV_SECRET = "development-only-secret-do-not-use-in-production!!";
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+export function loadConfig(
+  env: Record<string, string | undefined>,
+): ConfigResult {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
+  );
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) =>
+      `${i.path.join(".")}: ${i.message}`
+    );
+    return { ok: false, error: `bad configuration: ${problems.join("; ")}` };
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const production = e.DENO_ENV === "production";
+  if (production) {
+    if (!e.SECRET_KEY) {
+      problems.push("SECRET_KEY: required in production");
+    } else if (e.SECRET_KEY.length < MIN_SECRET_LENGTH) {
+      problems.push(
+        `SECRET_KEY: must be at least ${MIN_SECRET_LENGTH} characters`,
+      );
+    }
+    if (!e.APP_ORIGIN) problems.push("APP_ORIGIN: required in production");
+    if (e.MAIL_BACKEND !== "smtp") {
+      problems.push(
+        `MAIL_BACKEND: "${e.MAIL_BACKEND}" does not deliver mail; use a real backend in production`,
+      );
+    }
+  } else if (e.SECRET_KEY && e.SECRET_KEY.length < MIN_SECRET_LENGTH) {
+    problems.push(
+      `SECRET_KEY: must be at least ${MIN_SECRET_LENGTH} characters`,
+    );
+  }
+  const fallbacks = e.SECRET_KEY_FALLBACKS.split(",").map((k) => k.trim())
+    .filter(Boolean);
+  if (fallbacks.some((k) => k.length < MIN_SECRET_LENGTH)) {
+    problems.push(
+      `SECRET_KEY_FALLBACKS: every key must be at least ${MIN_SECRET_LENGTH} characters`,
+    );
+  }
+  const origin = new URL(e.APP_ORIGIN ?? `http://localhost:${e.PORT}`);
+  if (production && e.APP_ORIGIN && origin.protocol !== "https:") {
+    problems.push("APP_ORIGIN: must be https in production");
+  }
+  if (problems.length) {
+    return { ok: false, error: `bad configuration: ${problems.join("; ")}` };
+  }
+  const onDeploy = Boolean(cleaned.DENO_DEPLOYMENT_ID);
+  return {
+    ok: true,
+    config: {
+      env: e.DENO_ENV,
+      port: e.PORT,
+      hostname: e.HOSTNAME,
+      kvPath: e.KV_PATH ?? (onDeploy ? undefined : "data/cloud-user.sqlite3"),
+      appName: e.APP_NAME,
+      appOrigin: origin.origin,
+      secureCookies: !(origin.protocol === "http:" &&
+        LOCAL_HOSTS.has(origin.hostname)),
+      secretKey: e.SECRET_KEY ?? DEV_SECRET,
+      secretKeyFallbacks: fallbacks,
+      activationMaxAgeMs: e.ACTIVATION_MAX_AGE,
+      pendingUserTtlMs: e.PENDING_USER_TTL,
+      sessionTtlMs: e.SESSION_TTL,
+      redirectAfterActivation: e.REDIRECT_AFTER_ACTIVATION,
+      redirectIfAlreadyActive: e.REDIRECT_IF_ALREADY_ACTIVE,
+      mail: {
+        backend: e.MAIL_BACKEND,
+        from: e.MAIL_FROM,
+        smtp: {
+          host: e.SMTP_HOST,
+          port: e.SMTP_PORT,
+          user: e.SMTP_USER,
+          password: e.SMTP_PASSWORD,
+          secure: e.SMTP_SECURE,
+        },
+      },
+      signalQueue: e.SIGNAL_QUEUE ?? (onDeploy ? "none" : "kv"),
+      logFormat: e.LOG_FORMAT,
+      logLevel: e.LOG_LEVEL,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      passwordWorkers: e.PASSWORD_WORKERS ??
+        Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8)),
+    },
+  };
+}

@@ -1,0 +1,180 @@
+import assert from "node:assert/strict";
+import { argon2id } from "hash-wasm";
+import { createPasswordHasher } from "../../lib/passwords.ts";
+
+const PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([^$]+)\$([^$]+)$/;
+
+/** A worker from source text, for the pool's failure paths. */
+const workerFrom = (source: string) =>
+  `data:application/javascript,${encodeURIComponent(source)}`;
+
+Deno.test("passwords: a hash verifies its password and no other", async () => {
+  const hasher = createPasswordHasher({ workers: 0 });
+  const encoded = await hasher.hash("correct horse battery staple");
+  assert.equal(
+    await hasher.verify("correct horse battery staple", encoded),
+    true,
+  );
+  assert.equal(
+    await hasher.verify("correct horse battery stapler", encoded),
+    false,
+  );
+  assert.equal(await hasher.verify("", encoded), false);
+  hasher.close();
+});
+
+Deno.test("passwords: hashes use OWASP parameters or stronger and fresh salts", async () => {
+  const hasher = createPasswordHasher({ workers: 0 });
+  const [a, b] = [await hasher.hash("same"), await hasher.hash("same")];
+  const [, m, t, p, salt] = PARAMS.exec(a) ?? assert.fail(a);
+  assert.ok(Number(m) >= 19456 && Number(t) >= 2 && Number(p) >= 1, a);
+  assert.equal(Uint8Array.fromBase64(salt).length, 16);
+  assert.notEqual(PARAMS.exec(b)?.[4], salt);
+  assert.notEqual(a, b);
+  assert.equal(hasher.needsRehash(a), false);
+  hasher.close();
+});
+
+Deno.test("passwords: malformed or hostile encoded strings verify false without hashing", async () => {
+  const hasher = createPasswordHasher({ workers: 0 });
+  const salt = "c2FsdHNhbHRzYWx0c2FsdA";
+  const hash = "A".repeat(43);
+  const bad = [
+    "",
+    "plain-text-password",
+    "$argon2id$",
+    `$argon2i$v=19$m=19456,t=2,p=1$${salt}$${hash}`,
+    `$argon2id$v=16$m=19456,t=2,p=1$${salt}$${hash}`,
+    `$argon2id$v=19$t=2,m=19456,p=1$${salt}$${hash}`,
+    `$argon2id$v=19$m=19456,t=2,p=1$$${hash}`,
+    `$argon2id$v=19$m=19456,t=2,p=1$${salt}AAA$${hash}`,
+    `$argon2id$v=19$m=19456,t=2,p=1$${salt}$${hash}$`,
+    `$argon2id$v=19$m=4000000,t=2,p=1$${salt}$${hash}`,
+    `$argon2id$v=19$m=19456,t=999,p=1$${salt}$${hash}`,
+    `$argon2id$v=19$m=4,t=2,p=1$${salt}$${hash}`,
+    `$argon2id$v=19$m=19456,t=0,p=1$${salt}$${hash}`,
+    null as unknown as string,
+  ];
+  const started = performance.now();
+  for (const encoded of bad) {
+    assert.equal(await hasher.verify("pw", encoded), false, String(encoded));
+    assert.equal(hasher.needsRehash(encoded), true, String(encoded));
+  }
+  assert.ok(performance.now() - started < 50, "something was hashed");
+  hasher.close();
+});
+
+Deno.test("passwords: the same text typed composed or decomposed verifies", async () => {
+  const hasher = createPasswordHasher({ workers: 0 });
+  const encoded = await hasher.hash("caf\u00e9");
+  assert.equal(await hasher.verify("cafe\u0301", encoded), true);
+  hasher.close();
+});
+
+Deno.test("passwords: worker pool and main thread verify each other's hashes", async () => {
+  const pool = createPasswordHasher({ workers: 2 });
+  const main = createPasswordHasher({ workers: 0 });
+  try {
+    assert.equal(
+      await main.verify("from pool", await pool.hash("from pool")),
+      true,
+    );
+    assert.equal(
+      await pool.verify("from main", await main.hash("from main")),
+      true,
+    );
+    assert.equal(
+      await pool.verify("wrong", await main.hash("from main")),
+      false,
+    );
+  } finally {
+    pool.close();
+    main.close();
+  }
+});
+
+Deno.test("passwords: 8 concurrent hashes through a pool of 2 all verify", async () => {
+  const pool = createPasswordHasher({ workers: 2 });
+  try {
+    const passwords = Array.from({ length: 8 }, (_, i) => `password-${i}`);
+    const hashes = await Promise.all(passwords.map((p) => pool.hash(p)));
+    assert.equal(new Set(hashes).size, 8);
+    const checks = await Promise.all(
+      hashes.map((h, i) => pool.verify(passwords[(i + 1) % 8], h)),
+    );
+    assert.deepEqual(checks, Array(8).fill(false));
+    assert.equal(await pool.verify(passwords[5], hashes[5]), true);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("passwords: a closed hasher ends its workers and refuses work", async () => {
+  const pool = createPasswordHasher({ workers: 2 });
+  await pool.hash("warm up the pool");
+  pool.close();
+  await assert.rejects(pool.hash("after close"), /closed/);
+  pool.close();
+});
+
+Deno.test("passwords: a worker crash rejects the pending request instead of hanging", async () => {
+  const pool = createPasswordHasher({
+    workers: 1,
+    workerUrl: workerFrom(`
+      self.postMessage({ ready: true });
+      // Later than the ready message, so this is a crash, not a failed start.
+      self.onmessage = () => setTimeout(() => { throw new Error("boom"); }, 50);
+    `),
+  });
+  try {
+    await assert.rejects(pool.hash("pw"), /password worker crashed/);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("passwords: a worker that cannot start falls back to the main thread, said once", async () => {
+  const warnings: string[] = [];
+  const pool = createPasswordHasher({
+    workers: 2,
+    workerUrl: workerFrom(`throw new Error("no workers here");`),
+    log: { warn: (msg) => warnings.push(msg) },
+  });
+  try {
+    const encoded = await pool.hash("pw");
+    assert.equal(await pool.verify("pw", encoded), true);
+    assert.equal(warnings.length, 1);
+    assert.match(warnings[0], /main thread/);
+  } finally {
+    pool.close();
+  }
+});
+
+Deno.test("passwords: verifyDummy costs a real verify and never throws for odd input", async () => {
+  const hasher = createPasswordHasher({ workers: 0 });
+  await hasher.verifyDummy("anything");
+  const started = performance.now();
+  await hasher.verifyDummy("");
+  assert.ok(performance.now() - started > 20, "dummy verify did no work");
+  hasher.close();
+});
+
+Deno.test("passwords: weaker old hashes still verify but need a rehash", async () => {
+  const hasher = createPasswordHasher({ workers: 0 });
+  const weak = await argon2id({
+    password: "old password",
+    salt: crypto.getRandomValues(new Uint8Array(16)),
+    memorySize: 4096,
+    iterations: 2,
+    parallelism: 1,
+    hashLength: 32,
+    outputType: "encoded",
+  });
+  assert.equal(await hasher.verify("old password", weak), true);
+  assert.equal(hasher.needsRehash(weak), true);
+  assert.equal(
+    hasher.needsRehash(weak.replace("m=4096,t=2", "m=19456,t=1")),
+    true,
+  );
+  hasher.close();
+});
