@@ -1,0 +1,18 @@
+// Every Deno KV key the app uses, in one place. Indexes hold ids, never copies
+// of records, so they cannot drift out of date.
+
+export const keys = {
+  user: (id: string) => ["users", id] as const,
+  users: () => ["users"] as const,
+  userByEmail: (email: string) => ["users_by_email", email] as const,
+  /** Sessions are stored under the SHA-256 of their id, never the id itself. */
+  session: (idHash: string) => ["sessions", idHash] as const,
+  userSession: (userId: string, idHash: string) =>
+    ["sessions_by_user", userId, idHash] as const,
+  userSessions: (userId: string) => ["sessions_by_user", userId] as const,
+  outboxEntry: (id: string) => ["outbox", id] as const,
+  outbox: () => ["outbox"] as const,
+  /** Written by the KV queue itself when it gives up on a message. */
+  undelivered: (id: string) => ["signals_undelivered", id] as const,
+  undeliveredAll: () => ["signals_undelivered"] as const,
+};

@@ -1,0 +1,98 @@
+// Sessions: a random 256-bit id lives only in the person's cookie; KV keeps
+// its SHA-256, so a leaked database cannot be replayed as cookies.
+import { z } from "zod";
+import { keys } from "./kv_keys.ts";
+import { randomToken, sha256Hex } from "./signing.ts";
+
+export const SessionSchema = z.object({
+  userId: z.string(),
+  createdAt: z.number(),
+  expiresAt: z.number(),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+export interface NewSession {
+  /** Goes in the cookie, nowhere else. */
+  token: string;
+  idHash: string;
+  session: Session;
+}
+
+export async function newSession(
+  userId: string,
+  now: number,
+  ttlMs: number,
+): Promise<NewSession> {
+  const token = randomToken(32);
+  return {
+    token,
+    idHash: await sha256Hex(token),
+    session: { userId, createdAt: now, expiresAt: now + ttlMs },
+  };
+}
+
+/** Adds the session and its per-user index to a caller's atomic operation. */
+export function addSession(
+  atomic: Deno.AtomicOperation,
+  { idHash, session }: NewSession,
+  ttlMs: number,
+): Deno.AtomicOperation {
+  return atomic
+    .check({ key: keys.session(idHash), versionstamp: null })
+    .set(keys.session(idHash), session, { expireIn: ttlMs })
+    .set(keys.userSession(session.userId, idHash), session.createdAt, {
+      expireIn: ttlMs,
+    });
+}
+
+export async function createSession(
+  kv: Deno.Kv,
+  userId: string,
+  now: number,
+  ttlMs: number,
+): Promise<NewSession | null> {
+  const created = await newSession(userId, now, ttlMs);
+  const res = await addSession(kv.atomic(), created, ttlMs).commit();
+  return res.ok ? created : null;
+}
+
+/** The session behind a cookie value, or null (unknown, expired, malformed). */
+export async function getSession(
+  kv: Deno.Kv,
+  token: string,
+  now: number,
+): Promise<(Session & { idHash: string }) | null> {
+  if (!/^[A-Za-z0-9_-]{20,100}$/.test(token)) return null;
+  const idHash = await sha256Hex(token);
+  const entry = await kv.get<Session>(keys.session(idHash));
+  if (!entry.value || entry.value.expiresAt <= now) return null;
+  return { ...entry.value, idHash };
+}
+
+export async function deleteSession(
+  kv: Deno.Kv,
+  idHash: string,
+): Promise<void> {
+  const entry = await kv.get<Session>(keys.session(idHash));
+  const atomic = kv.atomic().delete(keys.session(idHash));
+  if (entry.value) {
+    atomic.delete(keys.userSession(entry.value.userId, idHash));
+  }
+  await atomic.commit();
+}
+
+/** Ends every session of a user (deactivation, password change). */
+export async function deleteUserSessions(
+  kv: Deno.Kv,
+  userId: string,
+  exceptIdHash?: string,
+): Promise<number> {
+  let count = 0;
+  for await (const entry of kv.list({ prefix: keys.userSessions(userId) })) {
+    const idHash = String(entry.key.at(-1));
+    if (idHash === exceptIdHash) continue;
+    await kv.atomic().delete(keys.session(idHash)).delete(entry.key).commit();
+    count++;
+  }
+  return count;
+}

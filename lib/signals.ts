@@ -1,0 +1,68 @@
+// Signals announce a state change. Each is committed in the same atomic
+// operation as the change itself: an outbox entry (durable, swept by cron)
+// plus, where KV queues exist, a queue message pointing at it. Messages carry
+// ids only, never secrets. Adding a signal is one line in the union below and
+// one handler in deliver.ts.
+import { z } from "zod";
+import { keys } from "./kv_keys.ts";
+
+export const SignalSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("user_registered"), userId: z.string() }),
+]);
+export type Signal = z.infer<typeof SignalSchema>;
+export type SignalType = Signal["type"];
+
+export const OutboxEntrySchema = z.object({
+  id: z.string(),
+  signal: SignalSchema,
+  createdAt: z.number(),
+  attempts: z.number().int().min(0),
+  lastError: z.string().nullable(),
+  lastAttemptAt: z.number().nullable(),
+  /** A deliverer owns the entry until then; 0 when nobody does. */
+  leaseUntil: z.number(),
+  /** The cron sweep leaves a failed entry alone until then. */
+  nextAttemptAt: z.number(),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+
+export const QueueMessageSchema = z.object({ outboxId: z.string() });
+export type QueueMessage = z.infer<typeof QueueMessageSchema>;
+
+/** Retries of the KV queue, after which it writes `keys.undelivered`. */
+export const QUEUE_BACKOFF_MS = [1_000, 5_000, 30_000, 120_000, 600_000];
+
+export interface AddSignalOptions {
+  id: string;
+  now: number;
+  /** false where KV queues do not exist (Deno Deploy): the cron sweep delivers. */
+  queue: boolean;
+}
+
+/** Adds the signal to an atomic operation the caller commits. */
+export function addSignal(
+  atomic: Deno.AtomicOperation,
+  signal: Signal,
+  { id, now, queue }: AddSignalOptions,
+): Deno.AtomicOperation {
+  const entry: OutboxEntry = {
+    id,
+    signal,
+    createdAt: now,
+    attempts: 0,
+    lastError: null,
+    lastAttemptAt: null,
+    leaseUntil: 0,
+    nextAttemptAt: now,
+  };
+  atomic.check({ key: keys.outboxEntry(id), versionstamp: null })
+    .set(keys.outboxEntry(id), entry);
+  if (queue) {
+    const message: QueueMessage = { outboxId: id };
+    atomic.enqueue(message, {
+      keysIfUndelivered: [keys.undelivered(id)],
+      backoffSchedule: QUEUE_BACKOFF_MS,
+    });
+  }
+  return atomic;
+}

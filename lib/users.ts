@@ -1,0 +1,167 @@
+// The user store: records, the unique email index, and the atomic commits
+// that change them. Expected failures (a taken email, a lost race) are values.
+import { z } from "zod";
+import { v7 as uuidv7 } from "uuid";
+import { keys } from "./kv_keys.ts";
+import { addSignal } from "./signals.ts";
+import { addSession, type NewSession, newSession } from "./sessions.ts";
+
+export const UserSchema = z.object({
+  id: z.string(),
+  firstName: z.string().min(1).max(150),
+  email: z.string().min(3).max(254),
+  passwordHash: z.string().startsWith("$argon2id$"),
+  /** The language the person registered in; their mails use it. */
+  lang: z.string().min(2).max(12),
+  isActivated: z.boolean(),
+  isActive: z.boolean(),
+  createdAt: z.number(),
+  activatedAt: z.number().nullable(),
+  /** A pending user is gone after this (KV expiry is lazy, so we check too). */
+  pendingUntil: z.number().nullable(),
+  /** Signed into activation links; raising it retires every older link. */
+  tokenVersion: z.number().int().min(0),
+});
+export type User = z.infer<typeof UserSchema>;
+
+/** Tries per write before a conflict is reported; KV conflicts are rare. */
+const MAX_TRIES = 5;
+
+function isLive(user: User, now: number): boolean {
+  return user.pendingUntil === null || user.pendingUntil > now;
+}
+
+export async function getUser(
+  kv: Deno.Kv,
+  id: string,
+  now: number,
+): Promise<User | null> {
+  const user = (await kv.get<User>(keys.user(id))).value;
+  return user && isLive(user, now) ? user : null;
+}
+
+export async function getUserByEmail(
+  kv: Deno.Kv,
+  email: string,
+  now: number,
+): Promise<User | null> {
+  const index = await kv.get<string>(keys.userByEmail(email));
+  if (!index.value) return null;
+  return await getUser(kv, index.value, now);
+}
+
+export async function* listUsers(kv: Deno.Kv): AsyncIterable<User> {
+  for await (const entry of kv.list<User>({ prefix: keys.users() })) {
+    yield entry.value;
+  }
+}
+
+export interface NewUserInput {
+  firstName: string;
+  email: string;
+  passwordHash: string;
+  lang: string;
+}
+
+export type CreateUserResult =
+  | { ok: true; user: User; outboxId: string }
+  | { ok: false; reason: "email_taken" | "conflict" };
+
+/**
+ * Stores a pending user, its email index and the `user_registered` signal in
+ * one commit. A stale pending registration for the same email (past its TTL
+ * but not yet collected by KV) is replaced in that same commit.
+ */
+export async function createPendingUser(
+  kv: Deno.Kv,
+  input: NewUserInput,
+  opts: { now: number; pendingTtlMs: number; queue: boolean },
+): Promise<CreateUserResult> {
+  const { now, pendingTtlMs, queue } = opts;
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const index = await kv.get<string>(keys.userByEmail(input.email));
+    // The index must still be exactly what we saw: free, or the stale value.
+    const atomic = kv.atomic().check(index);
+    if (index.value) {
+      const old = await kv.get<User>(keys.user(index.value));
+      if (old.value && isLive(old.value, now)) {
+        return { ok: false, reason: "email_taken" };
+      }
+      atomic.check(old).delete(keys.user(index.value));
+    }
+    const user: User = {
+      id: uuidv7(),
+      firstName: input.firstName,
+      email: input.email,
+      passwordHash: input.passwordHash,
+      lang: input.lang,
+      isActivated: false,
+      isActive: false,
+      createdAt: now,
+      activatedAt: null,
+      pendingUntil: now + pendingTtlMs,
+      tokenVersion: 0,
+    };
+    atomic
+      .check({ key: keys.user(user.id), versionstamp: null })
+      .set(keys.user(user.id), user, { expireIn: pendingTtlMs })
+      .set(keys.userByEmail(user.email), user.id, { expireIn: pendingTtlMs });
+    const outboxId = uuidv7();
+    addSignal(atomic, { type: "user_registered", userId: user.id }, {
+      id: outboxId,
+      now,
+      queue,
+    });
+    const res = await atomic.commit();
+    if (res.ok) return { ok: true, user, outboxId };
+    // Someone else wrote the index between our read and commit: look again.
+  }
+  return { ok: false, reason: "conflict" };
+}
+
+export type ActivateResult =
+  | { ok: true; user: User; session: NewSession }
+  | { ok: false; reason: "not_found" | "already_active" | "conflict" };
+
+/**
+ * Activates a pending user and signs them in, in one commit guarded by the
+ * user's versionstamp: of many simultaneous clicks exactly one wins, and only
+ * the winner gets a session.
+ */
+export async function activateUser(
+  kv: Deno.Kv,
+  userId: string,
+  opts: { now: number; sessionTtlMs: number; tokenVersion?: number },
+): Promise<ActivateResult> {
+  const { now, sessionTtlMs } = opts;
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const entry = await kv.get<User>(keys.user(userId));
+    const current = entry.value;
+    if (!current || !isLive(current, now)) {
+      return { ok: false, reason: "not_found" };
+    }
+    if (current.isActivated) return { ok: false, reason: "already_active" };
+    if (
+      opts.tokenVersion !== undefined &&
+      opts.tokenVersion !== current.tokenVersion
+    ) {
+      return { ok: false, reason: "not_found" };
+    }
+    const user: User = {
+      ...current,
+      isActivated: true,
+      isActive: true,
+      activatedAt: now,
+      pendingUntil: null,
+    };
+    const session = await newSession(user.id, now, sessionTtlMs);
+    // Rewritten without expireIn: an active account and its index stay.
+    const atomic = kv.atomic()
+      .check(entry)
+      .set(keys.user(user.id), user)
+      .set(keys.userByEmail(user.email), user.id);
+    const res = await addSession(atomic, session, sessionTtlMs).commit();
+    if (res.ok) return { ok: true, user, session };
+  }
+  return { ok: false, reason: "conflict" };
+}
