@@ -1,0 +1,79 @@
+// A labelled input whose error is tied to it for screen readers.
+import type { JSX } from "preact";
+import type { Translate } from "../lib/i18n.ts";
+
+export interface FieldProps {
+  t: Translate;
+  name: string;
+  label: string;
+  type?: "text" | "email" | "password";
+  value?: string;
+  error?: string;
+  hint?: string;
+  autocomplete?: string;
+  required?: boolean;
+  maxLength?: number;
+  minLength?: number;
+}
+
+export function Field(props: FieldProps) {
+  const id = `field-${props.name}`;
+  const errorId = `${id}-error`;
+  const hintId = `${id}-hint`;
+  const describedBy = [props.hint && hintId, props.error && errorId]
+    .filter(Boolean).join(" ") || undefined;
+  // Preact types input attributes per `type`; the union here is checked by
+  // FieldProps instead.
+  const inputAttrs = {
+    id,
+    name: props.name,
+    type: props.type ?? "text",
+    value: props.value,
+    autocomplete: props.autocomplete,
+    required: props.required,
+    maxLength: props.maxLength,
+    minLength: props.minLength,
+    "aria-invalid": props.error ? "true" : undefined,
+    "aria-describedby": describedBy,
+  } as JSX.IntrinsicElements["input"];
+  return (
+    <div class={props.error ? "field has-error" : "field"}>
+      <label for={id}>{props.label}</label>
+      <input {...inputAttrs} />
+      {props.hint && <p id={hintId} class="hint">{props.hint}</p>}
+      {props.error && (
+        <p id={errorId} class="error" role="alert">{props.t(props.error)}</p>
+      )}
+    </div>
+  );
+}
+
+/** Lists a failed form's errors, linked to their fields; focused on load. */
+export function ErrorSummary(
+  props: { t: Translate; title: string; errors: Record<string, string> },
+) {
+  const entries = Object.entries(props.errors);
+  if (!entries.length) return null;
+  return (
+    <div
+      class="error-summary"
+      id="error-summary"
+      role="alert"
+      tabIndex={-1}
+      aria-labelledby="error-summary-title"
+    >
+      <p id="error-summary-title">
+        <strong>{props.title}</strong>
+      </p>
+      <ul>
+        {entries.map(([field, key]) => (
+          <li key={field}>
+            {field === "_form"
+              ? props.t(key)
+              : <a href={`#field-${field}`}>{props.t(key)}</a>}
+          </li>
+        ))}
+      </ul>
+    </div>
+  );
+}

@@ -1,0 +1,54 @@
+// The frame of every page: head, header with navigation, footer.
+import type { ComponentChildren } from "preact";
+import type { PageInfo } from "../lib/http.ts";
+
+export interface LayoutProps {
+  page: PageInfo;
+  title: string;
+  children: ComponentChildren;
+  /** Scripts (served from /static) this page needs. */
+  scripts?: string[];
+}
+
+export function Layout(props: LayoutProps) {
+  const { t, lang, appName, signedIn } = props.page;
+  return (
+    <html lang={lang}>
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <meta name="color-scheme" content="light dark" />
+        <title>{`${props.title} · ${appName}`}</title>
+        <link rel="stylesheet" href="/static/styles.css" />
+        {props.scripts?.map((src) => (
+          <script key={src} type="module" src={src} defer />
+        ))}
+      </head>
+      <body>
+        <header class="site-header">
+          <a class="brand" href="/">{appName}</a>
+          <nav aria-label="Main">
+            {signedIn
+              ? (
+                <>
+                  <a href="/account">{t("nav.account")}</a>
+                  <form method="post" action="/logout" class="inline">
+                    <button type="submit" class="link">
+                      {t("nav.logout")}
+                    </button>
+                  </form>
+                </>
+              )
+              : (
+                <>
+                  <a href="/login">{t("nav.login")}</a>
+                  <a href="/register">{t("nav.register")}</a>
+                </>
+              )}
+          </nav>
+        </header>
+        <main id="main" class="card">{props.children}</main>
+      </body>
+    </html>
+  );
+}

@@ -1,0 +1,127 @@
+// The account services the pages (and the JSON API) call: register, look at
+// an activation link, activate, sign in. Every expected failure is a value.
+import type { Deps } from "./deps.ts";
+import { ACTIVATION_PURPOSE } from "./deliver.ts";
+import type { LoginInput, RegisterInput } from "./schemas.ts";
+import { createSession, type NewSession } from "./sessions.ts";
+import {
+  activateUser,
+  createPendingUser,
+  getUser,
+  getUserByEmail,
+} from "./users.ts";
+import type { User } from "./users.ts";
+
+export type RegisterOutcome =
+  /** userId is null for a taken email: the person sees the same answer. */
+  | { ok: true; userId: string | null; outboxId: string | null }
+  | { ok: false; reason: "retry" };
+
+export async function registerAccount(
+  deps: Deps,
+  input: RegisterInput,
+  lang: string,
+): Promise<RegisterOutcome> {
+  // Hash before looking at the email, so a taken address answers as slowly
+  // as a free one.
+  const passwordHash = await deps.passwords.hash(input.password);
+  const res = await createPendingUser(deps.kv, {
+    firstName: input.first_name,
+    email: input.email,
+    passwordHash,
+    lang,
+  }, {
+    now: deps.clock.now(),
+    pendingTtlMs: deps.config.pendingUserTtlMs,
+    queue: deps.config.signalQueue === "kv",
+  });
+  if (res.ok) {
+    return { ok: true, userId: res.user.id, outboxId: res.outboxId };
+  }
+  if (res.reason === "email_taken") {
+    return { ok: true, userId: null, outboxId: null };
+  }
+  return { ok: false, reason: "retry" };
+}
+
+export type LinkCheck =
+  | { ok: true; user: User }
+  | { ok: false; reason: "invalid" | "expired" | "already_active" };
+
+/** What an activation link points at, without changing anything. */
+export async function checkActivationLink(
+  deps: Deps,
+  token: string,
+): Promise<LinkCheck> {
+  const now = deps.clock.now();
+  const verified = await deps.signer.verify(ACTIVATION_PURPOSE, token, {
+    maxAgeMs: deps.config.activationMaxAgeMs,
+    now,
+  });
+  if (!verified.ok) return verified;
+  const user = await getUser(deps.kv, verified.payload.sub, now);
+  if (!user) return { ok: false, reason: "invalid" };
+  if (user.isActivated) return { ok: false, reason: "already_active" };
+  if (verified.payload.v !== user.tokenVersion) {
+    return { ok: false, reason: "invalid" };
+  }
+  return { ok: true, user };
+}
+
+export type ActivateOutcome =
+  | { ok: true; user: User; session: NewSession }
+  | {
+    ok: false;
+    reason: "invalid" | "expired" | "already_active" | "retry";
+  };
+
+export async function activateAccount(
+  deps: Deps,
+  token: string,
+): Promise<ActivateOutcome> {
+  const now = deps.clock.now();
+  const verified = await deps.signer.verify(ACTIVATION_PURPOSE, token, {
+    maxAgeMs: deps.config.activationMaxAgeMs,
+    now,
+  });
+  if (!verified.ok) return verified;
+  const res = await activateUser(deps.kv, verified.payload.sub, {
+    now,
+    sessionTtlMs: deps.config.sessionTtlMs,
+    tokenVersion: verified.payload.v ?? 0,
+  });
+  if (res.ok) return res;
+  if (res.reason === "not_found") return { ok: false, reason: "invalid" };
+  if (res.reason === "conflict") return { ok: false, reason: "retry" };
+  return { ok: false, reason: res.reason };
+}
+
+export type SignInOutcome =
+  | { ok: true; user: User; session: NewSession }
+  | { ok: false; reason: "failed" | "pending" | "inactive" | "retry" };
+
+export async function signIn(
+  deps: Deps,
+  input: LoginInput,
+): Promise<SignInOutcome> {
+  const now = deps.clock.now();
+  const user = await getUserByEmail(deps.kv, input.email, now);
+  if (!user) {
+    // Same cost as a wrong password, so timing does not reveal accounts.
+    await deps.passwords.verifyDummy(input.password);
+    return { ok: false, reason: "failed" };
+  }
+  if (!await deps.passwords.verify(input.password, user.passwordHash)) {
+    return { ok: false, reason: "failed" };
+  }
+  // Only someone who knows the password learns the account's state.
+  if (!user.isActivated) return { ok: false, reason: "pending" };
+  if (!user.isActive) return { ok: false, reason: "inactive" };
+  const session = await createSession(
+    deps.kv,
+    user.id,
+    now,
+    deps.config.sessionTtlMs,
+  );
+  return session ? { ok: true, user, session } : { ok: false, reason: "retry" };
+}

@@ -1,0 +1,156 @@
+// Builds the Hono app from its dependencies: middleware, routes, and the one
+// place errors and unknown paths are rendered.
+import { Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
+import { getCookie } from "hono/cookie";
+import { csrf } from "hono/csrf";
+import { HTTPException } from "hono/http-exception";
+import { languageDetector } from "hono/language";
+import { secureHeaders } from "hono/secure-headers";
+import { Layout } from "../components/Layout.tsx";
+import { Message } from "../components/Message.tsx";
+import { accountRoutes } from "../routes/account.tsx";
+import { activateRoutes } from "../routes/activate.tsx";
+import { loginRoutes, logoutRoutes } from "../routes/login.tsx";
+import { registerRoutes } from "../routes/register.tsx";
+import { staticRoutes } from "../routes/static.ts";
+import type { AppDeps } from "./deps.ts";
+import {
+  type AppContext,
+  type AppEnv,
+  pageInfo,
+  renderPage,
+  SESSION_COOKIE,
+} from "./http.ts";
+import { DEFAULT_LANG, LANGS, translator } from "./i18n.ts";
+import { getSession } from "./sessions.ts";
+import { getUser } from "./users.ts";
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const { config, kv, clock, log } = deps;
+  const app = new Hono<AppEnv>();
+
+  function errorPage(
+    c: AppContext,
+    status: 403 | 404 | 413 | 500,
+    name: "forbidden" | "not_found" | "too_large" | "server",
+  ) {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    return renderPage(
+      c,
+      <Layout page={page} title={t(`error.${name}_title`)}>
+        <Message
+          title={t(`error.${name}_title`)}
+          body={t(`error.${name}_body`)}
+        >
+          <p>
+            <a href="/">{t("error.home")}</a>
+          </p>
+        </Message>
+      </Layout>,
+      status,
+    );
+  }
+
+  app.use(async (c, next) => {
+    const started = performance.now();
+    // Defaults for pages rendered before the language middleware ran.
+    c.set("language", DEFAULT_LANG);
+    c.set("t", translator(DEFAULT_LANG));
+    c.set("user", null);
+    c.set("session", null);
+    await next();
+    log.info("request", {
+      method: c.req.method,
+      // The matched pattern, not the URL: tokens never reach the log.
+      path: c.req.routePath === "/*" ? c.req.path : c.req.routePath,
+      status: c.res.status,
+      ms: Math.round(performance.now() - started),
+    });
+  });
+
+  app.use(secureHeaders({
+    contentSecurityPolicy: {
+      defaultSrc: ["'self'"],
+      scriptSrc: ["'self'"],
+      styleSrc: ["'self'"],
+      imgSrc: ["'self'", "data:"],
+      formAction: ["'self'"],
+      frameAncestors: ["'none'"],
+      baseUri: ["'none'"],
+      objectSrc: ["'none'"],
+    },
+    referrerPolicy: "no-referrer",
+  }));
+
+  // Form posts from another site are refused; Origin must be ours.
+  app.use(csrf({
+    origin: (origin, c) =>
+      origin === config.appOrigin || origin === new URL(c.req.url).origin,
+  }));
+
+  app.use(bodyLimit({
+    maxSize: config.maxBodyBytes,
+    onError: (c) => errorPage(c as AppContext, 413, "too_large"),
+  }));
+
+  app.use(languageDetector({
+    supportedLanguages: LANGS,
+    fallbackLanguage: DEFAULT_LANG,
+    order: ["cookie", "header"],
+    lookupCookie: "lang",
+    caches: false,
+  }));
+
+  app.use(async (c, next) => {
+    c.set("t", translator(c.get("language")));
+    const token = getCookie(c, SESSION_COOKIE);
+    if (token) {
+      const now = clock.now();
+      const session = await getSession(kv, token, now);
+      const user = session ? await getUser(kv, session.userId, now) : null;
+      if (session && user?.isActive) {
+        c.set("session", session);
+        c.set("user", user);
+      }
+    }
+    await next();
+  });
+
+  app.get(
+    "/",
+    (c) => c.redirect(c.get("user") ? "/account" : "/register", 303),
+  );
+  app.route("/register", registerRoutes(deps));
+  app.route("/activate", activateRoutes(deps));
+  app.route("/login", loginRoutes(deps));
+  app.route("/logout", logoutRoutes(deps));
+  app.route("/account", accountRoutes(deps));
+  app.route("/static", staticRoutes());
+
+  app.notFound((c) => errorPage(c as AppContext, 404, "not_found"));
+
+  app.onError((err, c) => {
+    if (err instanceof HTTPException) {
+      if (err.status === 403) {
+        return errorPage(c as AppContext, 403, "forbidden");
+      }
+      if (err.status === 413) {
+        return errorPage(c as AppContext, 413, "too_large");
+      }
+      if (err.status === 404) {
+        return errorPage(c as AppContext, 404, "not_found");
+      }
+    }
+    log.error("unhandled error", {
+      method: c.req.method,
+      path: c.req.routePath,
+      error: err,
+      stack: err.stack,
+    });
+    return errorPage(c as AppContext, 500, "server");
+  });
+
+  return app;
+}

@@ -1,0 +1,92 @@
+// What every route shares: the Hono env type, page rendering and the cookies'
+// names and attributes.
+import type { Context } from "hono";
+import { deleteCookie, setCookie } from "hono/cookie";
+import type { Config } from "./config.ts";
+import type { VNode } from "preact";
+import { render } from "preact-render-to-string";
+import type { Translate } from "./i18n.ts";
+import type { Session } from "./sessions.ts";
+import type { User } from "./users.ts";
+
+export interface AppEnv {
+  Variables: {
+    language: string;
+    t: Translate;
+    user: User | null;
+    session: (Session & { idHash: string }) | null;
+    secureHeadersNonce?: string;
+  };
+}
+
+export type AppContext = Context<AppEnv>;
+
+export const SESSION_COOKIE = "session";
+/** Marks the browser that registered, so its activation page submits itself. */
+export const REGISTERED_COOKIE = "registered";
+
+export function renderPage(
+  c: AppContext,
+  page: VNode,
+  status: 200 | 400 | 403 | 404 | 413 | 422 | 429 | 500 | 503 = 200,
+) {
+  return c.html("<!doctype html>" + render(page), status);
+}
+
+/** Form bodies as plain strings; a repeated field keeps its last value. */
+export async function readForm(
+  c: AppContext,
+): Promise<Record<string, string>> {
+  const body = await c.req.parseBody();
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value === "string") out[name] = value;
+  }
+  return out;
+}
+
+export function setSessionCookie(
+  c: AppContext,
+  config: Config,
+  token: string,
+): void {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: "/",
+    secure: config.secureCookies,
+    maxAge: Math.floor(config.sessionTtlMs / 1000),
+  });
+}
+
+export function clearCookie(
+  c: AppContext,
+  config: Config,
+  name: string,
+  path = "/",
+): void {
+  deleteCookie(c, name, { path, secure: config.secureCookies });
+}
+
+/** "ada@example.com" → "a…@example.com": enough to recognise, not to harvest. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return at < 1 ? "…" : `${email[0]}…${email.slice(at)}`;
+}
+
+/** What every page's frame needs to know about the request. */
+export interface PageInfo {
+  t: Translate;
+  lang: string;
+  appName: string;
+  signedIn: boolean;
+}
+
+export function pageInfo(c: AppContext, config: Config): PageInfo {
+  return {
+    t: c.get("t"),
+    lang: c.get("language"),
+    appName: config.appName,
+    signedIn: c.get("user") !== null,
+  };
+}

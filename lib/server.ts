@@ -1,0 +1,129 @@
+// Wires a running app: KV, mail, signing, hashing, the HTTP server, the queue
+// listener and the outbox sweep. main.ts calls it with the real environment;
+// tests call it with their own KV, mailer and clock.
+import { createApp } from "./app.tsx";
+import type { Config } from "./config.ts";
+import { type AppDeps, type Clock, systemClock } from "./deps.ts";
+import { createDeliverer, SWEEP_MIN_AGE_MS } from "./deliver.ts";
+import { createEmailRenderer } from "./emails.ts";
+import { createLogger, type Logger } from "./log.ts";
+import { createMailer } from "./mail/index.ts";
+import type { Mailer } from "./mail/types.ts";
+import { createPasswordHasher } from "./passwords.ts";
+import { createSigner } from "./signing.ts";
+
+export interface StartOptions {
+  kv?: Deno.Kv;
+  mailer?: Mailer;
+  clock?: Clock;
+  log?: Logger;
+  /** Run the cron sweep (default true). Tests usually call sweep() directly. */
+  sweep?: boolean;
+}
+
+export interface RunningApp {
+  deps: AppDeps;
+  /** e.g. http://127.0.0.1:8000 */
+  url: string;
+  server: Deno.HttpServer<Deno.NetAddr>;
+  /** Stops accepting, finishes in-flight requests, then closes everything. */
+  shutdown(): Promise<void>;
+}
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+export async function startApp(
+  config: Config,
+  opts: StartOptions = {},
+): Promise<RunningApp> {
+  const log = opts.log ??
+    createLogger({ format: config.logFormat, level: config.logLevel });
+  if (!opts.kv && config.kvPath && !config.kvPath.includes("://")) {
+    const dir = config.kvPath.replace(/[^/]*$/, "");
+    if (dir && config.kvPath !== ":memory:") {
+      await Deno.mkdir(dir, { recursive: true });
+    }
+  }
+  const kv = opts.kv ?? await Deno.openKv(config.kvPath);
+  const mailer = opts.mailer ?? createMailer(config.mail, log);
+  const deps0 = {
+    kv,
+    config,
+    mailer,
+    log,
+    clock: opts.clock ?? systemClock,
+    signer: await createSigner(config.secretKey, config.secretKeyFallbacks),
+    passwords: createPasswordHasher({ workers: config.passwordWorkers }),
+  };
+  const stop = new AbortController();
+  // Deliveries under way; shutdown waits for them before closing KV.
+  const inFlight = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    inFlight.add(work);
+    return work.finally(() => inFlight.delete(work));
+  };
+  const untracked = createDeliverer(deps0, createEmailRenderer());
+  const deliverer = {
+    ...untracked,
+    deliver: (id: string) => track(untracked.deliver(id)),
+  };
+  const deps: AppDeps = { ...deps0, deliverer };
+
+  const listening = config.signalQueue === "kv"
+    ? kv.listenQueue((msg) => track(deliverer.onQueueMessage(msg)))
+    : Promise.resolve();
+
+  if (opts.sweep ?? true) {
+    // Without a queue the sweep is the only deliverer: take every entry.
+    const minAgeMs = config.signalQueue === "kv" ? SWEEP_MIN_AGE_MS : 0;
+    const sweep = async () => {
+      if (stop.signal.aborted) return;
+      try {
+        const report = await track(deliverer.sweep({ minAgeMs }));
+        if (report.sent || report.failed) {
+          log.info("outbox sweep", { ...report });
+        }
+      } catch (err) {
+        log.error("outbox sweep failed", { error: err });
+      }
+    };
+    if (typeof Deno.cron === "function") {
+      Deno.cron("deliver outbox", "* * * * *", { signal: stop.signal }, sweep);
+    } else {
+      const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
+      stop.signal.addEventListener("abort", () => clearInterval(timer));
+    }
+  }
+
+  const app = createApp(deps);
+  const ready = Promise.withResolvers<Deno.NetAddr>();
+  const server = Deno.serve({
+    port: config.port,
+    hostname: config.hostname,
+    onListen: (addr) => ready.resolve(addr),
+  }, app.fetch);
+  const addr = await ready.promise;
+  const host = addr.hostname.includes(":")
+    ? `[${addr.hostname}]`
+    : addr.hostname;
+  const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${addr.port}`;
+
+  let closing: Promise<void> | null = null;
+  return {
+    deps,
+    url,
+    server,
+    shutdown() {
+      closing ??= (async () => {
+        await server.shutdown();
+        stop.abort();
+        await Promise.allSettled(inFlight);
+        deps.passwords.close();
+        await mailer.close();
+        kv.close();
+        await listening.catch(() => {});
+      })();
+      return closing;
+    },
+  };
+}

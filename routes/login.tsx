@@ -1,0 +1,127 @@
+// /login: email and password; and POST /logout.
+import { Hono } from "hono";
+import { ErrorSummary, Field } from "../components/Field.tsx";
+import { Layout } from "../components/Layout.tsx";
+import { signIn } from "../lib/accounts.ts";
+import type { AppDeps } from "../lib/deps.ts";
+import {
+  type AppEnv,
+  clearCookie,
+  type PageInfo,
+  pageInfo,
+  readForm,
+  renderPage,
+  SESSION_COOKIE,
+  setSessionCookie,
+} from "../lib/http.ts";
+import { type FieldErrors, fieldErrors, LoginSchema } from "../lib/schemas.ts";
+import { deleteSession } from "../lib/sessions.ts";
+
+function LoginPage(
+  { page, email, errors = {}, notice }: {
+    page: PageInfo;
+    email?: string;
+    errors?: FieldErrors;
+    notice?: string;
+  },
+) {
+  const { t } = page;
+  return (
+    <Layout page={page} title={t("login.title")}>
+      <h1>{t("login.title")}</h1>
+      {notice && <p class="notice" role="status">{t(notice)}</p>}
+      <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
+      <form method="post" action="/login" novalidate>
+        <Field
+          t={t}
+          name="email"
+          type="email"
+          label={t("login.email")}
+          value={email}
+          error={errors.email}
+          autocomplete="email"
+          required
+        />
+        <Field
+          t={t}
+          name="password"
+          type="password"
+          label={t("login.password")}
+          error={errors.password}
+          autocomplete="current-password"
+          required
+        />
+        <button type="submit" class="primary">{t("login.submit")}</button>
+      </form>
+      <p class="aside">
+        {t("login.no_account")} <a href="/register">{t("nav.register")}</a>
+      </p>
+    </Layout>
+  );
+}
+
+const FAILURE_MESSAGES = {
+  failed: "login.failed",
+  pending: "login.pending",
+  inactive: "login.inactive",
+  retry: "register.retry",
+} as const;
+
+export function loginRoutes(deps: AppDeps) {
+  const { config } = deps;
+  const app = new Hono<AppEnv>();
+
+  app.get("/", (c) => {
+    if (c.get("user")) return c.redirect("/account", 303);
+    const notice = c.req.query("activated") ? "login.activated" : undefined;
+    return renderPage(
+      c,
+      <LoginPage page={pageInfo(c, config)} notice={notice} />,
+    );
+  });
+
+  app.post("/", async (c) => {
+    const form = await readForm(c);
+    const parsed = LoginSchema.safeParse(form);
+    if (!parsed.success) {
+      const page = (
+        <LoginPage
+          page={pageInfo(c, config)}
+          email={form.email}
+          errors={fieldErrors(parsed.error)}
+        />
+      );
+      return renderPage(c, page, 422);
+    }
+    const res = await signIn(deps, parsed.data);
+    if (!res.ok) {
+      const page = (
+        <LoginPage
+          page={pageInfo(c, config)}
+          email={parsed.data.email}
+          errors={{ _form: FAILURE_MESSAGES[res.reason] }}
+        />
+      );
+      return renderPage(c, page, res.reason === "retry" ? 503 : 400);
+    }
+    // A fresh session id on every sign-in: a planted cookie is worthless.
+    const old = c.get("session");
+    if (old) await deleteSession(deps.kv, old.idHash);
+    setSessionCookie(c, config, res.session.token);
+    return c.redirect("/account", 303);
+  });
+
+  return app;
+}
+
+export function logoutRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.post("/", async (c) => {
+    const session = c.get("session");
+    // Deleting the record is what signs out: a copied cookie stops working.
+    if (session) await deleteSession(deps.kv, session.idHash);
+    clearCookie(c, deps.config, SESSION_COOKIE);
+    return c.redirect("/login", 303);
+  });
+  return app;
+}

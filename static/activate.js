@@ -1,0 +1,4 @@
+// The browser that registered submits its activation form by itself; anyone
+// else (a mail scanner, another device) sees the button and must press it.
+const form = document.querySelector("form[data-auto-submit]");
+if (form) form.requestSubmit();

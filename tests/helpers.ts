@@ -1,0 +1,165 @@
+// Test scaffolding: a real app on 127.0.0.1:0 with a real in-memory KV, the
+// memory mail backend and a clock the test controls; plus a tiny browser that
+// keeps cookies and sends the Origin header a real form post carries.
+import { type Config, loadConfig } from "../lib/config.ts";
+import type { Clock } from "../lib/deps.ts";
+import { createLogger, silentLogger } from "../lib/log.ts";
+import { createMemoryMailer, type MemoryMailer } from "../lib/mail/memory.ts";
+import { type RunningApp, startApp } from "../lib/server.ts";
+
+export const TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789";
+export const TEST_ORIGIN = "http://app.test";
+export const GOOD_PASSWORD = "correct horse battery";
+
+export function testConfig(env: Record<string, string> = {}): Config {
+  const res = loadConfig({
+    DENO_ENV: "test",
+    PORT: "0",
+    HOSTNAME: "127.0.0.1",
+    KV_PATH: ":memory:",
+    APP_ORIGIN: TEST_ORIGIN,
+    MAIL_BACKEND: "memory",
+    SECRET_KEY: TEST_SECRET,
+    PASSWORD_WORKERS: "0",
+    ...env,
+  });
+  if (!res.ok) throw new Error(res.error);
+  return res.config;
+}
+
+export class TestClock implements Clock {
+  constructor(public time = Date.now()) {}
+  now(): number {
+    return this.time;
+  }
+  advance(ms: number): void {
+    this.time += ms;
+  }
+}
+
+export interface TestApp extends RunningApp, AsyncDisposable {
+  kv: Deno.Kv;
+  mailer: MemoryMailer;
+  clock: TestClock;
+  logLines: string[];
+  /** A new cookie-keeping client, as a fresh browser would be. */
+  browser(): TestBrowser;
+  /** Waits for the nth mail (1-based) and returns the path of its link. */
+  activationPath(nth?: number): Promise<string>;
+}
+
+export async function startTestApp(
+  opts: { env?: Record<string, string>; captureLogs?: boolean } = {},
+): Promise<TestApp> {
+  const config = testConfig(opts.env);
+  const kv = await Deno.openKv(":memory:");
+  const mailer = createMemoryMailer({ from: config.mail.from });
+  const clock = new TestClock();
+  const logLines: string[] = [];
+  const log = opts.captureLogs
+    ? createLogger({ format: "text", write: (_l, line) => logLines.push(line) })
+    : silentLogger;
+  const app = await startApp(config, { kv, mailer, clock, log, sweep: false });
+  return {
+    ...app,
+    kv,
+    mailer,
+    clock,
+    logLines,
+    browser: () => new TestBrowser(app.url),
+    async activationPath(nth = 1) {
+      const mails = await mailer.waitFor(nth);
+      return linkPath(mails[nth - 1].text, "/activate/");
+    },
+    [Symbol.asyncDispose]: () => app.shutdown(),
+  };
+}
+
+/** The path of the first link in a mail body that starts with `prefix`. */
+export function linkPath(body: string, prefix: string): string {
+  const match = body.match(/https?:\/\/[^\s"<]+/g)?.map((u) => new URL(u))
+    .find((u) => u.pathname.startsWith(prefix));
+  if (!match) throw new Error(`no ${prefix} link in mail:\n${body}`);
+  return match.pathname;
+}
+
+export interface Sent {
+  status: number;
+  headers: Headers;
+  body: string;
+  location: string | null;
+}
+
+export class TestBrowser {
+  cookies = new Map<string, string>();
+  constructor(readonly base: string) {}
+
+  async request(
+    method: string,
+    path: string,
+    init: { form?: Record<string, string>; headers?: HeadersInit } = {},
+  ): Promise<Sent> {
+    const headers = new Headers(init.headers);
+    if (!headers.has("origin") && method !== "GET" && method !== "HEAD") {
+      headers.set("origin", this.base);
+    }
+    if (this.cookies.size) {
+      headers.set(
+        "cookie",
+        [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "),
+      );
+    }
+    const res = await fetch(new URL(path, this.base), {
+      method,
+      headers,
+      body: init.form ? new URLSearchParams(init.form) : undefined,
+      redirect: "manual",
+    });
+    for (const cookie of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = cookie.split(";");
+      const [name, value] = pair.split("=");
+      const expired = attrs.some((a) => a.trim().toLowerCase() === "max-age=0");
+      if (expired || value === "") this.cookies.delete(name.trim());
+      else this.cookies.set(name.trim(), value);
+    }
+    return {
+      status: res.status,
+      headers: res.headers,
+      body: await res.text(),
+      location: res.headers.get("location"),
+    };
+  }
+
+  get(path: string, headers?: HeadersInit) {
+    return this.request("GET", path, { headers });
+  }
+
+  post(path: string, form: Record<string, string> = {}, headers?: HeadersInit) {
+    return this.request("POST", path, { form, headers });
+  }
+
+  register(fields: Partial<Record<string, string>> = {}) {
+    return this.post("/register", {
+      first_name: "Ada",
+      email: "ada@example.com",
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+      ...fields,
+    } as Record<string, string>);
+  }
+}
+
+/** Every key in the store, for "nothing half-written" checks. */
+export async function allKeys(kv: Deno.Kv): Promise<string[]> {
+  const out: string[] = [];
+  for await (const entry of kv.list({ prefix: [] })) {
+    out.push(JSON.stringify(entry.key));
+  }
+  return out.sort();
+}
+
+export async function countPrefix(kv: Deno.Kv, prefix: Deno.KvKey) {
+  let n = 0;
+  for await (const _ of kv.list({ prefix })) n++;
+  return n;
+}

@@ -1,0 +1,126 @@
+import assert from "node:assert/strict";
+import {
+  countPrefix,
+  GOOD_PASSWORD,
+  startTestApp,
+  type TestApp,
+} from "../helpers.ts";
+
+async function activeAccount(app: TestApp, email = "ada@example.com") {
+  await app.browser().register({ email });
+  const path = await app.activationPath(app.mailer.sent.length || 1);
+  await app.browser().post(path);
+}
+
+Deno.test("account: without a session it redirects to the sign-in page", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().get("/account");
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/login");
+});
+
+Deno.test("login: an activated user signs in and lands on the account page", async () => {
+  await using app = await startTestApp();
+  await activeAccount(app);
+  const browser = app.browser();
+  const res = await browser.post("/login", {
+    email: " ADA@example.com",
+    password: GOOD_PASSWORD,
+  });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/account");
+  assert.ok(browser.cookies.get("session"));
+  const account = await browser.get("/account");
+  assert.match(account.body, /Hello, Ada!/);
+});
+
+Deno.test("login: a wrong password and an unknown email get the same message", async () => {
+  await using app = await startTestApp();
+  await activeAccount(app);
+  const wrong = await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: "not the password",
+  });
+  const unknown = await app.browser().post("/login", {
+    email: "nobody@example.com",
+    password: "not the password",
+  });
+  for (const res of [wrong, unknown]) {
+    assert.equal(res.status, 400);
+    assert.match(res.body, /The email or password is not right/);
+    assert.equal(res.headers.getSetCookie().length, 0);
+  }
+  assert.equal(
+    wrong.body.replace("ada@example.com", "X"),
+    unknown.body.replace("nobody@example.com", "X"),
+  );
+});
+
+Deno.test("login: a pending user is told to activate first", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const res = await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  assert.equal(res.status, 400);
+  assert.match(res.body, /not activated yet/);
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 0);
+});
+
+Deno.test("login: an empty form shows field errors", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().post("/login", {});
+  assert.equal(res.status, 422);
+  assert.match(res.body, /Enter your email address/);
+  assert.match(res.body, /Enter a password/);
+});
+
+Deno.test("login: every sign-in gets a new session id", async () => {
+  await using app = await startTestApp();
+  await activeAccount(app);
+  const browser = app.browser();
+  await browser.post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  const first = browser.cookies.get("session");
+  await browser.post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  const second = browser.cookies.get("session");
+  assert.ok(first && second);
+  assert.notEqual(first, second);
+  // The old one was replaced, not kept alongside (1 from activation + 1).
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 2);
+});
+
+Deno.test("logout: deletes the session so a copied cookie stops working", async () => {
+  await using app = await startTestApp();
+  await activeAccount(app);
+  const browser = app.browser();
+  await browser.post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  const copy = app.browser();
+  copy.cookies.set("session", browser.cookies.get("session")!);
+  assert.equal((await copy.get("/account")).status, 200);
+
+  const res = await browser.post("/logout");
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/login");
+  assert.equal(browser.cookies.has("session"), false);
+  const after = await copy.get("/account");
+  assert.equal(after.status, 303);
+  assert.equal(after.location, "/login");
+});
+
+Deno.test("pages: unknown paths get a 404 page in the layout", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().get("/no/such/page");
+  assert.equal(res.status, 404);
+  assert.match(res.body, /Page not found/);
+  assert.match(res.body, /<header class="site-header">/);
+});

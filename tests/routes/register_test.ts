@@ -1,0 +1,206 @@
+import assert from "node:assert/strict";
+import {
+  allKeys,
+  countPrefix,
+  GOOD_PASSWORD,
+  startTestApp,
+} from "../helpers.ts";
+import type { User } from "../../lib/users.ts";
+
+Deno.test("register: the form has every field and works without JavaScript", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().get("/register");
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get("content-type") ?? "", /text\/html/);
+  for (const name of ["first_name", "email", "password", "password_confirm"]) {
+    assert.match(res.body, new RegExp(`<label for="field-${name}">`));
+    assert.match(res.body, new RegExp(`name="${name}"`));
+  }
+  assert.match(res.body, /<form method="post" action="\/register"/);
+});
+
+Deno.test("register: a valid form stores a pending user and mails a link", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().register({ email: "  Ada@Example.COM " });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/register/done");
+
+  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
+  assert.ok(index.value, "the email index points at the user");
+  const user = (await app.kv.get<User>(["users", index.value])).value!;
+  assert.equal(user.firstName, "Ada");
+  assert.equal(user.email, "ada@example.com");
+  assert.equal(user.isActivated, false);
+  assert.equal(user.isActive, false);
+  assert.match(user.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  assert.ok(!user.passwordHash.includes(GOOD_PASSWORD));
+
+  const [mail] = await app.mailer.waitFor(1);
+  assert.equal(mail.to, "ada@example.com");
+  assert.equal(mail.subject, "Activate your cloud-user account");
+  assert.match(mail.text, /Hello Ada,/);
+  assert.match(mail.text, /http:\/\/app\.test\/activate\/[\w-]+\.[\w-]+/);
+  assert.match(mail.html, /href="http:\/\/app\.test\/activate\//);
+  // Delivered through the queue, the outbox entry is gone afterwards.
+  await waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
+});
+
+Deno.test("register: the done page tells the person to check their inbox", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().get("/register/done");
+  assert.equal(res.status, 200);
+  assert.match(res.body, /Check your inbox/);
+  assert.match(res.body, /72 hours/);
+});
+
+const INVALID: [string, Record<string, string>, string, RegExp][] = [
+  [
+    "empty first name",
+    { first_name: "   " },
+    "first_name",
+    /Enter your first name/,
+  ],
+  [
+    "first name too long",
+    { first_name: "a".repeat(151) },
+    "first_name",
+    /at most 150/,
+  ],
+  [
+    "control character in name",
+    { first_name: "Ada\u0000" },
+    "first_name",
+    /characters we cannot use/,
+  ],
+  ["missing email", { email: "" }, "email", /Enter your email address/],
+  ["malformed email", { email: "ada@" }, "email", /like name@example\.com/],
+  ["email too long", { email: `${"a".repeat(250)}@x.io` }, "email", /too long/],
+  [
+    "short password",
+    { password: "short1!", password_confirm: "short1!" },
+    "password",
+    /at least 10/,
+  ],
+  [
+    "long password",
+    { password: "a1!".repeat(43), password_confirm: "a1!".repeat(43) },
+    "password",
+    /at most 128/,
+  ],
+  [
+    "common password",
+    { password: "password123", password_confirm: "password123" },
+    "password",
+    /most common/,
+  ],
+  [
+    "repetitive password",
+    { password: "aaaaaaaaaaaa", password_confirm: "aaaaaaaaaaaa" },
+    "password",
+    /more different/,
+  ],
+  [
+    "keyboard run",
+    { password: "qwertyuiopas", password_confirm: "qwertyuiopas" },
+    "password",
+    /run of keys/,
+  ],
+  [
+    "password built from the email",
+    {
+      email: "margaret@example.com",
+      password: "margaret12",
+      password_confirm: "margaret12",
+    },
+    "password",
+    /name or email/,
+  ],
+  [
+    "mismatched confirmation",
+    { password_confirm: "something else entirely" },
+    "password_confirm",
+    /do not match/,
+  ],
+];
+
+for (const [what, fields, field, message] of INVALID) {
+  Deno.test(`register: ${what} re-renders the form with a message and writes nothing`, async () => {
+    await using app = await startTestApp();
+    const res = await app.browser().register(fields);
+    assert.equal(res.status, 422);
+    assert.match(res.body, message);
+    // The message is tied to its field for assistive technology.
+    assert.match(
+      res.body,
+      new RegExp(`id="field-${field}"[^>]*aria-invalid="true"`),
+    );
+    assert.match(res.body, new RegExp(`id="field-${field}-error"`));
+    // Values are kept, the password never comes back.
+    if (fields.first_name === undefined) assert.match(res.body, /value="Ada"/);
+    assert.ok(!res.body.includes(fields.password ?? GOOD_PASSWORD));
+    assert.deepEqual(await allKeys(app.kv), []);
+    assert.equal(app.mailer.sent.length, 0);
+  });
+}
+
+Deno.test("register: missing fields are errors, not crashes", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().post("/register", {});
+  assert.equal(res.status, 422);
+  assert.match(res.body, /Enter your first name/);
+  assert.match(res.body, /Enter your email address/);
+  assert.match(res.body, /Enter a password/);
+  assert.deepEqual(await allKeys(app.kv), []);
+});
+
+Deno.test("register: a taken email gets the same redirect and writes nothing", async () => {
+  await using app = await startTestApp();
+  const first = await app.browser().register();
+  await app.mailer.waitFor(1);
+  await waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
+  const before = await allKeys(app.kv);
+
+  const second = await app.browser().register({
+    first_name: "Eve",
+    email: "ADA@example.com",
+  });
+  assert.equal(second.status, first.status);
+  assert.equal(second.location, first.location);
+  // Both answers set the same cookie, so they cannot be told apart.
+  assert.deepEqual(
+    second.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, "=…")),
+    first.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, "=…")),
+  );
+  assert.deepEqual(await allKeys(app.kv), before);
+  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
+  const user = (await app.kv.get<User>(["users", index.value!])).value!;
+  assert.equal(user.firstName, "Ada");
+  await new Promise((r) => setTimeout(r, 100));
+  assert.equal(app.mailer.sent.length, 1);
+});
+
+Deno.test("register: a form posted from another site is refused", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().request("POST", "/register", {
+    form: {
+      first_name: "Mallory",
+      email: "m@example.com",
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+    },
+    headers: { origin: "https://attacker.example.com" },
+  });
+  assert.equal(res.status, 403);
+  assert.equal(
+    await app.kv.get(["users_by_email", "m@example.com"]).then((e) => e.value),
+    null,
+  );
+});
+
+async function waitUntil(check: () => Promise<boolean>, timeoutMs = 3000) {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
