@@ -82,6 +82,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       objectSrc: ["'none'"],
     },
     referrerPolicy: "no-referrer",
+    xFrameOptions: "DENY",
   }));
 
   // Form posts from another site are refused; Origin must be ours.
