@@ -39,6 +39,7 @@ export class TestClock implements Clock {
 
 export interface TestApp extends RunningApp, AsyncDisposable {
   kv: Deno.Kv;
+  /** The memory backend (stays empty when the test chose another one). */
   mailer: MemoryMailer;
   clock: TestClock;
   logLines: string[];
@@ -53,13 +54,21 @@ export async function startTestApp(
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
   const kv = await Deno.openKv(":memory:");
+  // Tests that name another backend (smtp to a loopback server) get it.
   const mailer = createMemoryMailer({ from: config.mail.from });
+  const realMailer = config.mail.backend === "memory" ? mailer : undefined;
   const clock = new TestClock();
   const logLines: string[] = [];
   const log = opts.captureLogs
     ? createLogger({ format: "text", write: (_l, line) => logLines.push(line) })
     : silentLogger;
-  const app = await startApp(config, { kv, mailer, clock, log, sweep: false });
+  const app = await startApp(config, {
+    kv,
+    mailer: realMailer,
+    clock,
+    log,
+    sweep: false,
+  });
   return {
     ...app,
     kv,

@@ -1,0 +1,143 @@
+import assert from "node:assert/strict";
+import {
+  activateUser,
+  createPendingUser,
+  getUserByEmail,
+  type NewUserInput,
+} from "../../lib/users.ts";
+
+const INPUT: NewUserInput = {
+  firstName: "Ada",
+  email: "ada@example.com",
+  passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+  lang: "en",
+};
+const HOUR = 3_600_000;
+
+async function keys(kv: Deno.Kv): Promise<string[]> {
+  const out: string[] = [];
+  for await (const e of kv.list({ prefix: [] })) out.push(String(e.key[0]));
+  return out.sort();
+}
+
+Deno.test("users: a registration writes user, index and signal in one commit", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const res = await createPendingUser(kv, INPUT, {
+    now: 0,
+    pendingTtlMs: HOUR,
+    queue: false,
+  });
+  assert.ok(res.ok);
+  assert.deepEqual(await keys(kv), ["outbox", "users", "users_by_email"]);
+  const found = await getUserByEmail(kv, "ada@example.com", 1);
+  assert.equal(found?.id, res.user.id);
+});
+
+Deno.test("users: a live registration keeps its email", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const opts = { now: 0, pendingTtlMs: HOUR, queue: false };
+  assert.ok((await createPendingUser(kv, INPUT, opts)).ok);
+  const again = await createPendingUser(kv, { ...INPUT, firstName: "Eve" }, {
+    ...opts,
+    now: HOUR - 1,
+  });
+  assert.deepEqual(again, { ok: false, reason: "email_taken" });
+});
+
+Deno.test("users: an expired pending registration is replaced without orphans", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const first = await createPendingUser(kv, INPUT, {
+    now: 0,
+    pendingTtlMs: HOUR,
+    queue: false,
+  });
+  assert.ok(first.ok);
+  // KV deletes expired keys lazily; our own clock says the first one is over.
+  const second = await createPendingUser(kv, { ...INPUT, firstName: "Eve" }, {
+    now: HOUR + 1,
+    pendingTtlMs: HOUR,
+    queue: false,
+  });
+  assert.ok(second.ok);
+  assert.equal((await kv.get(["users", first.user.id])).value, null);
+  const index = await kv.get<string>(["users_by_email", INPUT.email]);
+  assert.equal(index.value, second.user.id);
+  let users = 0;
+  for await (const _ of kv.list({ prefix: ["users"] })) users++;
+  assert.equal(users, 1);
+  // The first user's link now points at nobody.
+  const activated = await activateUser(kv, first.user.id, {
+    now: HOUR + 2,
+    sessionTtlMs: HOUR,
+  });
+  assert.deepEqual(activated, { ok: false, reason: "not_found" });
+});
+
+Deno.test("users: concurrent registrations of one email store exactly one user", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const results = await Promise.all(
+    Array.from(
+      { length: 30 },
+      (_, i) =>
+        createPendingUser(kv, { ...INPUT, firstName: `Ada ${i}` }, {
+          now: 0,
+          pendingTtlMs: HOUR,
+          queue: false,
+        }),
+    ),
+  );
+  assert.equal(results.filter((r) => r.ok).length, 1);
+  assert.ok(
+    results.every((r) => r.ok || r.reason === "email_taken"),
+    "losers learn the email is taken",
+  );
+  let users = 0, outbox = 0;
+  for await (const _ of kv.list({ prefix: ["users"] })) users++;
+  for await (const _ of kv.list({ prefix: ["outbox"] })) outbox++;
+  assert.equal(users, 1);
+  assert.equal(outbox, 1);
+});
+
+Deno.test("users: activation clears the pending deadline and signs in once", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const created = await createPendingUser(kv, INPUT, {
+    now: 0,
+    pendingTtlMs: HOUR,
+    queue: false,
+  });
+  assert.ok(created.ok);
+  const res = await activateUser(kv, created.user.id, {
+    now: 10,
+    sessionTtlMs: HOUR,
+    tokenVersion: 0,
+  });
+  assert.ok(res.ok);
+  assert.equal(res.user.pendingUntil, null);
+  assert.equal(res.user.activatedAt, 10);
+  // Long after the pending TTL the active user is still there.
+  assert.equal(
+    (await getUserByEmail(kv, INPUT.email, 100 * HOUR))?.isActivated,
+    true,
+  );
+  const again = await activateUser(kv, created.user.id, {
+    now: 20,
+    sessionTtlMs: HOUR,
+  });
+  assert.deepEqual(again, { ok: false, reason: "already_active" });
+});
+
+Deno.test("users: a link with an old token version does not activate", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const created = await createPendingUser(kv, INPUT, {
+    now: 0,
+    pendingTtlMs: HOUR,
+    queue: false,
+  });
+  assert.ok(created.ok);
+  const res = await activateUser(kv, created.user.id, {
+    now: 1,
+    sessionTtlMs: HOUR,
+    tokenVersion: 7,
+  });
+  assert.deepEqual(res, { ok: false, reason: "not_found" });
+});
