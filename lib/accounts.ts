@@ -44,6 +44,13 @@ export async function registerAccount(
   return { ok: false, reason: "retry" };
 }
 
+function verifyActivationToken(deps: Deps, token: string, now: number) {
+  return deps.signer.verify(ACTIVATION_PURPOSE, token, {
+    maxAgeMs: deps.config.activationMaxAgeMs,
+    now,
+  });
+}
+
 export type LinkCheck =
   | { ok: true; user: User }
   | { ok: false; reason: "invalid" | "expired" | "already_active" };
@@ -54,10 +61,7 @@ export async function checkActivationLink(
   token: string,
 ): Promise<LinkCheck> {
   const now = deps.clock.now();
-  const verified = await deps.signer.verify(ACTIVATION_PURPOSE, token, {
-    maxAgeMs: deps.config.activationMaxAgeMs,
-    now,
-  });
+  const verified = await verifyActivationToken(deps, token, now);
   if (!verified.ok) return verified;
   const user = await getUser(deps.kv, verified.payload.sub, now);
   if (!user) return { ok: false, reason: "invalid" };
@@ -80,10 +84,7 @@ export async function activateAccount(
   token: string,
 ): Promise<ActivateOutcome> {
   const now = deps.clock.now();
-  const verified = await deps.signer.verify(ACTIVATION_PURPOSE, token, {
-    maxAgeMs: deps.config.activationMaxAgeMs,
-    now,
-  });
+  const verified = await verifyActivationToken(deps, token, now);
   if (!verified.ok) return verified;
   const res = await activateUser(deps.kv, verified.payload.sub, {
     now,

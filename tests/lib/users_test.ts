@@ -14,6 +14,14 @@ const INPUT: NewUserInput = {
 };
 const HOUR = 3_600_000;
 
+function register(kv: Deno.Kv, now = 0, input: Partial<NewUserInput> = {}) {
+  return createPendingUser(kv, { ...INPUT, ...input }, {
+    now,
+    pendingTtlMs: HOUR,
+    queue: false,
+  });
+}
+
 async function keys(kv: Deno.Kv): Promise<string[]> {
   const out: string[] = [];
   for await (const e of kv.list({ prefix: [] })) out.push(String(e.key[0]));
@@ -22,11 +30,7 @@ async function keys(kv: Deno.Kv): Promise<string[]> {
 
 Deno.test("users: a registration writes user, index and signal in one commit", async () => {
   using kv = await Deno.openKv(":memory:");
-  const res = await createPendingUser(kv, INPUT, {
-    now: 0,
-    pendingTtlMs: HOUR,
-    queue: false,
-  });
+  const res = await register(kv);
   assert.ok(res.ok);
   assert.deepEqual(await keys(kv), ["outbox", "users", "users_by_email"]);
   const found = await getUserByEmail(kv, "ada@example.com", 1);
@@ -35,29 +39,17 @@ Deno.test("users: a registration writes user, index and signal in one commit", a
 
 Deno.test("users: a live registration keeps its email", async () => {
   using kv = await Deno.openKv(":memory:");
-  const opts = { now: 0, pendingTtlMs: HOUR, queue: false };
-  assert.ok((await createPendingUser(kv, INPUT, opts)).ok);
-  const again = await createPendingUser(kv, { ...INPUT, firstName: "Eve" }, {
-    ...opts,
-    now: HOUR - 1,
-  });
+  assert.ok((await register(kv)).ok);
+  const again = await register(kv, HOUR - 1, { firstName: "Eve" });
   assert.deepEqual(again, { ok: false, reason: "email_taken" });
 });
 
 Deno.test("users: an expired pending registration is replaced without orphans", async () => {
   using kv = await Deno.openKv(":memory:");
-  const first = await createPendingUser(kv, INPUT, {
-    now: 0,
-    pendingTtlMs: HOUR,
-    queue: false,
-  });
+  const first = await register(kv);
   assert.ok(first.ok);
   // KV deletes expired keys lazily; our own clock says the first one is over.
-  const second = await createPendingUser(kv, { ...INPUT, firstName: "Eve" }, {
-    now: HOUR + 1,
-    pendingTtlMs: HOUR,
-    queue: false,
-  });
+  const second = await register(kv, HOUR + 1, { firstName: "Eve" });
   assert.ok(second.ok);
   assert.equal((await kv.get(["users", first.user.id])).value, null);
   const index = await kv.get<string>(["users_by_email", INPUT.email]);
@@ -100,11 +92,7 @@ Deno.test("users: concurrent registrations of one email store exactly one user",
 
 Deno.test("users: activation clears the pending deadline and signs in once", async () => {
   using kv = await Deno.openKv(":memory:");
-  const created = await createPendingUser(kv, INPUT, {
-    now: 0,
-    pendingTtlMs: HOUR,
-    queue: false,
-  });
+  const created = await register(kv);
   assert.ok(created.ok);
   const res = await activateUser(kv, created.user.id, {
     now: 10,
@@ -128,11 +116,7 @@ Deno.test("users: activation clears the pending deadline and signs in once", asy
 
 Deno.test("users: a link with an old token version does not activate", async () => {
   using kv = await Deno.openKv(":memory:");
-  const created = await createPendingUser(kv, INPUT, {
-    now: 0,
-    pendingTtlMs: HOUR,
-    queue: false,
-  });
+  const created = await register(kv);
   assert.ok(created.ok);
   const res = await activateUser(kv, created.user.id, {
     now: 1,
