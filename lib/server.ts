@@ -45,7 +45,11 @@ export async function startApp(
     }
   }
   const kv = opts.kv ?? await Deno.openKv(config.kvPath);
-  const mailer = opts.mailer ?? createMailer(config.mail, log);
+  const mailer = opts.mailer ?? createMailer(
+    config.mail,
+    log,
+    `cloud-user/${config.version}`,
+  );
   const deps0 = {
     kv,
     config,
