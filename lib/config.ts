@@ -63,6 +63,7 @@ const EnvSchema = z.object({
   RESEND_API_KEY: z.string().optional(),
   RESEND_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
   APP_VERSION: z.string().trim().max(100).optional(),
+  HEALTH_MAX_OUTBOX_AGE: duration("15m"),
   SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
   LOG_FORMAT: z.enum(["text", "json"]).default("text"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -110,6 +111,8 @@ export interface Config {
   passwordWorkers: number;
   /** APP_VERSION, else deno.json's "version"; shown by /healthz. */
   version: string;
+  /** /healthz says "degraded" once the oldest outbox entry is older. */
+  healthMaxOutboxAgeMs: number;
 }
 
 export type ConfigResult =
@@ -210,6 +213,7 @@ export function loadConfig(
       passwordWorkers: e.PASSWORD_WORKERS ??
         Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8)),
       version: e.APP_VERSION ?? denoJson.version,
+      healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
     },
   };
 }

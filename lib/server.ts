@@ -124,7 +124,11 @@ export async function startApp(
         await Promise.allSettled(inFlight);
         deps.passwords.close();
         await mailer.close();
-        kv.close();
+        try {
+          kv.close();
+        } catch {
+          // Already closed (a test that cut KV off); nothing left to release.
+        }
         await listening.catch(() => {});
       })();
       return closing;
