@@ -206,7 +206,10 @@ export function loadConfig(
         },
         resend: { apiKey: e.RESEND_API_KEY ?? "", baseUrl: e.RESEND_BASE_URL },
       },
-      signalQueue: e.SIGNAL_QUEUE ?? (onDeploy ? "none" : "kv"),
+      // Deploy has no KV queues, and a remote KV (KV Connect) delivers none
+      // to its clients: there the sweep (and an immediate try) deliver.
+      signalQueue: e.SIGNAL_QUEUE ??
+        (onDeploy || e.KV_PATH?.includes("://") ? "none" : "kv"),
       logFormat: e.LOG_FORMAT,
       logLevel: e.LOG_LEVEL,
       maxBodyBytes: e.MAX_BODY_BYTES,

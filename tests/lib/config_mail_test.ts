@@ -64,6 +64,7 @@ Deno.test("config: a remote KV URL is kept as given; Deploy without one uses its
   const remote = loadConfig({ KV_PATH: "https://kv.example.com:4512" });
   assert.ok(remote.ok);
   assert.equal(remote.config.kvPath, "https://kv.example.com:4512");
+  assert.equal(remote.config.signalQueue, "none");
   const deploy = loadConfig({ DENO_DEPLOYMENT_ID: "abc123" });
   assert.ok(deploy.ok);
   assert.equal(deploy.config.kvPath, undefined);
