@@ -6,12 +6,14 @@ import { getCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { languageDetector } from "hono/language";
+import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { Layout } from "../components/Layout.tsx";
 import { Message } from "../components/Message.tsx";
 import { accountRoutes } from "../routes/account.tsx";
 import { activateRoutes } from "../routes/activate.tsx";
 import { loginRoutes, logoutRoutes } from "../routes/login.tsx";
+import { healthzRoutes } from "../routes/healthz.ts";
 import { registerRoutes } from "../routes/register.tsx";
 import { staticRoutes } from "../routes/static.ts";
 import type { AppDeps } from "./deps.ts";
@@ -23,6 +25,7 @@ import {
   SESSION_COOKIE,
 } from "./http.ts";
 import { DEFAULT_LANG, LANGS, translator } from "./i18n.ts";
+import { loggedPath } from "./request_log.ts";
 import { getSession } from "./sessions.ts";
 import { getUser } from "./users.ts";
 
@@ -53,6 +56,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   }
 
+  // Echoed as X-Request-Id, so a person's report can be found in the log.
+  app.use(requestId());
   app.use(async (c, next) => {
     const started = performance.now();
     // Defaults for pages rendered before the language middleware ran.
@@ -62,9 +67,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set("session", null);
     await next();
     log.info("request", {
+      requestId: c.get("requestId"),
       method: c.req.method,
       // The matched pattern, not the URL: tokens never reach the log.
-      path: c.req.routePath === "/*" ? c.req.path : c.req.routePath,
+      path: loggedPath(c),
       status: c.res.status,
       ms: Math.round(performance.now() - started),
     });
@@ -129,6 +135,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/logout", logoutRoutes(deps));
   app.route("/account", accountRoutes(deps));
   app.route("/static", staticRoutes());
+  app.route("/healthz", healthzRoutes(deps));
 
   app.notFound((c) => errorPage(c as AppContext, 404, "not_found"));
 
@@ -145,8 +152,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }
     }
     log.error("unhandled error", {
+      requestId: c.get("requestId"),
       method: c.req.method,
-      path: c.req.routePath,
+      path: loggedPath(c),
       error: err,
       stack: err.stack,
     });

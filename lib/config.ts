@@ -1,6 +1,7 @@
 // Parses the environment once, at start-up, into one typed object. A bad
 // start names every wrong variable in one message; secrets have no defaults.
 import { z } from "zod";
+import denoJson from "../deno.json" with { type: "json" };
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -32,6 +33,9 @@ const redirectPath = (fallback: string) =>
   );
 
 const MIN_SECRET_LENGTH = 32;
+const MAIL_BACKENDS = ["console", "smtp", "memory", "resend"] as const;
+/** Backends that only print or keep mail: never what production wants. */
+const FAKE_MAIL_BACKENDS = new Set(["console", "memory"]);
 
 const EnvSchema = z.object({
   DENO_ENV: z.enum(["development", "production", "test"]).default(
@@ -49,13 +53,17 @@ const EnvSchema = z.object({
   SESSION_TTL: duration("14d"),
   REDIRECT_AFTER_ACTIVATION: redirectPath("/account"),
   REDIRECT_IF_ALREADY_ACTIVE: redirectPath("/login?activated=1"),
-  MAIL_BACKEND: z.enum(["console", "smtp", "memory"]).default("console"),
+  MAIL_BACKEND: z.enum(MAIL_BACKENDS).default("console"),
   MAIL_FROM: z.string().default("cloud-user <no-reply@localhost>"),
   SMTP_HOST: z.string().default("localhost"),
   SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
   SMTP_USER: z.string().optional(),
   SMTP_PASSWORD: z.string().optional(),
   SMTP_SECURE: flag(false),
+  RESEND_API_KEY: z.string().optional(),
+  RESEND_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  APP_VERSION: z.string().trim().max(100).optional(),
+  HEALTH_MAX_OUTBOX_AGE: duration("15m"),
   SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
   LOG_FORMAT: z.enum(["text", "json"]).default("text"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -82,8 +90,10 @@ export interface Config {
   redirectAfterActivation: string;
   redirectIfAlreadyActive: string;
   mail: {
-    backend: "console" | "smtp" | "memory";
+    backend: typeof MAIL_BACKENDS[number];
     from: string;
+    /** For MAIL_BACKEND=resend; baseUrl undefined means Resend's own. */
+    resend: { apiKey: string; baseUrl?: string };
     smtp: {
       host: string;
       port: number;
@@ -99,6 +109,10 @@ export interface Config {
   maxBodyBytes: number;
   /** Argon2id worker threads; 0 hashes on the main thread. */
   passwordWorkers: number;
+  /** APP_VERSION, else deno.json's "version"; shown by /healthz. */
+  version: string;
+  /** /healthz says "degraded" once the oldest outbox entry is older. */
+  healthMaxOutboxAgeMs: number;
 }
 
 export type ConfigResult =
@@ -134,7 +148,7 @@ export function loadConfig(
       );
     }
     if (!e.APP_ORIGIN) problems.push("APP_ORIGIN: required in production");
-    if (e.MAIL_BACKEND !== "smtp") {
+    if (FAKE_MAIL_BACKENDS.has(e.MAIL_BACKEND)) {
       problems.push(
         `MAIL_BACKEND: "${e.MAIL_BACKEND}" does not deliver mail; use a real backend in production`,
       );
@@ -143,6 +157,9 @@ export function loadConfig(
     problems.push(
       `SECRET_KEY: must be at least ${MIN_SECRET_LENGTH} characters`,
     );
+  }
+  if (e.MAIL_BACKEND === "resend" && !e.RESEND_API_KEY) {
+    problems.push("RESEND_API_KEY: required when MAIL_BACKEND=resend");
   }
   const fallbacks = e.SECRET_KEY_FALLBACKS.split(",").map((k) => k.trim())
     .filter(Boolean);
@@ -187,13 +204,19 @@ export function loadConfig(
           password: e.SMTP_PASSWORD,
           secure: e.SMTP_SECURE,
         },
+        resend: { apiKey: e.RESEND_API_KEY ?? "", baseUrl: e.RESEND_BASE_URL },
       },
-      signalQueue: e.SIGNAL_QUEUE ?? (onDeploy ? "none" : "kv"),
+      // Deploy has no KV queues, and a remote KV (KV Connect) delivers none
+      // to its clients: there the sweep (and an immediate try) deliver.
+      signalQueue: e.SIGNAL_QUEUE ??
+        (onDeploy || e.KV_PATH?.includes("://") ? "none" : "kv"),
       logFormat: e.LOG_FORMAT,
       logLevel: e.LOG_LEVEL,
       maxBodyBytes: e.MAX_BODY_BYTES,
       passwordWorkers: e.PASSWORD_WORKERS ??
         Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8)),
+      version: e.APP_VERSION ?? denoJson.version,
+      healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
     },
   };
 }

@@ -6,6 +6,7 @@
 import type { Deps } from "./deps.ts";
 import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
+import { MailSendError } from "./mail/types.ts";
 import {
   type OutboxEntry,
   QueueMessageSchema,
@@ -22,9 +23,16 @@ const MAX_BACKOFF_MS = 3_600_000;
 
 export type DeliverOutcome = "sent" | "gone" | "busy" | "failed";
 
+/** The outbox entry a signal came from: the same on every attempt. */
+interface SignalOrigin {
+  outboxId: string;
+  createdAt: number;
+}
+
 type SignalHandler<T extends SignalType> = (
   signal: Extract<Signal, { type: T }>,
   ctx: HandlerContext,
+  origin: SignalOrigin,
 ) => Promise<void>;
 
 interface HandlerContext extends Deps {
@@ -38,16 +46,20 @@ const handlers: { [T in SignalType]: SignalHandler<T> } = {
 };
 
 async function sendActivationEmail(
-  signal: { userId: string },
+  signal: { type: "user_registered"; userId: string },
   ctx: HandlerContext,
+  origin: SignalOrigin,
 ): Promise<void> {
   const now = ctx.clock.now();
   const user = await getUser(ctx.kv, signal.userId, now);
   // Expired, deleted or already activated: nothing left to announce.
   if (!user || user.isActivated) return;
+  // Issued at the registration, not at this attempt: every retry renders the
+  // same mail, so a provider's idempotency key can match it to a send it
+  // already made when our first attempt lost the answer.
   const token = await ctx.signer.sign(ACTIVATION_PURPOSE, {
     sub: user.id,
-    iat: now,
+    iat: origin.createdAt,
     v: user.tokenVersion,
   });
   const mail = await ctx.emails.render("activation", user.lang, {
@@ -56,7 +68,26 @@ async function sendActivationEmail(
     link: `${ctx.config.appOrigin}/activate/${token}`,
     hours: String(Math.round(ctx.config.activationMaxAgeMs / 3_600_000)),
   });
-  await ctx.mailer.send({ to: user.email, ...mail });
+  await ctx.mailer.send({
+    to: user.email,
+    ...mail,
+    idempotencyKey: `${signal.type}/${origin.outboxId}`,
+  });
+}
+
+/** How long to leave a failed entry before the sweep retries it. */
+export function retryDelayMs(attempts: number, err: unknown): number {
+  const backoff = Math.min(
+    MAX_BACKOFF_MS,
+    SWEEP_MIN_AGE_MS * 2 ** (attempts - 1),
+  );
+  if (!(err instanceof MailSendError)) return backoff;
+  // Retrying soon will not fix a wrong API key or an unverified sender.
+  if (!err.temporary) return MAX_BACKOFF_MS;
+  return Math.min(
+    MAX_BACKOFF_MS,
+    Math.max(backoff, err.opts.retryAfterMs ?? 0),
+  );
 }
 
 export interface SweepReport {
@@ -102,20 +133,23 @@ export function createDeliverer(
     const claimed = await claim(outboxId);
     if (typeof claimed === "string") return claimed;
     const { entry, versionstamp } = claimed;
-    const fields = {
+    const started = performance.now();
+    // The same fields on both outcomes, so one query finds every attempt.
+    const fields = () => ({
       outboxId,
       signal: entry.signal.type,
       attempt: entry.attempts,
-    };
+      ms: Math.round(performance.now() - started),
+    });
     try {
       const handler = handlers[entry.signal.type] as SignalHandler<SignalType>;
-      await handler(entry.signal, ctx);
+      await handler(entry.signal, ctx, {
+        outboxId,
+        createdAt: entry.createdAt,
+      });
     } catch (err) {
       const now = clock.now();
-      const backoff = Math.min(
-        MAX_BACKOFF_MS,
-        SWEEP_MIN_AGE_MS * 2 ** (entry.attempts - 1),
-      );
+      const backoff = retryDelayMs(entry.attempts, err);
       // Release the lease so a retry (queue or sweep) can claim it again.
       await kv.atomic()
         .check({ key: keys.outboxEntry(outboxId), versionstamp })
@@ -129,14 +163,18 @@ export function createDeliverer(
           } satisfies OutboxEntry,
         )
         .commit();
-      log.warn("signal delivery failed", { ...fields, error: err });
+      log.warn("signal delivery failed", {
+        ...fields(),
+        error: err,
+        retryInSeconds: Math.round(backoff / 1000),
+      });
       return "failed";
     }
     await kv.atomic()
       .delete(keys.outboxEntry(outboxId))
       .delete(keys.undelivered(outboxId))
       .commit();
-    log.info("signal delivered", fields);
+    log.info("signal delivered", fields());
     return "sent";
   }
 

@@ -16,6 +16,7 @@ export interface AppEnv {
     user: User | null;
     session: (Session & { idHash: string }) | null;
     secureHeadersNonce?: string;
+    requestId: string;
   };
 }
 

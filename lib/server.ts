@@ -45,7 +45,11 @@ export async function startApp(
     }
   }
   const kv = opts.kv ?? await Deno.openKv(config.kvPath);
-  const mailer = opts.mailer ?? createMailer(config.mail, log);
+  const mailer = opts.mailer ?? createMailer(
+    config.mail,
+    log,
+    `cloud-user/${config.version}`,
+  );
   const deps0 = {
     kv,
     config,
@@ -120,7 +124,11 @@ export async function startApp(
         await Promise.allSettled(inFlight);
         deps.passwords.close();
         await mailer.close();
-        kv.close();
+        try {
+          kv.close();
+        } catch {
+          // Already closed (a test that cut KV off); nothing left to release.
+        }
         await listening.catch(() => {});
       })();
       return closing;

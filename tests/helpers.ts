@@ -50,7 +50,11 @@ export interface TestApp extends RunningApp, AsyncDisposable {
 }
 
 export async function startTestApp(
-  opts: { env?: Record<string, string>; captureLogs?: boolean } = {},
+  opts: {
+    env?: Record<string, string>;
+    captureLogs?: boolean;
+    logFormat?: "text" | "json";
+  } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
   const kv = await Deno.openKv(":memory:");
@@ -60,7 +64,10 @@ export async function startTestApp(
   const clock = new TestClock();
   const logLines: string[] = [];
   const log = opts.captureLogs
-    ? createLogger({ format: "text", write: (_l, line) => logLines.push(line) })
+    ? createLogger({
+      format: opts.logFormat ?? "text",
+      write: (_l, line) => logLines.push(line),
+    })
     : silentLogger;
   const app = await startApp(config, {
     kv,

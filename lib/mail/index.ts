@@ -4,21 +4,42 @@ import type { Config } from "../config.ts";
 import type { Logger } from "../log.ts";
 import { createConsoleMailer } from "./console.ts";
 import { createMemoryMailer } from "./memory.ts";
+import { createResendMailer } from "./resend.ts";
 import { createSmtpMailer } from "./smtp.ts";
 import type { Mailer } from "./types.ts";
 
-export { InvalidMailError } from "./types.ts";
+export { InvalidMailError, MailSendError } from "./types.ts";
 export type { Mail, Mailer } from "./types.ts";
 export type { MemoryMailer, SentMail } from "./memory.ts";
-export { createConsoleMailer, createMemoryMailer, createSmtpMailer };
+export {
+  createConsoleMailer,
+  createMemoryMailer,
+  createResendMailer,
+  createSmtpMailer,
+};
 
-export function createMailer(mail: Config["mail"], logger: Logger): Mailer {
-  switch (mail.backend) {
-    case "smtp":
-      return createSmtpMailer({ from: mail.from, smtp: mail.smtp, logger });
-    case "memory":
-      return createMemoryMailer({ from: mail.from });
-    case "console":
-      return createConsoleMailer({ from: mail.from });
-  }
+type MailConfig = Config["mail"];
+
+/** One line per backend; a new provider is one file and one line here. */
+const backends: {
+  [B in MailConfig["backend"]]: (
+    mail: MailConfig,
+    logger: Logger,
+    userAgent: string,
+  ) => Mailer;
+} = {
+  console: (mail) => createConsoleMailer({ from: mail.from }),
+  memory: (mail) => createMemoryMailer({ from: mail.from }),
+  smtp: (mail, logger) =>
+    createSmtpMailer({ from: mail.from, smtp: mail.smtp, logger }),
+  resend: (mail, logger, userAgent) =>
+    createResendMailer({ from: mail.from, ...mail.resend, logger, userAgent }),
+};
+
+export function createMailer(
+  mail: MailConfig,
+  logger: Logger,
+  userAgent = "cloud-user",
+): Mailer {
+  return backends[mail.backend](mail, logger, userAgent);
 }

@@ -6,6 +6,11 @@ export interface Mail {
   subject: string;
   text: string;
   html: string;
+  /**
+   * The same for every attempt at the same mail, so a provider that supports
+   * idempotency keys sends it once even when we retry after a lost answer.
+   */
+  idempotencyKey?: string;
 }
 
 export interface Mailer {
@@ -18,4 +23,28 @@ export interface Mailer {
 /** Thrown for a mail that must never be sent as it is (header injection). */
 export class InvalidMailError extends Error {
   override name = "InvalidMailError";
+}
+
+/**
+ * A provider refused or failed a send. `temporary` failures (rate limits,
+ * outages) are worth retrying soon; the others need the operator (a wrong API
+ * key, an unverified sender) and are retried at the slowest pace.
+ */
+export class MailSendError extends Error {
+  override name = "MailSendError";
+  constructor(
+    message: string,
+    readonly opts: {
+      temporary: boolean;
+      status?: number;
+      code?: string;
+      /** The provider asked us to wait this long (Retry-After). */
+      retryAfterMs?: number;
+    },
+  ) {
+    super(message);
+  }
+  get temporary(): boolean {
+    return this.opts.temporary;
+  }
 }

@@ -237,6 +237,7 @@ Deno.test("createMailer: builds the configured backend", async () => {
   const config = {
     from: FROM,
     smtp: { host: "127.0.0.1", port: freePort(), secure: false },
+    resend: { apiKey: "re_test" },
   };
   const memory = createMailer({ ...config, backend: "memory" }, silentLogger);
   await memory.send(MAIL);

@@ -1,0 +1,82 @@
+// deno task db:dump [FILE]            every KV entry as JSON lines (stdout)
+// deno task db:restore [FILE] [--force]   back into KV_PATH (stdin)
+// The database is KV_PATH, resolved as the app does (a file, :memory:, a
+// remote KV URL with DENO_KV_ACCESS_TOKEN, or Deploy's own KV).
+import { loadConfig } from "../lib/config.ts";
+import { dumpKv, readLines, restoreKv } from "../lib/kv_dump.ts";
+
+const USAGE = `usage:
+  deno task db:dump [FILE]             write every entry of KV_PATH as JSON lines
+  deno task db:restore [FILE] [--force]  read them back (refuses a non-empty
+                                       database unless --force)`;
+
+function fail(message: string): never {
+  console.error(message);
+  Deno.exit(1);
+}
+
+const [command, ...rest] = Deno.args;
+const force = rest.includes("--force");
+const files = rest.filter((a) => !a.startsWith("--"));
+const unknown = rest.filter((a) => a.startsWith("--") && a !== "--force");
+if (
+  !["dump", "restore"].includes(command) || files.length > 1 ||
+  unknown.length || (force && command !== "restore")
+) {
+  fail(USAGE);
+}
+
+const env = Deno.env.toObject();
+const loaded = loadConfig({
+  KV_PATH: env.KV_PATH,
+  DENO_DEPLOYMENT_ID: env.DENO_DEPLOYMENT_ID,
+});
+if (!loaded.ok) fail(loaded.error);
+const where = loaded.config.kvPath ?? "the default KV";
+
+let kv: Deno.Kv;
+try {
+  kv = await Deno.openKv(loaded.config.kvPath);
+} catch (err) {
+  fail(`cannot open ${where}: ${(err as Error).message}`);
+}
+
+try {
+  if (command === "dump") {
+    const out = files[0]
+      ? await Deno.open(files[0], { write: true, create: true, truncate: true })
+      : Deno.stdout;
+    const encoder = new TextEncoder();
+    const writer = out.writable.getWriter();
+    const count = await dumpKv(
+      kv,
+      (line) => writer.write(encoder.encode(line)),
+    );
+    await writer.close();
+    console.error(`dumped ${count} entries from ${where}`);
+  } else {
+    let input: ReadableStream<Uint8Array>;
+    try {
+      input = files[0]
+        ? (await Deno.open(files[0])).readable
+        : Deno.stdin.readable;
+    } catch (err) {
+      fail(`cannot read ${files[0]}: ${(err as Error).message}`);
+    }
+    const res = await restoreKv(kv, readLines(input), { force });
+    if (!res.ok && res.reason === "not_empty") {
+      fail(
+        `${where} already holds entries; restoring would mix two databases. ` +
+          "Use an empty one, or --force to overwrite the dumped keys.",
+      );
+    }
+    if (!res.ok && res.reason === "bad_line") {
+      fail(`line ${res.line}: ${res.message}; nothing was written`);
+    }
+    if (res.ok) console.error(`restored ${res.count} entries into ${where}`);
+  }
+} catch (err) {
+  fail(`${command} failed: ${(err as Error).message}`);
+} finally {
+  kv.close();
+}
