@@ -38,8 +38,8 @@ export async function startE2eApp(): Promise<E2eApp> {
     cwd: ROOT,
     clearEnv: true,
     env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? dir,
+      // Only what finds deno and its cache; nothing else leaks in.
+      ...pick(["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]),
       NO_COLOR: "1",
       DENO_ENV: "development",
       HOSTNAME: "127.0.0.1",
@@ -102,6 +102,15 @@ export async function startE2eApp(): Promise<E2eApp> {
     },
     [Symbol.asyncDispose]: stop,
   };
+}
+
+function pick(names: string[]): Record<string, string> {
+  return Object.fromEntries(
+    names.flatMap((n) => {
+      const v = Deno.env.get(n);
+      return v === undefined ? [] : [[n, v]];
+    }),
+  );
 }
 
 export function launchChromium(): Promise<Browser> {
