@@ -1,5 +1,6 @@
-// A labelled input whose error is tied to it for screen readers.
-import type { JSX } from "preact";
+// A labelled input whose error is tied to it for screen readers, and the
+// summary of a failed form. Browser-safe: the islands render these too.
+import type { ComponentChildren, JSX, Ref } from "preact";
 import type { Translate } from "../lib/i18n.ts";
 
 export interface FieldProps {
@@ -8,20 +9,34 @@ export interface FieldProps {
   label: string;
   type?: "text" | "email" | "password";
   value?: string;
+  /** A message key. */
   error?: string;
   hint?: string;
   autocomplete?: string;
   required?: boolean;
   maxLength?: number;
   minLength?: number;
+  /** More ids describing the input (e.g. a strength meter). */
+  describedBy?: string;
+  /** Beside the input, inside its frame (e.g. a show/hide button). */
+  addon?: ComponentChildren;
+  /** Under the hint (e.g. a strength meter). */
+  children?: ComponentChildren;
+  inputRef?: Ref<HTMLInputElement>;
+  onInput?: (value: string) => void;
+  onBlur?: () => void;
 }
 
 export function Field(props: FieldProps) {
   const id = `field-${props.name}`;
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
-  const describedBy = [props.hint && hintId, props.error && errorId]
-    .filter(Boolean).join(" ") || undefined;
+  const describedBy = [
+    props.hint && hintId,
+    props.describedBy,
+    props.error && errorId,
+  ].filter(Boolean).join(" ") || undefined;
+  const onInput = props.onInput;
   // Preact types input attributes per `type`; the union here is checked by
   // FieldProps instead.
   const inputAttrs = {
@@ -35,12 +50,20 @@ export function Field(props: FieldProps) {
     minLength: props.minLength,
     "aria-invalid": props.error ? "true" : undefined,
     "aria-describedby": describedBy,
+    ref: props.inputRef,
+    onInput: onInput &&
+      ((e: Event) => onInput((e.currentTarget as HTMLInputElement).value)),
+    onBlur: props.onBlur,
   } as JSX.IntrinsicElements["input"];
   return (
     <div class={props.error ? "field has-error" : "field"}>
       <label for={id}>{props.label}</label>
-      <input {...inputAttrs} />
       {props.hint && <p id={hintId} class="hint">{props.hint}</p>}
+      <div class="control">
+        <input {...inputAttrs} />
+        {props.addon}
+      </div>
+      {props.children}
       {props.error && (
         <p id={errorId} class="error" role="alert">{props.t(props.error)}</p>
       )}
@@ -48,7 +71,11 @@ export function Field(props: FieldProps) {
   );
 }
 
-/** Lists a failed form's errors, linked to their fields; focused on load. */
+/**
+ * Lists a failed form's errors, linked to their fields. `autofocus` moves
+ * focus here on load without JavaScript; the form island focuses it after a
+ * submit it stopped.
+ */
 export function ErrorSummary(
   props: { t: Translate; title: string; errors: Record<string, string> },
 ) {
@@ -60,6 +87,7 @@ export function ErrorSummary(
       id="error-summary"
       role="alert"
       tabIndex={-1}
+      autofocus
       aria-labelledby="error-summary-title"
     >
       <p id="error-summary-title">

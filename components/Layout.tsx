@@ -25,6 +25,7 @@ export function Layout(props: LayoutProps) {
         ))}
       </head>
       <body>
+        <a class="skip-link" href="#main">{t("nav.skip")}</a>
         <header class="site-header">
           <a class="brand" href="/">{appName}</a>
           <nav aria-label="Main">
@@ -47,7 +48,8 @@ export function Layout(props: LayoutProps) {
               )}
           </nav>
         </header>
-        <main id="main" class="card">{props.children}</main>
+        {/* tabIndex: the skip link moves focus here, not only the view. */}
+        <main id="main" class="card" tabIndex={-1}>{props.children}</main>
       </body>
     </html>
   );

@@ -2,6 +2,7 @@
 // below; pages and mails look keys up through a Translate function. Which
 // language a request gets is Hono's languageDetector's job (lib/app.ts).
 import en from "../locales/en.json" with { type: "json" };
+import { formatMessage } from "./format_message.ts";
 
 export type Dictionary = Record<string, string>;
 export type Translate = (
@@ -20,13 +21,5 @@ export function isLang(lang: string): boolean {
 export function translator(lang: string): Translate {
   const dict = DICTIONARIES[lang] ?? DICTIONARIES[DEFAULT_LANG];
   const fallback = DICTIONARIES[DEFAULT_LANG];
-  return (key, vars) => {
-    const text = dict[key] ?? fallback[key] ?? key;
-    return vars
-      ? text.replace(
-        /\{(\w+)\}/g,
-        (m, name) => name in vars ? String(vars[name]) : m,
-      )
-      : text;
-  };
+  return (key, vars) => formatMessage(dict[key] ?? fallback[key] ?? key, vars);
 }

@@ -1,7 +1,9 @@
 // /login: email and password; and POST /logout.
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
+import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
+import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { signIn } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
@@ -42,14 +44,19 @@ function LoginPage(
           autocomplete="email"
           required
         />
-        <Field
-          t={t}
-          name="password"
-          type="password"
-          label={t("login.password")}
-          error={errors.password}
-          autocomplete="current-password"
-          required
+        <Island
+          name="PasswordField"
+          props={{
+            messages: pickMessages(t, [
+              ...PASSWORD_FIELD_MESSAGES,
+              ...(errors.password ? [errors.password] : []),
+            ]),
+            name: "password",
+            label: t("login.password"),
+            error: errors.password,
+            autocomplete: "current-password",
+            required: true,
+          }}
         />
         <button type="submit" class="primary">{t("login.submit")}</button>
       </form>

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { v7 as uuidv7 } from "uuid";
-import { ErrorSummary, Field } from "../components/Field.tsx";
+import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { Message } from "../components/Message.tsx";
 import { registerAccount } from "../lib/accounts.ts";
@@ -15,12 +15,12 @@ import {
   REGISTERED_COOKIE,
   renderPage,
 } from "../lib/http.ts";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/password_rules.ts";
 import {
   type FieldErrors,
   fieldErrors,
   RegisterSchema,
 } from "../lib/schemas.ts";
+import { REGISTER_FORM_MESSAGES } from "../islands/RegisterForm.tsx";
 
 export const REGISTERED_PURPOSE = "registered_browser";
 const REGISTERED_COOKIE_MAX_AGE_MS = 24 * 3_600_000;
@@ -38,51 +38,14 @@ function RegisterPage(
     <Layout page={page} title={t("register.title")}>
       <h1>{t("register.title")}</h1>
       <p class="lead">{t("register.intro")}</p>
-      <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
-      <form method="post" action="/register" novalidate>
-        <Field
-          t={t}
-          name="first_name"
-          label={t("register.first_name")}
-          value={values.first_name}
-          error={errors.first_name}
-          autocomplete="given-name"
-          required
-          maxLength={150}
-        />
-        <Field
-          t={t}
-          name="email"
-          type="email"
-          label={t("register.email")}
-          value={values.email}
-          error={errors.email}
-          autocomplete="email"
-          required
-        />
-        <Field
-          t={t}
-          name="password"
-          type="password"
-          label={t("register.password")}
-          hint={t("register.password_hint", { min: PASSWORD_MIN })}
-          error={errors.password}
-          autocomplete="new-password"
-          required
-          minLength={PASSWORD_MIN}
-          maxLength={PASSWORD_MAX}
-        />
-        <Field
-          t={t}
-          name="password_confirm"
-          type="password"
-          label={t("register.password_confirm")}
-          error={errors.password_confirm}
-          autocomplete="new-password"
-          required
-        />
-        <button type="submit" class="primary">{t("register.submit")}</button>
-      </form>
+      <Island
+        name="RegisterForm"
+        props={{
+          messages: pickMessages(t, REGISTER_FORM_MESSAGES),
+          values,
+          errors,
+        }}
+      />
       <p class="aside">
         {t("register.have_account")} <a href="/login">{t("nav.login")}</a>
       </p>

@@ -11,7 +11,14 @@ export function staticRoutes(
   app.use(etag());
   app.use(async (c, next) => {
     await next();
-    if (c.res.ok) c.header("Cache-Control", "public, max-age=300");
+    if (!c.res.ok) return;
+    // Built files carry their content hash in the name: cache them for good.
+    c.header(
+      "Cache-Control",
+      c.req.path.startsWith("/static/build/islands-")
+        ? "public, max-age=31536000, immutable"
+        : "public, max-age=300",
+    );
   });
   app.use(serveStatic({ root }));
   return app;

@@ -1,0 +1,7 @@
+// Every island by name: the client entry hydrates from it and the server's
+// <Island> wrapper type-checks names and props against it.
+import { PasswordField } from "./PasswordField.tsx";
+import { RegisterForm } from "./RegisterForm.tsx";
+
+export const ISLANDS = { PasswordField, RegisterForm };
+export type IslandName = keyof typeof ISLANDS;

@@ -1,0 +1,300 @@
+// The whole journey in headless Chromium against the real server process:
+// register (live validation), the mail over SMTP, activation, sign-in; the
+// same without JavaScript and from a browser that did not register; the
+// keyboard alone; axe-core and screenshots on every page.
+import assert from "node:assert/strict";
+import type { BrowserContext, Page } from "playwright-core";
+import {
+  checkPage,
+  launchChromium,
+  SCREENSHOTS,
+  startE2eApp,
+} from "./support.ts";
+
+const PASSWORD = "Correct horse battery 42!";
+
+async function hasSession(context: BrowserContext): Promise<boolean> {
+  return (await context.cookies()).some((c) => c.name === "session");
+}
+
+/** The visible text of a field's message, or null when it has none. */
+async function fieldError(page: Page, name: string) {
+  const error = page.locator(`#field-${name}-error`);
+  return await error.count() ? await error.textContent() : null;
+}
+
+Deno.test({
+  name: "e2e: register, get the mail, activate and arrive signed in",
+  // Playwright keeps its connection's timers and pipes open between calls.
+  sanitizeOps: false,
+  sanitizeResources: false,
+  async fn(t) {
+    await using app = await startE2eApp();
+    console.log(
+      `app up in ${app.startupMs} ms; screenshots in ${SCREENSHOTS}`,
+    );
+    const browser = await launchChromium();
+    try {
+      const registrant = await browser.newContext({ baseURL: app.origin });
+      const page = await registrant.newPage();
+      let mails = 0;
+
+      await t.step("1. the form validates live and submits", async () => {
+        await page.goto("/register");
+        await checkPage(page, "register");
+        // Hydrated: the show/hide toggle only appears with JavaScript.
+        await page.locator("#field-password + .reveal").waitFor();
+
+        // A submit with errors is stopped in the browser; the summary
+        // takes focus.
+        await page.getByRole("button", { name: "Create account" }).click();
+        assert.equal(new URL(page.url()).pathname, "/register");
+        await page.locator("#error-summary:focus").waitFor();
+        assert.equal(
+          await fieldError(page, "first_name"),
+          "Enter your first name.",
+        );
+
+        await page.reload();
+        await page.locator("#field-password + .reveal").waitFor();
+        await page.fill("#field-first_name", "Ada");
+        await page.fill("#field-email", "ada@");
+        assert.equal(await fieldError(page, "email"), null); // not yet left
+        await page.press("#field-email", "Tab");
+        assert.equal(
+          await fieldError(page, "email"),
+          "Enter an email address like name@example.com.",
+        );
+        assert.equal(
+          await page.getAttribute("#field-email", "aria-invalid"),
+          "true",
+        );
+        await page.fill("#field-email", "ada@example.com");
+        assert.equal(await fieldError(page, "email"), null); // fixed as typed
+
+        await page.fill("#field-password", "qwertyuiop");
+        await page.press("#field-password", "Tab");
+        assert.match(
+          await fieldError(page, "password") ?? "",
+          /one of the most common/,
+        );
+        assert.equal(
+          await page.textContent("#field-password-meter .meter-text"),
+          "Strength: too weak",
+        );
+        await page.fill("#field-password", PASSWORD);
+        assert.equal(await fieldError(page, "password"), null);
+        assert.equal(
+          await page.textContent("#field-password-meter .meter-text"),
+          "Strength: strong",
+        );
+        await page.click("#field-password + .reveal");
+        assert.equal(
+          await page.getAttribute("#field-password", "type"),
+          "text",
+        );
+        await page.click("#field-password + .reveal");
+        assert.equal(
+          await page.getAttribute("#field-password", "type"),
+          "password",
+        );
+
+        await page.fill("#field-password_confirm", "something else");
+        await page.press("#field-password_confirm", "Tab");
+        assert.equal(
+          await fieldError(page, "password_confirm"),
+          "The two passwords do not match.",
+        );
+        await checkPage(page, "register-live-errors");
+        await page.fill("#field-password_confirm", PASSWORD);
+        assert.equal(await fieldError(page, "password_confirm"), null);
+
+        await page.getByRole("button", { name: "Create account" }).click();
+        await page.waitForURL("**/register/done");
+        await checkPage(page, "register-done");
+      });
+
+      let link = "";
+      await t.step(
+        "2. the SMTP server receives the mail with the link",
+        async () => {
+          link = await app.activationLink(++mails);
+          assert.match(link, /^http:\/\/127\.0\.0\.1:\d+\/activate\/\S+$/);
+        },
+      );
+
+      await t.step(
+        "3. the link opens signed in, in the same browser",
+        async () => {
+          await page.goto(link);
+          await page.waitForURL("**/account");
+          assert.equal(await page.textContent("h1"), "Hello, Ada!");
+          assert.equal(
+            await page.textContent("[data-testid=first-name]"),
+            "Ada",
+          );
+          assert.ok(await hasSession(registrant));
+          await checkPage(page, "account");
+        },
+      );
+
+      await t.step(
+        "4. the link again: already active, nobody else signed in",
+        async () => {
+          await page.goto(link);
+          // Still Ada: the used link did not sign this browser in as anyone.
+          assert.equal(
+            await page.textContent("[data-testid=first-name]"),
+            "Ada",
+          );
+
+          const stranger = await browser.newContext({ baseURL: app.origin });
+          const other = await stranger.newPage();
+          await other.goto(link);
+          await other.waitForURL("**/login?activated=1");
+          await other.getByText("Your account is already active").waitFor();
+          assert.equal(await hasSession(stranger), false);
+          await checkPage(other, "login-already-active");
+          await stranger.close();
+        },
+      );
+
+      await t.step(
+        "5a. without JavaScript the person presses the button",
+        async () => {
+          const noJs = await browser.newContext({
+            baseURL: app.origin,
+            javaScriptEnabled: false,
+          });
+          const p = await noJs.newPage();
+          await p.goto("/register");
+          assert.equal(await p.locator(".reveal").first().isVisible(), false);
+          await p.getByRole("button", { name: "Create account" }).click();
+          // The server answers; its summary has taken focus (autofocus).
+          await p.locator("#error-summary:focus").waitFor();
+          assert.equal(
+            await fieldError(p, "email"),
+            "Enter your email address.",
+          );
+          await p.fill("#field-first_name", "Grace");
+          await p.fill("#field-email", "grace@example.com");
+          await p.fill("#field-password", PASSWORD);
+          await p.fill("#field-password_confirm", PASSWORD);
+          await p.getByRole("button", { name: "Create account" }).click();
+          await p.waitForURL("**/register/done");
+
+          const graceLink = await app.activationLink(++mails);
+          await p.goto(graceLink);
+          await p.waitForTimeout(300);
+          assert.equal(p.url(), graceLink); // no script, no submit
+          assert.equal(await hasSession(noJs), false);
+          await p.getByRole("button", { name: "Activate my account" }).click();
+          await p.waitForURL("**/account");
+          assert.equal(
+            await p.textContent("[data-testid=first-name]"),
+            "Grace",
+          );
+          await noJs.close();
+        },
+      );
+
+      await t.step(
+        "5b. a browser that did not register must press it too",
+        async () => {
+          const p = await registrant.newPage();
+          await page.getByRole("button", { name: "Sign out" }).first().click();
+          await page.waitForURL("**/login");
+          await p.goto("/register");
+          await p.locator("#field-password + .reveal").waitFor();
+          await p.fill("#field-first_name", "Linus");
+          await p.fill("#field-email", "linus@example.com");
+          await p.fill("#field-password", PASSWORD);
+          await p.fill("#field-password_confirm", PASSWORD);
+          await p.getByRole("button", { name: "Create account" }).click();
+          await p.waitForURL("**/register/done");
+          const linusLink = await app.activationLink(++mails);
+
+          const elsewhere = await browser.newContext({ baseURL: app.origin });
+          const q = await elsewhere.newPage();
+          await q.goto(linusLink);
+          await checkPage(q, "activate");
+          await q.waitForTimeout(500);
+          assert.equal(q.url(), linusLink);
+          assert.equal(await hasSession(elsewhere), false);
+          await q.getByRole("button", { name: "Activate my account" }).click();
+          await q.waitForURL("**/account");
+          assert.equal(
+            await q.textContent("[data-testid=first-name]"),
+            "Linus",
+          );
+          await elsewhere.close();
+        },
+      );
+
+      await t.step(
+        "6. the registration form with the keyboard alone",
+        async () => {
+          const keys = await browser.newContext({ baseURL: app.origin });
+          const p = await keys.newPage();
+          await p.goto("/register");
+          await p.locator("#field-password + .reveal").waitFor();
+          const focused = () =>
+            p.evaluate(() => {
+              const el = document.activeElement as HTMLElement | null;
+              return el?.id || el?.textContent?.trim() || el?.tagName || "";
+            });
+          await p.keyboard.press("Tab");
+          assert.equal(await focused(), "Skip to content");
+          const ring = await p.evaluate(() =>
+            getComputedStyle(document.activeElement!).outlineStyle
+          );
+          assert.notEqual(ring, "none");
+          await p.keyboard.press("Enter");
+          await p.keyboard.press("Tab");
+          assert.equal(await focused(), "field-first_name");
+          await p.keyboard.type("Katherine");
+          await p.keyboard.press("Tab");
+          assert.equal(await focused(), "field-email");
+          await p.keyboard.type("katherine@example.com");
+          await p.keyboard.press("Tab");
+          assert.equal(await focused(), "field-password");
+          await p.keyboard.type(PASSWORD);
+          await p.keyboard.press("Tab");
+          assert.equal(await focused(), "Show"); // the show/hide toggle
+          await p.keyboard.press("Space");
+          assert.equal(await p.getAttribute("#field-password", "type"), "text");
+          await p.keyboard.press("Tab");
+          assert.equal(await focused(), "field-password_confirm");
+          await p.keyboard.type(PASSWORD);
+          await p.keyboard.press("Tab"); // its toggle
+          await p.keyboard.press("Tab");
+          assert.equal(await focused(), "Create account");
+          await p.keyboard.press("Enter");
+          await p.waitForURL("**/register/done");
+          await keys.close();
+        },
+      );
+
+      await t.step("7. the remaining pages pass axe too", async () => {
+        const p = await registrant.newPage();
+        await p.goto("/login");
+        await checkPage(p, "login");
+        // The server's answer to a bad form, rendered with its errors.
+        await p.goto("/register");
+        await p.locator("form").evaluate((f: HTMLFormElement) => f.submit());
+        await p.waitForLoadState();
+        await p.locator("#error-summary").waitFor();
+        await checkPage(p, "register-errors");
+        const notFound = await p.goto("/no/such/page");
+        assert.equal(notFound?.status(), 404);
+        await checkPage(p, "not-found");
+        const bad = await p.goto("/activate/not-a-token");
+        assert.equal(bad?.status(), 400);
+        await checkPage(p, "activate-invalid");
+      });
+      await registrant.close();
+    } finally {
+      await browser.close();
+    }
+  },
+});
