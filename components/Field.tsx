@@ -5,6 +5,8 @@ import type { Translate } from "../lib/i18n.ts";
 export interface FieldProps {
   t: Translate;
   name: string;
+  /** Defaults to field-<name>; set it when a page has two forms. */
+  id?: string;
   label: string;
   type?: "text" | "email" | "password";
   value?: string;
@@ -17,7 +19,7 @@ export interface FieldProps {
 }
 
 export function Field(props: FieldProps) {
-  const id = `field-${props.name}`;
+  const id = props.id ?? `field-${props.name}`;
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
   const describedBy = [props.hint && hintId, props.error && errorId]

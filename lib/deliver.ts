@@ -7,12 +7,17 @@ import type { Deps } from "./deps.ts";
 import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
 import {
+  type HandlerContext,
+  handlers,
+  type SignalHandler,
+} from "./signal_handlers.ts";
+import {
   type OutboxEntry,
   QueueMessageSchema,
-  type Signal,
   type SignalType,
 } from "./signals.ts";
-import { getUser } from "./users.ts";
+
+export { ACTIVATION_PURPOSE } from "./links.ts";
 
 /** How long a claim lasts; longer than any mail backend's timeouts. */
 export const LEASE_MS = 60_000;
@@ -21,43 +26,6 @@ export const SWEEP_MIN_AGE_MS = 60_000;
 const MAX_BACKOFF_MS = 3_600_000;
 
 export type DeliverOutcome = "sent" | "gone" | "busy" | "failed";
-
-type SignalHandler<T extends SignalType> = (
-  signal: Extract<Signal, { type: T }>,
-  ctx: HandlerContext,
-) => Promise<void>;
-
-interface HandlerContext extends Deps {
-  emails: EmailRenderer;
-}
-
-export const ACTIVATION_PURPOSE = "activation";
-
-const handlers: { [T in SignalType]: SignalHandler<T> } = {
-  user_registered: sendActivationEmail,
-};
-
-async function sendActivationEmail(
-  signal: { userId: string },
-  ctx: HandlerContext,
-): Promise<void> {
-  const now = ctx.clock.now();
-  const user = await getUser(ctx.kv, signal.userId, now);
-  // Expired, deleted or already activated: nothing left to announce.
-  if (!user || user.isActivated) return;
-  const token = await ctx.signer.sign(ACTIVATION_PURPOSE, {
-    sub: user.id,
-    iat: now,
-    v: user.tokenVersion,
-  });
-  const mail = await ctx.emails.render("activation", user.lang, {
-    first_name: user.firstName,
-    app_name: ctx.config.appName,
-    link: `${ctx.config.appOrigin}/activate/${token}`,
-    hours: String(Math.round(ctx.config.activationMaxAgeMs / 3_600_000)),
-  });
-  await ctx.mailer.send({ to: user.email, ...mail });
-}
 
 export interface SweepReport {
   sent: number;

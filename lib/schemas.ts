@@ -32,11 +32,30 @@ export const RegisterSchema = z.object({
   email: emailField,
   password: newPasswordField,
   password_confirm: z.string({ error: "password_confirm.mismatch" }),
-}).superRefine((form, ctx) => {
-  const reason = weakPasswordReason(form.password, [
-    form.email,
-    form.first_name,
-  ]);
+}).superRefine((form, ctx) =>
+  checkNewPassword(form, [form.email, form.first_name], ctx)
+);
+export type RegisterInput = z.infer<typeof RegisterSchema>;
+
+export const LoginSchema = z.object({
+  email: emailField,
+  password: z.string({ error: "password.required" })
+    .min(1, "password.required")
+    .max(PASSWORD_MAX, "login.failed"),
+});
+export type LoginInput = z.infer<typeof LoginSchema>;
+
+/** Just an address: resend the activation link, forgot password. */
+export const EmailOnlySchema = z.object({ email: emailField });
+export type EmailOnlyInput = z.infer<typeof EmailOnlySchema>;
+
+/** A new password and its confirmation, checked against `personal` words. */
+function checkNewPassword(
+  form: { password: string; password_confirm: string },
+  personal: string[],
+  ctx: z.RefinementCtx,
+) {
+  const reason = weakPasswordReason(form.password, personal);
   if (form.password.length >= PASSWORD_MIN && reason) {
     ctx.addIssue({
       code: "custom",
@@ -51,16 +70,24 @@ export const RegisterSchema = z.object({
       message: "password_confirm.mismatch",
     });
   }
-});
-export type RegisterInput = z.infer<typeof RegisterSchema>;
+}
 
-export const LoginSchema = z.object({
-  email: emailField,
-  password: z.string({ error: "password.required" })
-    .min(1, "password.required")
-    .max(PASSWORD_MAX, "login.failed"),
-});
-export type LoginInput = z.infer<typeof LoginSchema>;
+const newPasswordPair = {
+  password: newPasswordField,
+  password_confirm: z.string({ error: "password_confirm.mismatch" }),
+};
+
+export const ResetPasswordSchema = z.object(newPasswordPair)
+  .superRefine((form, ctx) => checkNewPassword(form, [], ctx));
+export type ResetPasswordInput = z.infer<typeof ResetPasswordSchema>;
+
+export const ChangePasswordSchema = z.object({
+  current_password: z.string({ error: "current_password.required" })
+    .min(1, "current_password.required")
+    .max(PASSWORD_MAX, "current_password.wrong"),
+  ...newPasswordPair,
+}).superRefine((form, ctx) => checkNewPassword(form, [], ctx));
+export type ChangePasswordInput = z.infer<typeof ChangePasswordSchema>;
 
 /** Field name → first message key, for re-rendering a form. */
 export type FieldErrors = Record<string, string>;

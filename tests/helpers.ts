@@ -163,3 +163,33 @@ export async function countPrefix(kv: Deno.Kv, prefix: Deno.KvKey) {
   for await (const _ of kv.list({ prefix })) n++;
   return n;
 }
+
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 3000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Registers and activates an account; returns the browser now signed in. */
+export async function createActiveAccount(
+  app: TestApp,
+  fields: Record<string, string> = {},
+): Promise<TestBrowser> {
+  const browser = app.browser();
+  const before = app.mailer.sent.length;
+  await browser.register(fields);
+  const path = await app.activationPath(before + 1);
+  const res = await browser.post(path);
+  if (res.status !== 303) throw new Error(`activation failed: ${res.status}`);
+  return browser;
+}
+
+/** Waits until the outbox is empty: every signal so far was delivered. */
+export function outboxDrained(app: TestApp): Promise<void> {
+  return waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
+}
