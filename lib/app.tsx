@@ -12,6 +12,7 @@ import { Message } from "../components/Message.tsx";
 import { accountRoutes } from "../routes/account.tsx";
 import { activateRoutes } from "../routes/activate.tsx";
 import { loginRoutes, logoutRoutes } from "../routes/login.tsx";
+import { passwordRoutes } from "../routes/password.tsx";
 import { registerRoutes } from "../routes/register.tsx";
 import { staticRoutes } from "../routes/static.ts";
 import type { AppDeps } from "./deps.ts";
@@ -128,6 +129,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/login", loginRoutes(deps));
   app.route("/logout", logoutRoutes(deps));
   app.route("/account", accountRoutes(deps));
+  app.route("/password", passwordRoutes(deps));
   app.route("/static", staticRoutes());
 
   app.notFound((c) => errorPage(c as AppContext, 404, "not_found"));
