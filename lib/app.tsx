@@ -15,6 +15,8 @@ import { loginRoutes, logoutRoutes } from "../routes/login.tsx";
 import { passwordRoutes } from "../routes/password.tsx";
 import { registerRoutes } from "../routes/register.tsx";
 import { staticRoutes } from "../routes/static.ts";
+import { apiRoutes } from "../routes/api/index.ts";
+import { apiError, isApiPath } from "../routes/api/errors.ts";
 import type { AppDeps } from "./deps.ts";
 import {
   type AppContext,
@@ -36,6 +38,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     status: 403 | 404 | 413 | 500,
     name: "forbidden" | "not_found" | "too_large" | "server",
   ) {
+    if (isApiPath(c.req.path)) {
+      return apiError(c, status, name, `error.${name}_body`);
+    }
     const page = pageInfo(c, config);
     const { t } = page;
     return renderPage(
@@ -131,6 +136,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/account", accountRoutes(deps));
   app.route("/password", passwordRoutes(deps));
   app.route("/static", staticRoutes());
+  app.route("/api", apiRoutes(deps));
 
   app.notFound((c) => errorPage(c as AppContext, 404, "not_found"));
 

@@ -89,6 +89,18 @@ export const ChangePasswordSchema = z.object({
 }).superRefine((form, ctx) => checkNewPassword(form, [], ctx));
 export type ChangePasswordInput = z.infer<typeof ChangePasswordSchema>;
 
+/** A token from a mailed link, as the JSON API receives it. */
+export const tokenField = z.string({ error: "token.required" })
+  .min(1, "token.required")
+  .max(512, "token.invalid");
+
+export const ActivateApiSchema = z.object({ token: tokenField });
+
+export const ResetPasswordApiSchema = z.object({
+  token: tokenField,
+  ...newPasswordPair,
+}).superRefine((form, ctx) => checkNewPassword(form, [], ctx));
+
 /** Field name → first message key, for re-rendering a form. */
 export type FieldErrors = Record<string, string>;
 

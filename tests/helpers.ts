@@ -97,9 +97,17 @@ export class TestBrowser {
   async request(
     method: string,
     path: string,
-    init: { form?: Record<string, string>; headers?: HeadersInit } = {},
+    init: {
+      form?: Record<string, string>;
+      /** Sent as application/json unless headers say otherwise. */
+      json?: unknown;
+      headers?: HeadersInit;
+    } = {},
   ): Promise<Sent> {
     const headers = new Headers(init.headers);
+    if (init.json !== undefined && !headers.has("content-type")) {
+      headers.set("content-type", "application/json");
+    }
     if (!headers.has("origin") && method !== "GET" && method !== "HEAD") {
       headers.set("origin", this.base);
     }
@@ -112,7 +120,11 @@ export class TestBrowser {
     const res = await fetch(new URL(path, this.base), {
       method,
       headers,
-      body: init.form ? new URLSearchParams(init.form) : undefined,
+      body: init.form
+        ? new URLSearchParams(init.form)
+        : init.json !== undefined
+        ? JSON.stringify(init.json)
+        : undefined,
       redirect: "manual",
     });
     for (const cookie of res.headers.getSetCookie()) {
@@ -136,6 +148,12 @@ export class TestBrowser {
 
   post(path: string, form: Record<string, string> = {}, headers?: HeadersInit) {
     return this.request("POST", path, { form, headers });
+  }
+
+  /** POST a JSON body; the answer's body parsed when it is JSON. */
+  async api(path: string, json?: unknown, headers?: HeadersInit) {
+    const res = await this.request("POST", path, { json: json ?? {}, headers });
+    return { ...res, json: res.body ? JSON.parse(res.body) : null };
   }
 
   register(fields: Partial<Record<string, string>> = {}) {
