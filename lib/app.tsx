@@ -16,6 +16,8 @@ import { passwordRoutes } from "../routes/password.tsx";
 import { registerRoutes } from "../routes/register.tsx";
 import { staticRoutes } from "../routes/static.ts";
 import { apiRoutes } from "../routes/api/index.ts";
+import { devMailRoutes } from "../routes/dev_mail.tsx";
+import { langRoutes } from "../routes/lang.ts";
 import { apiError, isApiPath } from "../routes/api/errors.ts";
 import type { AppDeps } from "./deps.ts";
 import {
@@ -25,12 +27,12 @@ import {
   renderPage,
   SESSION_COOKIE,
 } from "./http.ts";
-import { DEFAULT_LANG, LANGS, translator } from "./i18n.ts";
+
 import { getSession } from "./sessions.ts";
 import { getUser } from "./users.ts";
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const { config, kv, clock, log } = deps;
+  const { config, kv, clock, log, i18n } = deps;
   const app = new Hono<AppEnv>();
 
   function errorPage(
@@ -62,8 +64,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     const started = performance.now();
     // Defaults for pages rendered before the language middleware ran.
-    c.set("language", DEFAULT_LANG);
-    c.set("t", translator(DEFAULT_LANG));
+    c.set("language", i18n.defaultLang);
+    c.set("t", i18n.translator(i18n.defaultLang));
+    c.set("languages", i18n.languages);
     c.set("user", null);
     c.set("session", null);
     await next();
@@ -103,15 +106,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   }));
 
   app.use(languageDetector({
-    supportedLanguages: LANGS,
-    fallbackLanguage: DEFAULT_LANG,
+    supportedLanguages: i18n.langs,
+    fallbackLanguage: i18n.defaultLang,
     order: ["cookie", "header"],
     lookupCookie: "lang",
     caches: false,
   }));
 
   app.use(async (c, next) => {
-    c.set("t", translator(c.get("language")));
+    c.set("t", i18n.translator(c.get("language")));
     const token = getCookie(c, SESSION_COOKIE);
     if (token) {
       const now = clock.now();
@@ -137,6 +140,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/password", passwordRoutes(deps));
   app.route("/static", staticRoutes());
   app.route("/api", apiRoutes(deps));
+  app.route("/lang", langRoutes(deps));
+  if (deps.mailbox) app.route("/dev/mail", devMailRoutes(deps, deps.mailbox));
 
   app.notFound((c) => errorPage(c as AppContext, 404, "not_found"));
 
