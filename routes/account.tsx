@@ -97,6 +97,9 @@ export function accountRoutes(deps: AppDeps) {
     return accountPage(c, user);
   });
 
+  // Where the language switcher returns after a failed change.
+  app.get("/password", (c) => c.redirect("/account", 303));
+
   app.post("/password", async (c) => {
     const user = c.get("user");
     const session = c.get("session");
