@@ -6,6 +6,8 @@ import type { Translate } from "../lib/i18n.ts";
 export interface FieldProps {
   t: Translate;
   name: string;
+  /** Defaults to field-<name>; set it when a page has two forms. */
+  id?: string;
   label: string;
   type?: "text" | "email" | "password";
   value?: string;
@@ -28,7 +30,7 @@ export interface FieldProps {
 }
 
 export function Field(props: FieldProps) {
-  const id = `field-${props.name}`;
+  const id = props.id ?? `field-${props.name}`;
   const errorId = `${id}-error`;
   const hintId = `${id}-hint`;
   const describedBy = [

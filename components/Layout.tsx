@@ -11,7 +11,7 @@ export interface LayoutProps {
 }
 
 export function Layout(props: LayoutProps) {
-  const { t, lang, appName, signedIn } = props.page;
+  const { t, lang, appName, signedIn, languages, path } = props.page;
   return (
     <html lang={lang}>
       <head>
@@ -50,6 +50,27 @@ export function Layout(props: LayoutProps) {
         </header>
         {/* tabIndex: the skip link moves focus here, not only the view. */}
         <main id="main" class="card" tabIndex={-1}>{props.children}</main>
+        <footer class="site-footer">
+          <form method="post" action="/lang" class="lang-switcher">
+            <input type="hidden" name="next" value={path} />
+            <fieldset>
+              <legend>{t("footer.language")}</legend>
+              {languages.map((l) => (
+                <button
+                  key={l.code}
+                  type="submit"
+                  name="lang"
+                  value={l.code}
+                  lang={l.code}
+                  class="link"
+                  aria-current={l.code === lang ? "true" : undefined}
+                >
+                  {l.name}
+                </button>
+              ))}
+            </fieldset>
+          </form>
+        </footer>
       </body>
     </html>
   );

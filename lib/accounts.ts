@@ -1,7 +1,8 @@
 // The account services the pages (and the JSON API) call: register, look at
 // an activation link, activate, sign in. Every expected failure is a value.
-import type { Deps } from "./deps.ts";
-import { ACTIVATION_PURPOSE } from "./deliver.ts";
+import type { AppDeps, Deps } from "./deps.ts";
+import { ACTIVATION_PURPOSE } from "./links.ts";
+import { beginLoginAttempt, clearLoginAttempts } from "./rate_limit.ts";
 import type { LoginInput, RegisterInput } from "./schemas.ts";
 import { createSession, type NewSession } from "./sessions.ts";
 import {
@@ -9,11 +10,16 @@ import {
   createPendingUser,
   getUser,
   getUserByEmail,
+  type SignalChoice,
+  signalUser,
 } from "./users.ts";
 import type { User } from "./users.ts";
 
 export type RegisterOutcome =
-  /** userId is null for a taken email: the person sees the same answer. */
+  /**
+   * userId is null for a taken email: the person sees the same answer, and
+   * the address's owner gets a mail (outboxId) instead.
+   */
   | { ok: true; userId: string | null; outboxId: string | null }
   | { ok: false; reason: "retry" };
 
@@ -39,7 +45,12 @@ export async function registerAccount(
     return { ok: true, userId: res.user.id, outboxId: res.outboxId };
   }
   if (res.reason === "email_taken") {
-    return { ok: true, userId: null, outboxId: null };
+    const told = await signalUser(deps.kv, input.email, onRegisterAgain, {
+      now: deps.clock.now(),
+      queue: deps.config.signalQueue === "kv",
+    });
+    if (!told.ok) return { ok: false, reason: "retry" };
+    return { ok: true, userId: null, outboxId: told.outboxId };
   }
   return { ok: false, reason: "retry" };
 }
@@ -49,6 +60,53 @@ function verifyActivationToken(deps: Deps, token: string, now: number) {
     maxAgeMs: deps.config.activationMaxAgeMs,
     now,
   });
+}
+
+/** A pending owner gets a fresh link; an active one hears someone tried. */
+function onRegisterAgain(user: User): SignalChoice {
+  if (!user.isActivated) {
+    return { type: "activation_requested", bumpTokenVersion: true };
+  }
+  return user.isActive ? { type: "registration_attempted_on_active" } : null;
+}
+
+export type MailRequestOutcome =
+  /** The same for every address; outboxId says only whether a mail is due. */
+  | { ok: true; outboxId: string | null }
+  | { ok: false; reason: "retry" };
+
+/**
+ * "Didn't get the email?": a pending user gets a new link and every older
+ * one stops working; anyone else gets nothing, and the caller cannot tell.
+ */
+export async function resendActivation(
+  deps: Deps,
+  email: string,
+): Promise<MailRequestOutcome> {
+  const res = await signalUser(
+    deps.kv,
+    email,
+    (user) =>
+      user.isActivated
+        ? null
+        : { type: "activation_requested", bumpTokenVersion: true },
+    { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" },
+  );
+  return res.ok ? res : { ok: false, reason: "retry" };
+}
+
+/**
+ * Delivers at once where there is no KV queue (Deno Deploy); the cron sweep
+ * stays the safety net. With a queue the listener has it already.
+ */
+export function deliverSoon(
+  deps: Pick<AppDeps, "config" | "deliverer" | "log">,
+  outboxId: string | null,
+): void {
+  if (!outboxId || deps.config.signalQueue !== "none") return;
+  deps.deliverer.deliver(outboxId).catch((err) =>
+    deps.log.error("immediate delivery failed", { outboxId, error: err })
+  );
 }
 
 export type LinkCheck =
@@ -99,13 +157,24 @@ export async function activateAccount(
 
 export type SignInOutcome =
   | { ok: true; user: User; session: NewSession }
-  | { ok: false; reason: "failed" | "pending" | "inactive" | "retry" };
+  | { ok: false; reason: "failed" | "pending" | "inactive" | "retry" }
+  | { ok: false; reason: "throttled"; retryAfterMs: number };
 
 export async function signIn(
   deps: Deps,
   input: LoginInput,
 ): Promise<SignInOutcome> {
   const now = deps.clock.now();
+  // Known or unknown address alike, so throttling reveals nothing.
+  const turn = await beginLoginAttempt(
+    deps.kv,
+    input.email,
+    deps.config.loginFreeFailures,
+    now,
+  );
+  if (!turn.ok) {
+    return { ok: false, reason: "throttled", retryAfterMs: turn.retryAfterMs };
+  }
   const user = await getUserByEmail(deps.kv, input.email, now);
   if (!user) {
     // Same cost as a wrong password, so timing does not reveal accounts.
@@ -115,6 +184,7 @@ export async function signIn(
   if (!await deps.passwords.verify(input.password, user.passwordHash)) {
     return { ok: false, reason: "failed" };
   }
+  await clearLoginAttempts(deps.kv, input.email);
   // Only someone who knows the password learns the account's state.
   if (!user.isActivated) return { ok: false, reason: "pending" };
   if (!user.isActive) return { ok: false, reason: "inactive" };

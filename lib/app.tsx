@@ -14,8 +14,13 @@ import { accountRoutes } from "../routes/account.tsx";
 import { activateRoutes } from "../routes/activate.tsx";
 import { loginRoutes, logoutRoutes } from "../routes/login.tsx";
 import { healthzRoutes } from "../routes/healthz.ts";
+import { passwordRoutes } from "../routes/password.tsx";
 import { registerRoutes } from "../routes/register.tsx";
 import { staticRoutes } from "../routes/static.ts";
+import { apiRoutes } from "../routes/api/index.ts";
+import { devMailRoutes } from "../routes/dev_mail.tsx";
+import { langRoutes } from "../routes/lang.ts";
+import { apiError, isApiPath } from "../routes/api/errors.ts";
 import type { AppDeps } from "./deps.ts";
 import {
   type AppContext,
@@ -24,13 +29,12 @@ import {
   renderPage,
   SESSION_COOKIE,
 } from "./http.ts";
-import { DEFAULT_LANG, LANGS, translator } from "./i18n.ts";
 import { loggedPath } from "./request_log.ts";
 import { getSession } from "./sessions.ts";
 import { getUser } from "./users.ts";
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const { config, kv, clock, log } = deps;
+  const { config, kv, clock, log, i18n } = deps;
   const app = new Hono<AppEnv>();
 
   function errorPage(
@@ -38,6 +42,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     status: 403 | 404 | 413 | 500,
     name: "forbidden" | "not_found" | "too_large" | "server",
   ) {
+    if (isApiPath(c.req.path)) {
+      return apiError(c, status, name, `error.${name}_body`);
+    }
     const page = pageInfo(c, config);
     const { t } = page;
     return renderPage(
@@ -61,8 +68,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.use(async (c, next) => {
     const started = performance.now();
     // Defaults for pages rendered before the language middleware ran.
-    c.set("language", DEFAULT_LANG);
-    c.set("t", translator(DEFAULT_LANG));
+    c.set("language", i18n.defaultLang);
+    c.set("t", i18n.translator(i18n.defaultLang));
+    c.set("languages", i18n.languages);
     c.set("user", null);
     c.set("session", null);
     await next();
@@ -103,15 +111,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   }));
 
   app.use(languageDetector({
-    supportedLanguages: LANGS,
-    fallbackLanguage: DEFAULT_LANG,
+    supportedLanguages: i18n.langs,
+    fallbackLanguage: i18n.defaultLang,
     order: ["cookie", "header"],
     lookupCookie: "lang",
     caches: false,
   }));
 
   app.use(async (c, next) => {
-    c.set("t", translator(c.get("language")));
+    c.set("t", i18n.translator(c.get("language")));
     const token = getCookie(c, SESSION_COOKIE);
     if (token) {
       const now = clock.now();
@@ -134,8 +142,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/login", loginRoutes(deps));
   app.route("/logout", logoutRoutes(deps));
   app.route("/account", accountRoutes(deps));
+  app.route("/password", passwordRoutes(deps));
   app.route("/static", staticRoutes());
   app.route("/healthz", healthzRoutes(deps));
+  app.route("/api", apiRoutes(deps));
+  app.route("/lang", langRoutes(deps));
+  if (deps.mailbox) app.route("/dev/mail", devMailRoutes(deps, deps.mailbox));
 
   app.notFound((c) => errorPage(c as AppContext, 404, "not_found"));
 

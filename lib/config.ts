@@ -21,6 +21,29 @@ const duration = (fallback: string) =>
       UNIT_MS[(match[2] ?? "s") as keyof typeof UNIT_MS];
   });
 
+/** "20/15m" → at most 20 requests per 15-minute window. */
+const rate = (fallback: string) =>
+  z.string().trim().default(fallback).transform((value, ctx) => {
+    const [count, window = ""] = value.split("/");
+    const match = DURATION.exec(window);
+    const limit = Number(count);
+    if (!Number.isInteger(limit) || limit < 1 || !match || !Number(match[1])) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not a rate like 20/15m`,
+      });
+      return z.NEVER;
+    }
+    const windowMs = Number(match[1]) *
+      UNIT_MS[(match[2] ?? "s") as keyof typeof UNIT_MS];
+    return { limit, windowMs };
+  });
+
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
 const flag = (fallback: boolean) =>
   z.enum(["true", "false", "1", "0", "yes", "no"]).optional().transform((v) =>
     v === undefined ? fallback : ["true", "1", "yes"].includes(v)
@@ -50,6 +73,11 @@ const EnvSchema = z.object({
   SECRET_KEY_FALLBACKS: z.string().default(""),
   ACTIVATION_MAX_AGE: duration("3d"),
   PENDING_USER_TTL: duration("7d"),
+  PASSWORD_RESET_MAX_AGE: duration("1h"),
+  RATE_LIMIT_IP: rate("30/15m"),
+  RATE_LIMIT_EMAIL: rate("10/15m"),
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   SESSION_TTL: duration("14d"),
   REDIRECT_AFTER_ACTIVATION: redirectPath("/account"),
   REDIRECT_IF_ALREADY_ACTIVE: redirectPath("/login?activated=1"),
@@ -86,6 +114,15 @@ export interface Config {
   secretKeyFallbacks: string[];
   activationMaxAgeMs: number;
   pendingUserTtlMs: number;
+  passwordResetMaxAgeMs: number;
+  /** Per action (register, login, resend, forgot) and client IP. */
+  rateLimitIp: RateLimit;
+  /** Per action and email address. */
+  rateLimitEmail: RateLimit;
+  /** Failed logins per account before each next try must wait longer. */
+  loginFreeFailures: number;
+  /** Proxies in front of the app that append to X-Forwarded-For; 0: none. */
+  trustedProxyHops: number;
   sessionTtlMs: number;
   redirectAfterActivation: string;
   redirectIfAlreadyActive: string;
@@ -191,6 +228,11 @@ export function loadConfig(
       secretKeyFallbacks: fallbacks,
       activationMaxAgeMs: e.ACTIVATION_MAX_AGE,
       pendingUserTtlMs: e.PENDING_USER_TTL,
+      passwordResetMaxAgeMs: e.PASSWORD_RESET_MAX_AGE,
+      rateLimitIp: e.RATE_LIMIT_IP,
+      rateLimitEmail: e.RATE_LIMIT_EMAIL,
+      loginFreeFailures: e.LOGIN_FREE_FAILURES,
+      trustedProxyHops: e.TRUSTED_PROXY_HOPS,
       sessionTtlMs: e.SESSION_TTL,
       redirectAfterActivation: e.REDIRECT_AFTER_ACTIVATION,
       redirectIfAlreadyActive: e.REDIRECT_IF_ALREADY_ACTIVE,

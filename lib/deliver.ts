@@ -8,12 +8,17 @@ import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
 import { MailSendError } from "./mail/types.ts";
 import {
+  type HandlerContext,
+  handlers,
+  type SignalHandler,
+} from "./signal_handlers.ts";
+import {
   type OutboxEntry,
   QueueMessageSchema,
-  type Signal,
   type SignalType,
 } from "./signals.ts";
-import { getUser } from "./users.ts";
+
+export { ACTIVATION_PURPOSE } from "./links.ts";
 
 /** How long a claim lasts; longer than any mail backend's timeouts. */
 export const LEASE_MS = 60_000;
@@ -22,58 +27,6 @@ export const SWEEP_MIN_AGE_MS = 60_000;
 const MAX_BACKOFF_MS = 3_600_000;
 
 export type DeliverOutcome = "sent" | "gone" | "busy" | "failed";
-
-/** The outbox entry a signal came from: the same on every attempt. */
-interface SignalOrigin {
-  outboxId: string;
-  createdAt: number;
-}
-
-type SignalHandler<T extends SignalType> = (
-  signal: Extract<Signal, { type: T }>,
-  ctx: HandlerContext,
-  origin: SignalOrigin,
-) => Promise<void>;
-
-interface HandlerContext extends Deps {
-  emails: EmailRenderer;
-}
-
-export const ACTIVATION_PURPOSE = "activation";
-
-const handlers: { [T in SignalType]: SignalHandler<T> } = {
-  user_registered: sendActivationEmail,
-};
-
-async function sendActivationEmail(
-  signal: { type: "user_registered"; userId: string },
-  ctx: HandlerContext,
-  origin: SignalOrigin,
-): Promise<void> {
-  const now = ctx.clock.now();
-  const user = await getUser(ctx.kv, signal.userId, now);
-  // Expired, deleted or already activated: nothing left to announce.
-  if (!user || user.isActivated) return;
-  // Issued at the registration, not at this attempt: every retry renders the
-  // same mail, so a provider's idempotency key can match it to a send it
-  // already made when our first attempt lost the answer.
-  const token = await ctx.signer.sign(ACTIVATION_PURPOSE, {
-    sub: user.id,
-    iat: origin.createdAt,
-    v: user.tokenVersion,
-  });
-  const mail = await ctx.emails.render("activation", user.lang, {
-    first_name: user.firstName,
-    app_name: ctx.config.appName,
-    link: `${ctx.config.appOrigin}/activate/${token}`,
-    hours: String(Math.round(ctx.config.activationMaxAgeMs / 3_600_000)),
-  });
-  await ctx.mailer.send({
-    to: user.email,
-    ...mail,
-    idempotencyKey: `${signal.type}/${origin.outboxId}`,
-  });
-}
 
 /** How long to leave a failed entry before the sweep retries it. */
 export function retryDelayMs(attempts: number, err: unknown): number {

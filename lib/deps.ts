@@ -23,7 +23,12 @@ export interface Deps {
   passwords: PasswordHasher;
 }
 
-/** What the HTTP app needs on top of Deps: a way to deliver signals now. */
+/** What the HTTP app needs on top of Deps. */
 export interface AppDeps extends Deps {
+  /** A way to deliver signals now. */
   deliverer: import("./deliver.ts").Deliverer;
+  /** Every language in locales/, loaded at start-up. */
+  i18n: import("./i18n.ts").I18n;
+  /** The mails sent, for /dev/mail; only in development. */
+  mailbox?: import("./mail/recording.ts").Mailbox;
 }

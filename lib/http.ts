@@ -5,7 +5,7 @@ import { deleteCookie, setCookie } from "hono/cookie";
 import type { Config } from "./config.ts";
 import type { VNode } from "preact";
 import { render } from "preact-render-to-string";
-import type { Translate } from "./i18n.ts";
+import type { Language, Translate } from "./i18n.ts";
 import type { Session } from "./sessions.ts";
 import type { User } from "./users.ts";
 
@@ -13,6 +13,7 @@ export interface AppEnv {
   Variables: {
     language: string;
     t: Translate;
+    languages: Language[];
     user: User | null;
     session: (Session & { idHash: string }) | null;
     secureHeadersNonce?: string;
@@ -81,6 +82,10 @@ export interface PageInfo {
   lang: string;
   appName: string;
   signedIn: boolean;
+  /** Every language, for the footer's switcher. */
+  languages: Language[];
+  /** This page's path and query, where the switcher comes back to. */
+  path: string;
 }
 
 export function pageInfo(c: AppContext, config: Config): PageInfo {
@@ -89,5 +94,9 @@ export function pageInfo(c: AppContext, config: Config): PageInfo {
     lang: c.get("language"),
     appName: config.appName,
     signedIn: c.get("user") !== null,
+    languages: c.get("languages"),
+    path: c.req.method === "GET"
+      ? new URL(c.req.url).pathname + new URL(c.req.url).search
+      : new URL(c.req.url).pathname,
   };
 }

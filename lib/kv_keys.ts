@@ -15,4 +15,9 @@ export const keys = {
   /** Written by the KV queue itself when it gives up on a message. */
   undelivered: (id: string) => ["signals_undelivered", id] as const,
   undeliveredAll: () => ["signals_undelivered"] as const,
+  /** One counter per rule, subject (an IP or email) and fixed window. */
+  rateLimit: (rule: string, subject: string, windowStart: number) =>
+    ["rate_limits", rule, subject, windowStart] as const,
+  /** Sign-in attempts since the last success, per email address. */
+  loginAttempts: (email: string) => ["login_attempts", email] as const,
 };

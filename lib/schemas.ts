@@ -40,11 +40,33 @@ export const RegisterSchema = z.object({
   email: emailField,
   password: newPasswordField,
   password_confirm: z.string({ error: "password_confirm.mismatch" }),
-}).check(z.superRefine((form, ctx) => {
-  const reason = weakPasswordReason(form.password, [
-    form.email,
-    form.first_name,
-  ]);
+}).check(
+  z.superRefine((form, ctx) =>
+    checkNewPassword(form, [form.email, form.first_name], ctx)
+  ),
+);
+export type RegisterInput = z.infer<typeof RegisterSchema>;
+
+export const LoginSchema = z.object({
+  email: emailField,
+  password: z.string({ error: "password.required" }).check(
+    z.minLength(1, "password.required"),
+    z.maxLength(PASSWORD_MAX, "login.failed"),
+  ),
+});
+export type LoginInput = z.infer<typeof LoginSchema>;
+
+/** Just an address: resend the activation link, forgot password. */
+export const EmailOnlySchema = z.object({ email: emailField });
+export type EmailOnlyInput = z.infer<typeof EmailOnlySchema>;
+
+/** A new password and its confirmation, checked against `personal` words. */
+function checkNewPassword(
+  form: { password: string; password_confirm: string },
+  personal: string[],
+  ctx: z.core.$RefinementCtx<unknown>,
+) {
+  const reason = weakPasswordReason(form.password, personal);
   if (form.password.length >= PASSWORD_MIN && reason) {
     ctx.addIssue({
       code: "custom",
@@ -59,17 +81,38 @@ export const RegisterSchema = z.object({
       message: "password_confirm.mismatch",
     });
   }
-}));
-export type RegisterInput = z.infer<typeof RegisterSchema>;
+}
 
-export const LoginSchema = z.object({
-  email: emailField,
-  password: z.string({ error: "password.required" }).check(
-    z.minLength(1, "password.required"),
-    z.maxLength(PASSWORD_MAX, "login.failed"),
+const newPasswordPair = {
+  password: newPasswordField,
+  password_confirm: z.string({ error: "password_confirm.mismatch" }),
+};
+
+export const ResetPasswordSchema = z.object(newPasswordPair)
+  .check(z.superRefine((form, ctx) => checkNewPassword(form, [], ctx)));
+export type ResetPasswordInput = z.infer<typeof ResetPasswordSchema>;
+
+export const ChangePasswordSchema = z.object({
+  current_password: z.string({ error: "current_password.required" }).check(
+    z.minLength(1, "current_password.required"),
+    z.maxLength(PASSWORD_MAX, "current_password.wrong"),
   ),
-});
-export type LoginInput = z.infer<typeof LoginSchema>;
+  ...newPasswordPair,
+}).check(z.superRefine((form, ctx) => checkNewPassword(form, [], ctx)));
+export type ChangePasswordInput = z.infer<typeof ChangePasswordSchema>;
+
+/** A token from a mailed link, as the JSON API receives it. */
+export const tokenField = z.string({ error: "token.required" }).check(
+  z.minLength(1, "token.required"),
+  z.maxLength(512, "token.invalid"),
+);
+
+export const ActivateApiSchema = z.object({ token: tokenField });
+
+export const ResetPasswordApiSchema = z.object({
+  token: tokenField,
+  ...newPasswordPair,
+}).check(z.superRefine((form, ctx) => checkNewPassword(form, [], ctx)));
 
 /** Field name → first message key, for re-rendering a form. */
 export type FieldErrors = Record<string, string>;

@@ -11,12 +11,15 @@ import { createMailer } from "./mail/index.ts";
 import type { Mailer } from "./mail/types.ts";
 import { createPasswordHasher } from "./passwords.ts";
 import { createSigner } from "./signing.ts";
+import { type I18n, loadLocales } from "./i18n.ts";
+import { createRecordingMailer, type Mailbox } from "./mail/recording.ts";
 
 export interface StartOptions {
   kv?: Deno.Kv;
   mailer?: Mailer;
   clock?: Clock;
   log?: Logger;
+  i18n?: I18n;
   /** Run the cron sweep (default true). Tests usually call sweep() directly. */
   sweep?: boolean;
 }
@@ -45,11 +48,24 @@ export async function startApp(
     }
   }
   const kv = opts.kv ?? await Deno.openKv(config.kvPath);
-  const mailer = opts.mailer ?? createMailer(
+  const baseMailer = opts.mailer ?? createMailer(
     config.mail,
     log,
     `cloud-user/${config.version}`,
   );
+  // /dev/mail: only in development, only with a backend that sends nothing.
+  let mailbox: Mailbox | undefined;
+  let mailer = baseMailer;
+  if (
+    config.env === "development" &&
+    (config.mail.backend === "console" || config.mail.backend === "memory")
+  ) {
+    const recording = createRecordingMailer(baseMailer, {
+      clock: opts.clock ?? systemClock,
+    });
+    mailer = recording;
+    mailbox = recording.mailbox;
+  }
   const deps0 = {
     kv,
     config,
@@ -71,7 +87,8 @@ export async function startApp(
     ...untracked,
     deliver: (id: string) => track(untracked.deliver(id)),
   };
-  const deps: AppDeps = { ...deps0, deliverer };
+  const i18n = opts.i18n ?? await loadLocales();
+  const deps: AppDeps = { ...deps0, deliverer, i18n, mailbox };
 
   const listening = config.signalQueue === "kv"
     ? kv.listenQueue((msg) => track(deliverer.onQueueMessage(msg)))

@@ -8,6 +8,17 @@ import { keys } from "./kv_keys.ts";
 
 export const SignalSchema = z.discriminatedUnion("type", [
   z.object({ type: z.literal("user_registered"), userId: z.string() }),
+  /** A pending user asked again (resend, or registered once more). */
+  z.object({ type: z.literal("activation_requested"), userId: z.string() }),
+  /** Someone registered with the address of an active account. */
+  z.object({
+    type: z.literal("registration_attempted_on_active"),
+    userId: z.string(),
+  }),
+  z.object({
+    type: z.literal("password_reset_requested"),
+    userId: z.string(),
+  }),
 ]);
 export type Signal = z.infer<typeof SignalSchema>;
 export type SignalType = Signal["type"];

@@ -3,7 +3,7 @@
 import { z } from "zod";
 import { v7 as uuidv7 } from "uuid";
 import { keys } from "./kv_keys.ts";
-import { addSignal } from "./signals.ts";
+import { addSignal, type SignalType } from "./signals.ts";
 import { addSession, type NewSession, newSession } from "./sessions.ts";
 
 export const UserSchema = z.object({
@@ -162,6 +162,100 @@ export async function activateUser(
       .set(keys.userByEmail(user.email), user.id);
     const res = await addSession(atomic, session, sessionTtlMs).commit();
     if (res.ok) return { ok: true, user, session };
+  }
+  return { ok: false, reason: "conflict" };
+}
+
+/** What to announce about a user, or null for nothing. */
+export type SignalChoice = {
+  type: SignalType;
+  /** Retires every activation link mailed so far. */
+  bumpTokenVersion?: boolean;
+} | null;
+
+export type SignalUserResult =
+  | { ok: true; outboxId: string | null }
+  | { ok: false; reason: "conflict" };
+
+/**
+ * Adds a signal about the user behind `email`, chosen by `choose` from the
+ * user as read, in one commit guarded by that read: a resend that raises the
+ * token version and the mail announcing it land together or not at all.
+ * An unknown address is `{ ok: true, outboxId: null }`, like "nothing to do".
+ */
+export async function signalUser(
+  kv: Deno.Kv,
+  email: string,
+  choose: (user: User) => SignalChoice,
+  opts: { now: number; queue: boolean },
+): Promise<SignalUserResult> {
+  const { now, queue } = opts;
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const index = await kv.get<string>(keys.userByEmail(email));
+    if (!index.value) return { ok: true, outboxId: null };
+    const entry = await kv.get<User>(keys.user(index.value));
+    if (!entry.value || !isLive(entry.value, now)) {
+      return { ok: true, outboxId: null };
+    }
+    const choice = choose(entry.value);
+    if (!choice) return { ok: true, outboxId: null };
+    const atomic = kv.atomic().check(index).check(entry);
+    if (choice.bumpTokenVersion) {
+      const user = {
+        ...entry.value,
+        tokenVersion: entry.value.tokenVersion + 1,
+      };
+      // A pending record keeps the expiry it had.
+      const expireIn = user.pendingUntil === null
+        ? undefined
+        : user.pendingUntil - now;
+      atomic.set(keys.user(user.id), user, { expireIn });
+    }
+    const outboxId = uuidv7();
+    addSignal(atomic, { type: choice.type, userId: entry.value.id }, {
+      id: outboxId,
+      now,
+      queue,
+    });
+    if ((await atomic.commit()).ok) return { ok: true, outboxId };
+  }
+  return { ok: false, reason: "conflict" };
+}
+
+export type ReplacePasswordResult =
+  | { ok: true; user: User; session: NewSession | null }
+  | { ok: false; reason: "not_found" | "refused" | "conflict" };
+
+/**
+ * Stores a new password hash if `allow` accepts the user as read (e.g. the
+ * reset link still matches the old hash), optionally with a new session, in
+ * one commit guarded by that read: of two uses of one reset link, one wins.
+ */
+export async function replacePassword(
+  kv: Deno.Kv,
+  userId: string,
+  passwordHash: string,
+  opts: {
+    now: number;
+    allow: (user: User) => boolean | Promise<boolean>;
+    /** Set to sign the person in within the same commit. */
+    sessionTtlMs?: number;
+  },
+): Promise<ReplacePasswordResult> {
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const entry = await kv.get<User>(keys.user(userId));
+    if (!entry.value || !isLive(entry.value, opts.now)) {
+      return { ok: false, reason: "not_found" };
+    }
+    if (!await opts.allow(entry.value)) return { ok: false, reason: "refused" };
+    const user: User = { ...entry.value, passwordHash };
+    const atomic = kv.atomic().check(entry).set(keys.user(userId), user);
+    let session: NewSession | null = null;
+    if (opts.sessionTtlMs) {
+      session = await newSession(userId, opts.now, opts.sessionTtlMs);
+      addSession(atomic, session, opts.sessionTtlMs);
+    }
+    if ((await atomic.commit()).ok) return { ok: true, user, session };
   }
   return { ok: false, reason: "conflict" };
 }

@@ -1,16 +1,40 @@
-// /account: who is signed in. Without a session it sends people to /login.
+// /account: who is signed in, and a password change that ends every other
+// session. Without a session it sends people to /login.
 import { Hono } from "hono";
+import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
+import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import type { AppDeps } from "../lib/deps.ts";
-import { type AppEnv, pageInfo, renderPage } from "../lib/http.ts";
+import {
+  type AppContext,
+  type AppEnv,
+  pageInfo,
+  readForm,
+  renderPage,
+} from "../lib/http.ts";
+import { changePassword } from "../lib/password_reset.ts";
+import {
+  ChangePasswordSchema,
+  type FieldErrors,
+  fieldErrors,
+} from "../lib/schemas.ts";
+import type { User } from "../lib/users.ts";
+
+const NOTICES: Record<string, string> = {
+  reset: "account.password_reset",
+  changed: "account.password_changed",
+};
 
 export function accountRoutes(deps: AppDeps) {
   const { config } = deps;
   const app = new Hono<AppEnv>();
 
-  app.get("/", (c) => {
-    const user = c.get("user");
-    if (!user) return c.redirect("/login", 303);
+  function accountPage(
+    c: AppContext,
+    user: User,
+    errors: FieldErrors = {},
+    status: 200 | 422 | 503 = 200,
+  ) {
     c.header("Cache-Control", "no-store");
     const page = pageInfo(c, config);
     const { t, lang } = page;
@@ -21,10 +45,12 @@ export function accountRoutes(deps: AppDeps) {
         timeZone: "UTC",
       }).format(user.activatedAt) + " UTC"
       : "—";
+    const notice = NOTICES[c.req.query("password") ?? ""];
     return renderPage(
       c,
       <Layout page={page} title={t("account.title")}>
         <h1>{t("account.greeting", { name: user.firstName })}</h1>
+        {notice && <p class="notice" role="status">{t(notice)}</p>}
         <dl class="facts">
           <dt>{t("account.first_name")}</dt>
           <dd data-testid="first-name">{user.firstName}</dd>
@@ -36,8 +62,59 @@ export function accountRoutes(deps: AppDeps) {
         <form method="post" action="/logout">
           <button type="submit">{t("nav.logout")}</button>
         </form>
+        <section aria-labelledby="change-password-title">
+          <h2 id="change-password-title">{t("account.change_password")}</h2>
+          <p>{t("account.change_password_intro")}</p>
+          <ErrorSummary
+            t={t}
+            title={t("register.errors_title")}
+            errors={errors}
+          />
+          <form method="post" action="/account/password" novalidate>
+            <Field
+              t={t}
+              name="current_password"
+              type="password"
+              label={t("account.current_password")}
+              error={errors.current_password}
+              autocomplete="current-password"
+              required
+            />
+            <NewPasswordFields t={t} errors={errors} />
+            <button type="submit" class="primary">
+              {t("account.change_password_submit")}
+            </button>
+          </form>
+        </section>
       </Layout>,
+      status,
     );
+  }
+
+  app.get("/", (c) => {
+    const user = c.get("user");
+    if (!user) return c.redirect("/login", 303);
+    return accountPage(c, user);
+  });
+
+  // Where the language switcher returns after a failed change.
+  app.get("/password", (c) => c.redirect("/account", 303));
+
+  app.post("/password", async (c) => {
+    const user = c.get("user");
+    const session = c.get("session");
+    if (!user || !session) return c.redirect("/login", 303);
+    const parsed = ChangePasswordSchema.safeParse(await readForm(c));
+    if (!parsed.success) {
+      return accountPage(c, user, fieldErrors(parsed.error), 422);
+    }
+    const res = await changePassword(deps, user, session.idHash, parsed.data);
+    if (!res.ok) {
+      return res.reason === "fields"
+        ? accountPage(c, user, res.errors, 422)
+        : accountPage(c, user, { _form: "register.retry" }, 503);
+    }
+    return c.redirect("/account?password=changed", 303);
   });
 
   return app;

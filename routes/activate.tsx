@@ -5,7 +5,13 @@ import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { Layout } from "../components/Layout.tsx";
 import { Message } from "../components/Message.tsx";
-import { activateAccount, checkActivationLink } from "../lib/accounts.ts";
+import { ResendForm } from "../components/ResendForm.tsx";
+import {
+  activateAccount,
+  checkActivationLink,
+  deliverSoon,
+  resendActivation,
+} from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
   type AppContext,
@@ -13,10 +19,13 @@ import {
   clearCookie,
   maskEmail,
   pageInfo,
+  readForm,
   REGISTERED_COOKIE,
   renderPage,
   setSessionCookie,
 } from "../lib/http.ts";
+import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import { EmailOnlySchema, fieldErrors } from "../lib/schemas.ts";
 import { REGISTERED_PURPOSE } from "./register.tsx";
 
 export function activateRoutes(deps: AppDeps) {
@@ -37,11 +46,8 @@ export function activateRoutes(deps: AppDeps) {
     return renderPage(
       c,
       <Layout page={page} title={title}>
-        <Message title={title} body={t(`activate.${reason}_body`)}>
-          <p>
-            <a class="button" href="/login">{t("activate.get_new")}</a>
-          </p>
-        </Message>
+        <Message title={title} body={t(`activate.${reason}_body`)} />
+        <ResendForm t={t} />
       </Layout>,
       400,
     );
@@ -56,6 +62,64 @@ export function activateRoutes(deps: AppDeps) {
       now: clock.now(),
     });
     return res.ok && res.payload.sub === userId;
+  }
+
+  function resendPage(c: AppContext, email?: string, error?: string) {
+    const page = pageInfo(c, config);
+    return renderPage(
+      c,
+      <Layout page={page} title={page.t("resend.title")}>
+        <ResendForm t={page.t} email={email} error={error} standalone />
+      </Layout>,
+      error ? 422 : 200,
+    );
+  }
+
+  // Registered before /:token, which would otherwise take these names.
+  app.get("/resend", (c) => resendPage(c));
+
+  app.post("/resend", async (c) => {
+    const form = await readForm(c);
+    const parsed = EmailOnlySchema.safeParse(form);
+    if (!parsed.success) {
+      return resendPage(c, form.email, fieldErrors(parsed.error).email);
+    }
+    const limited = await limitRequest(deps, c, "resend", parsed.data.email);
+    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
+    const res = await resendActivation(deps, parsed.data.email);
+    if (!res.ok) return retryPage(c);
+    deliverSoon(deps, res.outboxId);
+    // The same answer whether or not a mail is due: nothing to enumerate.
+    return c.redirect("/activate/sent", 303);
+  });
+
+  app.get("/sent", (c) => {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    const hours = Math.round(config.activationMaxAgeMs / 3_600_000);
+    return renderPage(
+      c,
+      <Layout page={page} title={t("resend.sent_title")}>
+        <Message
+          title={t("resend.sent_title")}
+          body={t("resend.sent_body", { hours })}
+        >
+          <p class="aside">{t("done.spam")}</p>
+        </Message>
+      </Layout>,
+    );
+  });
+
+  function retryPage(c: AppContext) {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    return renderPage(
+      c,
+      <Layout page={page} title={t("error.server_title")}>
+        <Message title={t("error.server_title")} body={t("register.retry")} />
+      </Layout>,
+      503,
+    );
   }
 
   app.get("/:token", async (c) => {

@@ -4,6 +4,7 @@ import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
+import { ResendForm } from "../components/ResendForm.tsx";
 import { signIn } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
@@ -17,14 +18,17 @@ import {
   setSessionCookie,
 } from "../lib/http.ts";
 import { type FieldErrors, fieldErrors, LoginSchema } from "../lib/schemas.ts";
+import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
 import { deleteSession } from "../lib/sessions.ts";
 
 function LoginPage(
-  { page, email, errors = {}, notice }: {
+  { page, email, errors = {}, notice, pending }: {
     page: PageInfo;
     email?: string;
     errors?: FieldErrors;
     notice?: string;
+    /** The password was right but the account waits for activation. */
+    pending?: boolean;
   },
 ) {
   const { t } = page;
@@ -61,8 +65,12 @@ function LoginPage(
         <button type="submit" class="primary">{t("login.submit")}</button>
       </form>
       <p class="aside">
+        <a href="/password/forgot">{t("login.forgot")}</a>
+      </p>
+      <p class="aside">
         {t("login.no_account")} <a href="/register">{t("nav.register")}</a>
       </p>
+      {pending && <ResendForm t={t} email={email} />}
     </Layout>
   );
 }
@@ -100,13 +108,19 @@ export function loginRoutes(deps: AppDeps) {
       );
       return renderPage(c, page, 422);
     }
+    const limited = await limitRequest(deps, c, "login", parsed.data.email);
+    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
     const res = await signIn(deps, parsed.data);
+    if (!res.ok && res.reason === "throttled") {
+      return tooManyPage(c, config, res.retryAfterMs);
+    }
     if (!res.ok) {
       const page = (
         <LoginPage
           page={pageInfo(c, config)}
           email={parsed.data.email}
           errors={{ _form: FAILURE_MESSAGES[res.reason] }}
+          pending={res.reason === "pending"}
         />
       );
       return renderPage(c, page, res.reason === "retry" ? 503 : 400);

@@ -5,7 +5,8 @@ import { v7 as uuidv7 } from "uuid";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { Message } from "../components/Message.tsx";
-import { registerAccount } from "../lib/accounts.ts";
+import { ResendForm } from "../components/ResendForm.tsx";
+import { deliverSoon, registerAccount } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
   type AppEnv,
@@ -15,6 +16,7 @@ import {
   REGISTERED_COOKIE,
   renderPage,
 } from "../lib/http.ts";
+import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
 import {
   type FieldErrors,
   fieldErrors,
@@ -54,7 +56,7 @@ function RegisterPage(
 }
 
 export function registerRoutes(deps: AppDeps) {
-  const { config, signer, clock, deliverer, log } = deps;
+  const { config, signer, clock } = deps;
   const app = new Hono<AppEnv>();
 
   app.get(
@@ -76,6 +78,8 @@ export function registerRoutes(deps: AppDeps) {
       );
       return renderPage(c, page, 422);
     }
+    const limited = await limitRequest(deps, c, "register", parsed.data.email);
+    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
     const res = await registerAccount(deps, parsed.data, c.get("language"));
     if (!res.ok) {
       const page = (
@@ -100,15 +104,7 @@ export function registerRoutes(deps: AppDeps) {
       secure: config.secureCookies,
       maxAge: REGISTERED_COOKIE_MAX_AGE_MS / 1000,
     });
-    if (res.outboxId && config.signalQueue === "none") {
-      // No queue here (Deno Deploy): try at once; the cron sweep is the net.
-      deliverer.deliver(res.outboxId).catch((err) =>
-        log.error("immediate delivery failed", {
-          outboxId: res.outboxId,
-          error: err,
-        })
-      );
-    }
+    deliverSoon(deps, res.outboxId);
     return c.redirect("/register/done", 303);
   });
 
@@ -122,6 +118,7 @@ export function registerRoutes(deps: AppDeps) {
         <Message title={t("done.title")} body={t("done.body", { hours })}>
           <p class="aside">{t("done.spam")}</p>
         </Message>
+        <ResendForm t={t} />
       </Layout>,
     );
   });

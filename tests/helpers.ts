@@ -113,9 +113,17 @@ export class TestBrowser {
   async request(
     method: string,
     path: string,
-    init: { form?: Record<string, string>; headers?: HeadersInit } = {},
+    init: {
+      form?: Record<string, string>;
+      /** Sent as application/json unless headers say otherwise. */
+      json?: unknown;
+      headers?: HeadersInit;
+    } = {},
   ): Promise<Sent> {
     const headers = new Headers(init.headers);
+    if (init.json !== undefined && !headers.has("content-type")) {
+      headers.set("content-type", "application/json");
+    }
     if (!headers.has("origin") && method !== "GET" && method !== "HEAD") {
       headers.set("origin", this.base);
     }
@@ -128,7 +136,11 @@ export class TestBrowser {
     const res = await fetch(new URL(path, this.base), {
       method,
       headers,
-      body: init.form ? new URLSearchParams(init.form) : undefined,
+      body: init.form
+        ? new URLSearchParams(init.form)
+        : init.json !== undefined
+        ? JSON.stringify(init.json)
+        : undefined,
       redirect: "manual",
     });
     for (const cookie of res.headers.getSetCookie()) {
@@ -152,6 +164,12 @@ export class TestBrowser {
 
   post(path: string, form: Record<string, string> = {}, headers?: HeadersInit) {
     return this.request("POST", path, { form, headers });
+  }
+
+  /** POST a JSON body; the answer's body parsed when it is JSON. */
+  async api(path: string, json?: unknown, headers?: HeadersInit) {
+    const res = await this.request("POST", path, { json: json ?? {}, headers });
+    return { ...res, json: res.body ? JSON.parse(res.body) : null };
   }
 
   register(fields: Partial<Record<string, string>> = {}) {
@@ -178,4 +196,34 @@ export async function countPrefix(kv: Deno.Kv, prefix: Deno.KvKey) {
   let n = 0;
   for await (const _ of kv.list({ prefix })) n++;
   return n;
+}
+
+export async function waitUntil(
+  check: () => Promise<boolean> | boolean,
+  timeoutMs = 3000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await check()) {
+    if (Date.now() > deadline) throw new Error("condition not met in time");
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/** Registers and activates an account; returns the browser now signed in. */
+export async function createActiveAccount(
+  app: TestApp,
+  fields: Record<string, string> = {},
+): Promise<TestBrowser> {
+  const browser = app.browser();
+  const before = app.mailer.sent.length;
+  await browser.register(fields);
+  const path = await app.activationPath(before + 1);
+  const res = await browser.post(path);
+  if (res.status !== 303) throw new Error(`activation failed: ${res.status}`);
+  return browser;
+}
+
+/** Waits until the outbox is empty: every signal so far was delivered. */
+export function outboxDrained(app: TestApp): Promise<void> {
+  return waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
 }

@@ -281,7 +281,9 @@ Deno.test({
         await checkPage(p, "login");
         // The server's answer to a bad form, rendered with its errors.
         await p.goto("/register");
-        await p.locator("form").evaluate((f: HTMLFormElement) => f.submit());
+        await p.locator('form[action="/register"]').evaluate((
+          f: HTMLFormElement,
+        ) => f.submit());
         await p.waitForLoadState();
         await p.locator("#error-summary").waitFor();
         await checkPage(p, "register-errors");

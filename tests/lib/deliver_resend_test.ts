@@ -72,7 +72,7 @@ Deno.test("deploy path: without a queue, sign-up mails at once through Resend an
   assert.equal(t.resend.sent.length, 1);
   const [mail] = t.resend.sent;
   assert.deepEqual(mail.to, ["ada@example.com"]);
-  assert.match(t.resend.requests[0].idempotencyKey!, /^user_registered\/\S+$/);
+  assert.match(t.resend.requests[0].idempotencyKey!, /^activation\/\S+$/);
 
   const path = linkPath(mail.text!, "/activate/");
   const activated = await t.browser.post(path);

@@ -153,30 +153,38 @@ Deno.test("register: missing fields are errors, not crashes", async () => {
   assert.deepEqual(await allKeys(app.kv), []);
 });
 
-Deno.test("register: a taken email gets the same redirect and writes nothing", async () => {
+Deno.test("register: a taken email gets the same answer and keeps the account", async () => {
   await using app = await startTestApp();
   const first = await app.browser().register();
   await app.mailer.waitFor(1);
   await waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
-  const before = await allKeys(app.kv);
+  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
+  const before = (await app.kv.get<User>(["users", index.value!])).value!;
 
   const second = await app.browser().register({
     first_name: "Eve",
     email: "ADA@example.com",
+    password: "another good passphrase",
+    password_confirm: "another good passphrase",
   });
   assert.equal(second.status, first.status);
   assert.equal(second.location, first.location);
+  assert.equal(second.body, first.body);
   // Both answers set the same cookie, so they cannot be told apart.
   assert.deepEqual(
     second.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, "=…")),
     first.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, "=…")),
   );
-  assert.deepEqual(await allKeys(app.kv), before);
-  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
-  const user = (await app.kv.get<User>(["users", index.value!])).value!;
-  assert.equal(user.firstName, "Ada");
-  await new Promise((r) => setTimeout(r, 100));
-  assert.equal(app.mailer.sent.length, 1);
+  const after = (await app.kv.get<User>(["users", index.value!])).value!;
+  // Name and password stay the owner's; only older links were retired.
+  assert.equal(after.firstName, "Ada");
+  assert.equal(after.passwordHash, before.passwordHash);
+  assert.equal(after.tokenVersion, before.tokenVersion + 1);
+  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  // The owner, not the second registrant, hears about it.
+  const mails = await app.mailer.waitFor(2);
+  assert.equal(mails[1].to, "ada@example.com");
+  assert.match(mails[1].text, /Hello Ada,/);
 });
 
 Deno.test("register: a form posted from another site is refused", async () => {

@@ -1,0 +1,37 @@
+// "Didn't get the email?": asks for a new activation link. A plain form that
+// works without JavaScript; pages put it under their own message.
+import type { Translate } from "../lib/i18n.ts";
+import { Field } from "./Field.tsx";
+
+export interface ResendFormProps {
+  t: Translate;
+  email?: string;
+  /** A message key for the email field. */
+  error?: string;
+  /** Renders the heading as h1 on the page that holds only this form. */
+  standalone?: boolean;
+}
+
+export function ResendForm({ t, email, error, standalone }: ResendFormProps) {
+  const Heading = standalone ? "h1" : "h2";
+  return (
+    <section class="resend" aria-labelledby="resend-title">
+      <Heading id="resend-title">{t("resend.title")}</Heading>
+      <p>{t("resend.intro")}</p>
+      <form method="post" action="/activate/resend" novalidate>
+        <Field
+          t={t}
+          id="resend-email"
+          name="email"
+          type="email"
+          label={t("resend.email")}
+          value={email}
+          error={error}
+          autocomplete="email"
+          required
+        />
+        <button type="submit">{t("resend.submit")}</button>
+      </form>
+    </section>
+  );
+}

@@ -1,0 +1,92 @@
+// Fixed-window rate limits in Deno KV, so every instance shares one count.
+// Each hit is a read plus a commit guarded by the read's versionstamp: under
+// any number of concurrent requests exactly `limit` commits succeed per
+// window, never more. Counters expire with their window.
+import type { RateLimit } from "./config.ts";
+import { keys } from "./kv_keys.ts";
+
+export type LimitResult =
+  | { ok: true; remaining: number }
+  | { ok: false; retryAfterMs: number };
+
+/**
+ * Enough for every contender of a burst to see the final count; a request
+ * that still loses every race is refused (fail closed under attack).
+ */
+const MAX_TRIES = 100;
+/** Slack for clocks of instances that disagree a little. */
+const EXPIRY_SLACK_MS = 60_000;
+
+export async function hitRateLimit(
+  kv: Deno.Kv,
+  rule: string,
+  subject: string,
+  { limit, windowMs }: RateLimit,
+  now: number,
+): Promise<LimitResult> {
+  const windowStart = Math.floor(now / windowMs) * windowMs;
+  const key = keys.rateLimit(rule, subject, windowStart);
+  const retryAfterMs = windowStart + windowMs - now;
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const entry = await kv.get<number>(key);
+    const count = entry.value ?? 0;
+    if (count >= limit) return { ok: false, retryAfterMs };
+    const res = await kv.atomic()
+      .check(entry)
+      .set(key, count + 1, { expireIn: retryAfterMs + EXPIRY_SLACK_MS })
+      .commit();
+    if (res.ok) return { ok: true, remaining: limit - count - 1 };
+  }
+  return { ok: false, retryAfterMs: 1_000 };
+}
+
+interface Attempts {
+  count: number;
+  lastAt: number;
+}
+
+const MAX_DELAY_MS = 15 * 60_000;
+/** Forget failures after a quiet day. */
+const ATTEMPTS_TTL_MS = 86_400_000;
+
+/** After `free` failures each next try waits 1 s, 2 s, 4 s … up to 15 min. */
+export function loginDelayMs(count: number, free: number): number {
+  if (count < free) return 0;
+  return Math.min(MAX_DELAY_MS, 1_000 * 2 ** (count - free));
+}
+
+/**
+ * Reserves one sign-in attempt for `email` (known or not, so the answer
+ * never tells them apart). Counting the attempt before the password is
+ * checked means parallel guesses cannot all slip in before the first
+ * failure is recorded. `clearLoginAttempts` resets it after a success.
+ */
+export async function beginLoginAttempt(
+  kv: Deno.Kv,
+  email: string,
+  free: number,
+  now: number,
+): Promise<LimitResult> {
+  const key = keys.loginAttempts(email);
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const entry = await kv.get<Attempts>(key);
+    const seen = entry.value ?? { count: 0, lastAt: 0 };
+    const readyAt = seen.lastAt + loginDelayMs(seen.count, free);
+    if (now < readyAt) return { ok: false, retryAfterMs: readyAt - now };
+    const res = await kv.atomic()
+      .check(entry)
+      .set(key, { count: seen.count + 1, lastAt: now } satisfies Attempts, {
+        expireIn: ATTEMPTS_TTL_MS,
+      })
+      .commit();
+    if (res.ok) return { ok: true, remaining: Math.max(0, free - seen.count) };
+  }
+  return { ok: false, retryAfterMs: 1_000 };
+}
+
+export async function clearLoginAttempts(
+  kv: Deno.Kv,
+  email: string,
+): Promise<void> {
+  await kv.delete(keys.loginAttempts(email));
+}

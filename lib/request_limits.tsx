@@ -1,0 +1,84 @@
+// Rate limits as the routes apply them: per client IP and per email address,
+// for each action that costs us a hash or a mail. Pages and the JSON API call
+// the same check; each renders the refusal its own way.
+import { getConnInfo } from "hono/deno";
+import { Layout } from "../components/Layout.tsx";
+import { Message } from "../components/Message.tsx";
+import type { Config } from "./config.ts";
+import type { Deps } from "./deps.ts";
+import { type AppContext, pageInfo, renderPage } from "./http.ts";
+import { hitRateLimit, type LimitResult } from "./rate_limit.ts";
+
+export type LimitedAction = "register" | "login" | "resend" | "forgot";
+
+/**
+ * The peer's address. Behind `hops` trusted proxies, each of which appends
+ * the address it saw to X-Forwarded-For, the client is the hops-th entry from
+ * the right; anything further left is whatever the client chose to send.
+ */
+export function clientIp(c: AppContext, hops: number): string {
+  if (hops > 0) {
+    const chain = (c.req.header("x-forwarded-for") ?? "").split(",")
+      .map((part) => part.trim()).filter(Boolean);
+    const ip = chain[chain.length - hops];
+    if (ip) return ip;
+  }
+  try {
+    return getConnInfo(c).remote.address ?? "unknown";
+  } catch {
+    return "unknown"; // not served by Deno.serve (app.request in a script)
+  }
+}
+
+export async function limitRequest(
+  deps: Pick<Deps, "kv" | "config" | "clock">,
+  c: AppContext,
+  action: LimitedAction,
+  email?: string,
+): Promise<LimitResult> {
+  const { kv, config, clock } = deps;
+  const now = clock.now();
+  const ip = clientIp(c, config.trustedProxyHops);
+  const byIp = await hitRateLimit(
+    kv,
+    `${action}:ip`,
+    ip,
+    config.rateLimitIp,
+    now,
+  );
+  if (!byIp.ok || email === undefined) return byIp;
+  return await hitRateLimit(
+    kv,
+    `${action}:email`,
+    email,
+    config.rateLimitEmail,
+    now,
+  );
+}
+
+export function retryAfterSeconds(ms: number): number {
+  return Math.max(1, Math.ceil(ms / 1000));
+}
+
+/** 429 with Retry-After and a page that says, in words, how long to wait. */
+export function tooManyPage(
+  c: AppContext,
+  config: Config,
+  retryAfterMs: number,
+) {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  c.header("Retry-After", String(seconds));
+  const page = pageInfo(c, config);
+  const { t } = page;
+  const minutes = Math.ceil(seconds / 60);
+  const wait = seconds < 90
+    ? t("limit.seconds", { n: seconds })
+    : t("limit.minutes", { n: minutes });
+  return renderPage(
+    c,
+    <Layout page={page} title={t("limit.title")}>
+      <Message title={t("limit.title")} body={t("limit.body", { wait })} />
+    </Layout>,
+    429,
+  );
+}

@@ -1,0 +1,113 @@
+// What each signal does: render a mail in the person's language and send it.
+// Handlers read the user afresh (messages carry ids only) and do nothing when
+// the state they announce has passed, so a late redelivery is harmless.
+import type { Deps } from "./deps.ts";
+import type { EmailRenderer } from "./emails.ts";
+import {
+  ACTIVATION_PURPOSE,
+  passwordFingerprint,
+  RESET_PURPOSE,
+} from "./links.ts";
+import type { Signal, SignalType } from "./signals.ts";
+import { getUser, type User } from "./users.ts";
+
+export interface HandlerContext extends Deps {
+  emails: EmailRenderer;
+}
+
+/** The outbox entry a signal came from: the same on every attempt. */
+export interface SignalOrigin {
+  outboxId: string;
+  createdAt: number;
+}
+
+export type SignalHandler<T extends SignalType> = (
+  signal: Extract<Signal, { type: T }>,
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+) => Promise<void>;
+
+const hours = (ms: number) => String(Math.max(1, Math.round(ms / 3_600_000)));
+
+async function sendTo(
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+  user: User,
+  template: string,
+  vars: Record<string, string>,
+): Promise<void> {
+  const mail = await ctx.emails.render(template, user.lang, {
+    first_name: user.firstName,
+    app_name: ctx.config.appName,
+    ...vars,
+  });
+  // One key per outbox entry: a provider that saw our first attempt (whose
+  // answer we lost) recognises the retry instead of sending twice.
+  await ctx.mailer.send({
+    to: user.email,
+    ...mail,
+    idempotencyKey: `${template}/${origin.outboxId}`,
+  });
+}
+
+async function sendActivationEmail(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const now = ctx.clock.now();
+  const user = await getUser(ctx.kv, signal.userId, now);
+  // Expired, deleted or already activated: nothing left to announce.
+  if (!user || user.isActivated) return;
+  // The version read now, not at request time: a mail delivered late never
+  // carries a link that a newer one already retired. Issued at the request,
+  // not at this attempt: every retry renders the same mail, so a provider's
+  // idempotency key can match it to a send it already made.
+  const token = await ctx.signer.sign(ACTIVATION_PURPOSE, {
+    sub: user.id,
+    iat: origin.createdAt,
+    v: user.tokenVersion,
+  });
+  await sendTo(ctx, origin, user, "activation", {
+    link: `${ctx.config.appOrigin}/activate/${token}`,
+    hours: hours(ctx.config.activationMaxAgeMs),
+  });
+}
+
+async function sendRegistrationAttempt(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user || !user.isActive) return;
+  await sendTo(ctx, origin, user, "registration_attempt", {
+    login_link: `${ctx.config.appOrigin}/login`,
+    reset_link: `${ctx.config.appOrigin}/password/forgot`,
+  });
+}
+
+async function sendPasswordReset(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user || !user.isActive) return;
+  const token = await ctx.signer.sign(RESET_PURPOSE, {
+    sub: user.id,
+    iat: origin.createdAt,
+    h: await passwordFingerprint(user.passwordHash),
+  });
+  await sendTo(ctx, origin, user, "password_reset", {
+    link: `${ctx.config.appOrigin}/password/reset/${token}`,
+    minutes: String(Math.round(ctx.config.passwordResetMaxAgeMs / 60_000)),
+  });
+}
+
+export const handlers: { [T in SignalType]: SignalHandler<T> } = {
+  user_registered: sendActivationEmail,
+  activation_requested: sendActivationEmail,
+  registration_attempted_on_active: sendRegistrationAttempt,
+  password_reset_requested: sendPasswordReset,
+};

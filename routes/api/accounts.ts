@@ -1,0 +1,142 @@
+// JSON: register, activate, resend, log in and out, who am I. The same zod
+// schemas and services as the pages; only the answers' shape differs.
+import { Hono } from "hono";
+import {
+  activateAccount,
+  deliverSoon,
+  registerAccount,
+  resendActivation,
+  signIn,
+} from "../../lib/accounts.ts";
+import type { AppDeps } from "../../lib/deps.ts";
+import {
+  type AppContext,
+  type AppEnv,
+  clearCookie,
+  SESSION_COOKIE,
+  setSessionCookie,
+} from "../../lib/http.ts";
+import { limitRequest } from "../../lib/request_limits.tsx";
+import {
+  ActivateApiSchema,
+  EmailOnlySchema,
+  LoginSchema,
+  RegisterSchema,
+} from "../../lib/schemas.ts";
+import { deleteSession } from "../../lib/sessions.ts";
+import type { User } from "../../lib/users.ts";
+import { apiError, apiTooMany, readJson } from "./errors.ts";
+
+/** What the API tells a signed-in person about themselves; never the hash. */
+export function publicUser(user: User) {
+  return {
+    id: user.id,
+    first_name: user.firstName,
+    email: user.email,
+    lang: user.lang,
+    activated_at: user.activatedAt === null
+      ? null
+      : new Date(user.activatedAt).toISOString(),
+  };
+}
+
+/** 202 for every address: whether a mail went out is the owner's business. */
+export function accepted(c: AppContext, messageKey: string) {
+  c.header("Cache-Control", "no-store");
+  return c.json({ status: "accepted", message: c.get("t")(messageKey) }, 202);
+}
+
+export function accountApi(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post("/register", async (c) => {
+    const input = await readJson(c, RegisterSchema);
+    if (!input.ok) return input.response;
+    const limited = await limitRequest(deps, c, "register", input.data.email);
+    if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
+    const res = await registerAccount(deps, input.data, c.get("language"));
+    if (!res.ok) return apiError(c, 503, "unavailable", "register.retry");
+    deliverSoon(deps, res.outboxId);
+    return accepted(c, "api.register_accepted");
+  });
+
+  app.post("/activate", async (c) => {
+    const input = await readJson(c, ActivateApiSchema);
+    if (!input.ok) return input.response;
+    const res = await activateAccount(deps, input.data.token);
+    if (res.ok) {
+      setSessionCookie(c, deps.config, res.session.token);
+      return c.json({ user: publicUser(res.user) });
+    }
+    switch (res.reason) {
+      case "already_active":
+        // Only the token's holder learns this; no address is revealed.
+        return apiError(c, 409, "already_active", "login.activated");
+      case "retry":
+        return apiError(c, 503, "unavailable", "activate.retry");
+      default:
+        return apiError(
+          c,
+          400,
+          `${res.reason}_token`,
+          `activate.${res.reason}_body`,
+        );
+    }
+  });
+
+  app.post("/activation/resend", async (c) => {
+    const input = await readJson(c, EmailOnlySchema);
+    if (!input.ok) return input.response;
+    const limited = await limitRequest(deps, c, "resend", input.data.email);
+    if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
+    const res = await resendActivation(deps, input.data.email);
+    if (!res.ok) return apiError(c, 503, "unavailable", "register.retry");
+    deliverSoon(deps, res.outboxId);
+    return accepted(c, "api.resend_accepted");
+  });
+
+  app.post("/login", async (c) => {
+    const input = await readJson(c, LoginSchema);
+    if (!input.ok) return input.response;
+    const limited = await limitRequest(deps, c, "login", input.data.email);
+    if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
+    const res = await signIn(deps, input.data);
+    if (!res.ok) {
+      switch (res.reason) {
+        case "throttled":
+          return apiTooMany(c, res.retryAfterMs);
+        case "failed":
+          return apiError(c, 401, "invalid_credentials", "login.failed");
+        // Said only to someone who gave the right password.
+        case "pending":
+          return apiError(c, 403, "account_pending", "login.pending");
+        case "inactive":
+          return apiError(c, 403, "account_disabled", "login.inactive");
+        case "retry":
+          return apiError(c, 503, "unavailable", "register.retry");
+      }
+    }
+    const old = c.get("session");
+    if (old) await deleteSession(deps.kv, old.idHash);
+    setSessionCookie(c, deps.config, res.session.token);
+    return c.json({ user: publicUser(res.user) });
+  });
+
+  app.post("/logout", async (c) => {
+    const session = c.get("session");
+    if (session) await deleteSession(deps.kv, session.idHash);
+    clearCookie(c, deps.config, SESSION_COOKIE);
+    return c.body(null, 204);
+  });
+
+  app.get("/me", (c) => {
+    const user = c.get("user");
+    c.header("Cache-Control", "no-store");
+    if (!user) {
+      return apiError(c, 401, "unauthenticated", "api.unauthenticated");
+    }
+    return c.json({ user: publicUser(user) });
+  });
+
+  return app;
+}

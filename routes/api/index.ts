@@ -1,0 +1,16 @@
+// The JSON API under /api (documented in docs/api.md).
+import { Hono } from "hono";
+import type { AppDeps } from "../../lib/deps.ts";
+import type { AppEnv } from "../../lib/http.ts";
+import { accountApi } from "./accounts.ts";
+import { apiError, sameSiteOnly } from "./errors.ts";
+import { passwordApi } from "./password.ts";
+
+export function apiRoutes(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+  app.use(sameSiteOnly(deps.config.appOrigin));
+  app.route("/", accountApi(deps));
+  app.route("/password", passwordApi(deps));
+  app.all("*", (c) => apiError(c, 404, "not_found", "error.not_found_body"));
+  return app;
+}

@@ -1,0 +1,63 @@
+// JSON: ask for a reset link, and use one.
+import { Hono } from "hono";
+import { deliverSoon } from "../../lib/accounts.ts";
+import type { AppDeps } from "../../lib/deps.ts";
+import { type AppEnv, setSessionCookie } from "../../lib/http.ts";
+import {
+  requestPasswordReset,
+  resetPassword,
+} from "../../lib/password_reset.ts";
+import { limitRequest } from "../../lib/request_limits.tsx";
+import { EmailOnlySchema, ResetPasswordApiSchema } from "../../lib/schemas.ts";
+import { deleteSession } from "../../lib/sessions.ts";
+import { accepted, publicUser } from "./accounts.ts";
+import { apiError, apiTooMany, readJson } from "./errors.ts";
+
+export function passwordApi(deps: AppDeps) {
+  const app = new Hono<AppEnv>();
+
+  app.post("/forgot", async (c) => {
+    const input = await readJson(c, EmailOnlySchema);
+    if (!input.ok) return input.response;
+    const limited = await limitRequest(deps, c, "forgot", input.data.email);
+    if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
+    const res = await requestPasswordReset(deps, input.data.email);
+    if (!res.ok) return apiError(c, 503, "unavailable", "register.retry");
+    deliverSoon(deps, res.outboxId);
+    return accepted(c, "api.forgot_accepted");
+  });
+
+  app.post("/reset", async (c) => {
+    const input = await readJson(c, ResetPasswordApiSchema);
+    if (!input.ok) return input.response;
+    const { token, ...passwords } = input.data;
+    const res = await resetPassword(deps, token, passwords);
+    if (!res.ok) {
+      switch (res.reason) {
+        case "fields":
+          return apiError(
+            c,
+            422,
+            "validation_failed",
+            "register.errors_title",
+            res.errors,
+          );
+        case "retry":
+          return apiError(c, 503, "unavailable", "register.retry");
+        default:
+          return apiError(
+            c,
+            400,
+            `${res.reason}_token`,
+            `reset.${res.reason}_body`,
+          );
+      }
+    }
+    const old = c.get("session");
+    if (old) await deleteSession(deps.kv, old.idHash);
+    setSessionCookie(c, deps.config, res.session.token);
+    return c.json({ user: publicUser(res.user) });
+  });
+
+  return app;
+}

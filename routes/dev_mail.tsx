@@ -1,0 +1,89 @@
+// /dev/mail: the mails the app sent, readable in the browser with clickable
+// links, so a developer can walk every flow without a mail server. Mounted
+// only when lib/server.ts made a mailbox (development + console/memory mail);
+// everywhere else the path is an ordinary 404.
+import { Hono } from "hono";
+import { Layout } from "../components/Layout.tsx";
+import type { AppDeps } from "../lib/deps.ts";
+import { type AppEnv, pageInfo, renderPage } from "../lib/http.ts";
+import type { Mailbox } from "../lib/mail/recording.ts";
+
+const URL_RE = /(https?:\/\/[^\s<>"]+)/g;
+
+/** Text with every URL turned into a link; everything else stays text. */
+function Linkified({ text }: { text: string }) {
+  const parts = text.split(URL_RE);
+  return (
+    <pre class="mail-body">
+      {parts.map((part, i) =>
+        i % 2 === 1 ? <a key={i} href={part}>{part}</a> : part
+      )}
+    </pre>
+  );
+}
+
+export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
+  const { config } = deps;
+  const app = new Hono<AppEnv>();
+  app.use(async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+  });
+
+  app.get("/", (c) => {
+    const page = pageInfo(c, config);
+    const mails = mailbox.list();
+    return renderPage(
+      c,
+      <Layout page={page} title="Sent mail">
+        <h1>Sent mail</h1>
+        <p class="aside">
+          Development only: the last {mails.length}{" "}
+          mails this process sent, newest first.
+        </p>
+        {mails.length === 0
+          ? <p>No mail yet.</p>
+          : (
+            <ol class="mail-list" reversed>
+              {mails.map((m) => (
+                <li key={m.id}>
+                  <a href={`/dev/mail/${m.id}`}>{m.subject}</a> → {m.to}{" "}
+                  <time datetime={new Date(m.sentAt).toISOString()}>
+                    {new Date(m.sentAt).toISOString()}
+                  </time>
+                </li>
+              ))}
+            </ol>
+          )}
+      </Layout>,
+    );
+  });
+
+  app.get("/:id{[0-9]+}", (c) => {
+    const mail = mailbox.get(Number(c.req.param("id")));
+    if (!mail) return c.notFound();
+    const page = pageInfo(c, config);
+    return renderPage(
+      c,
+      <Layout page={page} title={mail.subject}>
+        <p>
+          <a href="/dev/mail">← Sent mail</a>
+        </p>
+        <h1>{mail.subject}</h1>
+        <dl class="facts">
+          <dt>To</dt>
+          <dd>{mail.to}</dd>
+          <dt>Sent</dt>
+          <dd>{new Date(mail.sentAt).toISOString()}</dd>
+        </dl>
+        <Linkified text={mail.text} />
+        <details>
+          <summary>HTML part</summary>
+          <pre class="mail-body">{mail.html}</pre>
+        </details>
+      </Layout>,
+    );
+  });
+
+  return app;
+}

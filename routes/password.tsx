@@ -1,0 +1,212 @@
+// /password/forgot → mail with a signed link → /password/reset/<token>: a new
+// password, every other session ended, the person signed in.
+import { Hono } from "hono";
+import { ErrorSummary, Field } from "../components/Field.tsx";
+import { Layout } from "../components/Layout.tsx";
+import { Message } from "../components/Message.tsx";
+import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
+import { deliverSoon } from "../lib/accounts.ts";
+import type { AppDeps } from "../lib/deps.ts";
+import {
+  type AppContext,
+  type AppEnv,
+  type PageInfo,
+  pageInfo,
+  readForm,
+  renderPage,
+  setSessionCookie,
+} from "../lib/http.ts";
+import {
+  checkResetLink,
+  requestPasswordReset,
+  resetPassword,
+} from "../lib/password_reset.ts";
+import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import {
+  EmailOnlySchema,
+  type FieldErrors,
+  fieldErrors,
+  ResetPasswordSchema,
+} from "../lib/schemas.ts";
+import { deleteSession } from "../lib/sessions.ts";
+
+function ForgotPage(
+  { page, email, errors = {} }: {
+    page: PageInfo;
+    email?: string;
+    errors?: FieldErrors;
+  },
+) {
+  const { t } = page;
+  return (
+    <Layout page={page} title={t("forgot.title")}>
+      <h1>{t("forgot.title")}</h1>
+      <p class="lead">{t("forgot.intro")}</p>
+      <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
+      <form method="post" action="/password/forgot" novalidate>
+        <Field
+          t={t}
+          name="email"
+          type="email"
+          label={t("forgot.email")}
+          value={email}
+          error={errors.email}
+          autocomplete="email"
+          required
+        />
+        <button type="submit" class="primary">{t("forgot.submit")}</button>
+      </form>
+      <p class="aside">
+        <a href="/login">{t("nav.login")}</a>
+      </p>
+    </Layout>
+  );
+}
+
+function ResetPage(
+  { page, token, errors = {} }: {
+    page: PageInfo;
+    token: string;
+    errors?: FieldErrors;
+  },
+) {
+  const { t } = page;
+  return (
+    <Layout page={page} title={t("reset.title")}>
+      <h1>{t("reset.title")}</h1>
+      <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
+      <form method="post" action={`/password/reset/${token}`} novalidate>
+        <NewPasswordFields t={t} errors={errors} />
+        <button type="submit" class="primary">{t("reset.submit")}</button>
+      </form>
+    </Layout>
+  );
+}
+
+export function passwordRoutes(deps: AppDeps) {
+  const { config } = deps;
+  const app = new Hono<AppEnv>();
+
+  // Reset pages carry the token in their URL: never cached, never a Referer.
+  app.use("/reset/*", async (c, next) => {
+    await next();
+    c.header("Cache-Control", "no-store");
+    c.header("Referrer-Policy", "no-referrer");
+  });
+
+  function badLink(c: AppContext, reason: "invalid" | "expired") {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    const title = t(`reset.${reason}_title`);
+    return renderPage(
+      c,
+      <Layout page={page} title={title}>
+        <Message title={title} body={t(`reset.${reason}_body`)}>
+          <p>
+            <a class="button" href="/password/forgot">{t("reset.get_new")}</a>
+          </p>
+        </Message>
+      </Layout>,
+      400,
+    );
+  }
+
+  function retry(c: AppContext) {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    return renderPage(
+      c,
+      <Layout page={page} title={t("error.server_title")}>
+        <Message title={t("error.server_title")} body={t("register.retry")} />
+      </Layout>,
+      503,
+    );
+  }
+
+  app.get(
+    "/forgot",
+    (c) => renderPage(c, <ForgotPage page={pageInfo(c, config)} />),
+  );
+
+  app.post("/forgot", async (c) => {
+    const form = await readForm(c);
+    const parsed = EmailOnlySchema.safeParse(form);
+    if (!parsed.success) {
+      const page = (
+        <ForgotPage
+          page={pageInfo(c, config)}
+          email={form.email}
+          errors={fieldErrors(parsed.error)}
+        />
+      );
+      return renderPage(c, page, 422);
+    }
+    const limited = await limitRequest(deps, c, "forgot", parsed.data.email);
+    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
+    const res = await requestPasswordReset(deps, parsed.data.email);
+    if (!res.ok) return retry(c);
+    deliverSoon(deps, res.outboxId);
+    return c.redirect("/password/forgot/sent", 303);
+  });
+
+  app.get("/forgot/sent", (c) => {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    const minutes = Math.round(config.passwordResetMaxAgeMs / 60_000);
+    return renderPage(
+      c,
+      <Layout page={page} title={t("forgot.sent_title")}>
+        <Message
+          title={t("forgot.sent_title")}
+          body={t("forgot.sent_body", { minutes })}
+        >
+          <p class="aside">{t("done.spam")}</p>
+        </Message>
+      </Layout>,
+    );
+  });
+
+  app.get("/reset/:token", async (c) => {
+    const token = c.req.param("token");
+    const link = await checkResetLink(deps, token);
+    if (!link.ok) return badLink(c, link.reason);
+    return renderPage(
+      c,
+      <ResetPage page={pageInfo(c, config)} token={token} />,
+    );
+  });
+
+  app.post("/reset/:token", async (c) => {
+    const token = c.req.param("token");
+    const parsed = ResetPasswordSchema.safeParse(await readForm(c));
+    const errors = parsed.success ? null : fieldErrors(parsed.error);
+    if (!parsed.success) {
+      // A dead link says so before anyone fixes fields for nothing.
+      const link = await checkResetLink(deps, token);
+      if (!link.ok) return badLink(c, link.reason);
+    }
+    const res = parsed.success
+      ? await resetPassword(deps, token, parsed.data)
+      : { ok: false as const, reason: "fields" as const, errors: errors! };
+    if (!res.ok) {
+      if (res.reason === "fields") {
+        const page = (
+          <ResetPage
+            page={pageInfo(c, config)}
+            token={token}
+            errors={res.errors}
+          />
+        );
+        return renderPage(c, page, 422);
+      }
+      if (res.reason === "retry") return retry(c);
+      return badLink(c, res.reason);
+    }
+    const old = c.get("session");
+    if (old) await deleteSession(deps.kv, old.idHash);
+    setSessionCookie(c, config, res.session.token);
+    return c.redirect("/account?password=reset", 303);
+  });
+
+  return app;
+}

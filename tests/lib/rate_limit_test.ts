@@ -1,0 +1,65 @@
+import assert from "node:assert/strict";
+import {
+  beginLoginAttempt,
+  hitRateLimit,
+  loginDelayMs,
+} from "../../lib/rate_limit.ts";
+import { loadConfig } from "../../lib/config.ts";
+
+Deno.test("rate limit: 50 concurrent hits on a real KV let exactly the limit through", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const rule = { limit: 7, windowMs: 60_000 };
+  const now = 1_000_000;
+  const results = await Promise.all(
+    Array.from(
+      { length: 50 },
+      () => hitRateLimit(kv, "t", "1.2.3.4", rule, now),
+    ),
+  );
+  assert.equal(results.filter((r) => r.ok).length, 7);
+  for (const r of results.filter((r) => !r.ok)) {
+    assert.ok(!r.ok && r.retryAfterMs === 20_000);
+  }
+  // Another subject has its own budget; the next window starts afresh.
+  assert.ok((await hitRateLimit(kv, "t", "5.6.7.8", rule, now)).ok);
+  assert.ok((await hitRateLimit(kv, "t", "1.2.3.4", rule, now + 20_000)).ok);
+});
+
+Deno.test("login throttle: each failure past the free ones doubles the wait", async () => {
+  assert.deepEqual(
+    [0, 2, 3, 4, 5, 30].map((n) => loginDelayMs(n, 3)),
+    [0, 0, 1_000, 2_000, 4_000, 900_000],
+  );
+  using kv = await Deno.openKv(":memory:");
+  let now = 0;
+  for (let i = 0; i < 3; i++) {
+    assert.ok((await beginLoginAttempt(kv, "a@x.io", 3, now)).ok);
+  }
+  const blocked = await beginLoginAttempt(kv, "a@x.io", 3, now + 500);
+  assert.deepEqual(blocked, { ok: false, retryAfterMs: 500 });
+  now += 1_000;
+  assert.ok((await beginLoginAttempt(kv, "a@x.io", 3, now)).ok);
+  assert.equal(
+    (await beginLoginAttempt(kv, "a@x.io", 3, now + 1_999)).ok,
+    false,
+  );
+  // Parallel guesses get one turn between them, not one each.
+  const burst = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () => beginLoginAttempt(kv, "a@x.io", 3, now + 2_000),
+    ),
+  );
+  assert.equal(burst.filter((r) => r.ok).length, 1);
+});
+
+Deno.test("config: rate limits parse as count/window and bad ones are named", () => {
+  const ok = loadConfig({ RATE_LIMIT_IP: "5/90s", RATE_LIMIT_EMAIL: "2/1h" });
+  assert.ok(ok.ok);
+  assert.deepEqual(ok.config.rateLimitIp, { limit: 5, windowMs: 90_000 });
+  assert.deepEqual(ok.config.rateLimitEmail, { limit: 2, windowMs: 3_600_000 });
+  const bad = loadConfig({ RATE_LIMIT_IP: "lots", RATE_LIMIT_EMAIL: "0/1m" });
+  assert.ok(!bad.ok);
+  assert.match(bad.error, /RATE_LIMIT_IP: "lots" is not a rate like 20\/15m/);
+  assert.match(bad.error, /RATE_LIMIT_EMAIL/);
+});

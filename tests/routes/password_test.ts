@@ -1,0 +1,193 @@
+import assert from "node:assert/strict";
+import {
+  countPrefix,
+  createActiveAccount,
+  GOOD_PASSWORD,
+  linkPath,
+  outboxDrained,
+  startTestApp,
+  type TestApp,
+} from "../helpers.ts";
+
+const NEW_PASSWORD = "a brand new passphrase";
+
+async function resetLink(app: TestApp, email = "ada@example.com") {
+  const before = app.mailer.sent.length;
+  const res = await app.browser().post("/password/forgot", { email });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/password/forgot/sent");
+  const mails = await app.mailer.waitFor(before + 1);
+  return linkPath(mails[before].text, "/password/reset/");
+}
+
+function signIn(app: TestApp, password: string) {
+  return app.browser().post("/login", { email: "ada@example.com", password });
+}
+
+Deno.test("password: a reset link saves the new password, ends other sessions and signs in", async () => {
+  await using app = await startTestApp();
+  const elsewhere = await createActiveAccount(app);
+  const path = await resetLink(app);
+  const mail = app.mailer.sent.at(-1)!;
+  assert.equal(mail.subject, "Reset your cloud-user password");
+  assert.match(mail.text, /works for 60 minutes/);
+
+  const browser = app.browser();
+  const form = await browser.get(path);
+  assert.equal(form.status, 200);
+  assert.equal(form.headers.get("cache-control"), "no-store");
+  assert.match(form.body, new RegExp(`action="${path}"`));
+
+  const res = await browser.post(path, {
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/account?password=reset");
+  const account = await browser.get("/account?password=reset");
+  assert.match(account.body, /Your new password is saved/);
+  // The session from activation is gone; only the new one is left.
+  assert.equal((await elsewhere.get("/account")).status, 303);
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
+
+  assert.equal((await signIn(app, GOOD_PASSWORD)).status, 400);
+  assert.equal((await signIn(app, NEW_PASSWORD)).location, "/account");
+});
+
+Deno.test("password: a reset link works once", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app);
+  const path = await resetLink(app);
+  const form = { password: NEW_PASSWORD, password_confirm: NEW_PASSWORD };
+  assert.equal((await app.browser().post(path, form)).status, 303);
+  for (
+    const res of [
+      await app.browser().get(path),
+      await app.browser().post(path, form),
+    ]
+  ) {
+    assert.equal(res.status, 400);
+    assert.match(res.body, /This reset link does not work/);
+  }
+});
+
+Deno.test("password: a reset link expires after an hour", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app);
+  const path = await resetLink(app);
+  app.clock.advance(3_600_001);
+  const res = await app.browser().post(path, {
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  });
+  assert.equal(res.status, 400);
+  assert.match(res.body, /This reset link has expired/);
+  assert.equal((await signIn(app, GOOD_PASSWORD)).location, "/account");
+});
+
+Deno.test("password: a reset link dies when the password changes another way", async () => {
+  await using app = await startTestApp();
+  const browser = await createActiveAccount(app);
+  const path = await resetLink(app);
+  const changed = await browser.post("/account/password", {
+    current_password: GOOD_PASSWORD,
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  });
+  assert.equal(changed.location, "/account?password=changed");
+  const res = await app.browser().get(path);
+  assert.equal(res.status, 400);
+  assert.match(res.body, /does not work/);
+});
+
+Deno.test("password: a weak or mismatched new password re-renders the form and keeps the link", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app);
+  const path = await resetLink(app);
+  const cases: [Record<string, string>, RegExp][] = [
+    [
+      { password: "password123", password_confirm: "password123" },
+      /most common/,
+    ],
+    [{ password: NEW_PASSWORD, password_confirm: "other" }, /do not match/],
+    [
+      { password: "ada@example.com1", password_confirm: "ada@example.com1" },
+      /name or email/,
+    ],
+  ];
+  for (const [form, message] of cases) {
+    const res = await app.browser().post(path, form);
+    assert.equal(res.status, 422);
+    assert.match(res.body, message);
+  }
+  assert.equal((await app.browser().get(path)).status, 200);
+});
+
+Deno.test("password: forgot answers the same for active, pending and unknown addresses", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app, { email: "active@example.com" });
+  await app.browser().register({ email: "pending@example.com" });
+  await outboxDrained(app);
+  const before = app.mailer.sent.length;
+  const answers = [];
+  for (const email of ["active@", "pending@", "nobody@"]) {
+    const res = await app.browser().post("/password/forgot", {
+      email: `${email}example.com`,
+    });
+    answers.push([
+      res.status,
+      res.location,
+      res.body,
+      res.headers.getSetCookie(),
+    ]);
+  }
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual(answers[2], answers[0]);
+  await outboxDrained(app);
+  assert.deepEqual(
+    app.mailer.sent.slice(before).map((m) => m.to),
+    ["active@example.com"],
+  );
+  const sent = await app.browser().get("/password/forgot/sent");
+  assert.match(sent.body, /If an active account uses that address/);
+});
+
+Deno.test("password: changing it on /account needs the current one and ends other sessions", async () => {
+  await using app = await startTestApp();
+  const browser = await createActiveAccount(app);
+  const other = app.browser();
+  await other.post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  assert.equal((await other.get("/account")).status, 200);
+
+  const wrong = await browser.post("/account/password", {
+    current_password: "not my password",
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  });
+  assert.equal(wrong.status, 422);
+  assert.match(wrong.body, /not your current password/);
+
+  const res = await browser.post("/account/password", {
+    current_password: GOOD_PASSWORD,
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  });
+  assert.equal(res.status, 303);
+  assert.match((await browser.get(res.location!)).body, /password is changed/);
+  assert.equal((await other.get("/account")).status, 303);
+  assert.equal((await signIn(app, NEW_PASSWORD)).location, "/account");
+});
+
+Deno.test("password: changing it without a session goes to sign-in", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().post("/account/password", {
+    current_password: GOOD_PASSWORD,
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/login");
+});

@@ -1,0 +1,102 @@
+import assert from "node:assert/strict";
+import {
+  createActiveAccount,
+  GOOD_PASSWORD,
+  startTestApp,
+} from "../helpers.ts";
+
+Deno.test("limits: 50 parallel requests from one IP get exactly the limit through", async () => {
+  await using app = await startTestApp({ env: { RATE_LIMIT_IP: "10/1m" } });
+  const results = await Promise.all(
+    Array.from(
+      { length: 50 },
+      (_, i) =>
+        app.browser().post("/activate/resend", { email: `p${i}@example.com` }),
+    ),
+  );
+  const statuses = results.map((r) => r.status);
+  assert.equal(statuses.filter((s) => s === 303).length, 10);
+  assert.equal(statuses.filter((s) => s === 429).length, 40);
+  const refused = results.find((r) => r.status === 429)!;
+  const retryAfter = Number(refused.headers.get("retry-after"));
+  assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
+  assert.match(refused.body, /Too many attempts/);
+  assert.match(refused.body, /try again in \d+ seconds/);
+});
+
+Deno.test("limits: one address is limited across IPs, and each action has its own budget", async () => {
+  await using app = await startTestApp({
+    env: { RATE_LIMIT_EMAIL: "2/15m", TRUSTED_PROXY_HOPS: "1" },
+  });
+  const from = (ip: string) => ({ "x-forwarded-for": `10.9.9.9, ${ip}` });
+  const forgot = (ip: string) =>
+    app.browser().post(
+      "/password/forgot",
+      { email: "ada@example.com" },
+      from(ip),
+    );
+  assert.equal((await forgot("1.1.1.1")).status, 303);
+  assert.equal((await forgot("2.2.2.2")).status, 303);
+  const third = await forgot("3.3.3.3");
+  assert.equal(third.status, 429);
+  assert.match(third.body, /try again in \d+ (minutes|seconds)/);
+  // Resend for the same address is a different budget.
+  const resend = await app.browser().post(
+    "/activate/resend",
+    { email: "ada@example.com" },
+    from("1.1.1.1"),
+  );
+  assert.equal(resend.status, 303);
+  // After the window the address may ask again.
+  app.clock.advance(15 * 60_000);
+  assert.equal((await forgot("1.1.1.1")).status, 303);
+});
+
+Deno.test("limits: register and login are limited per IP", async () => {
+  await using app = await startTestApp({ env: { RATE_LIMIT_IP: "1/1m" } });
+  assert.equal(
+    (await app.browser().post("/login", {
+      email: "x@example.com",
+      password: "whatever it is",
+    })).status,
+    400,
+  );
+  const login = await app.browser().post("/login", {
+    email: "y@example.com",
+    password: "whatever it is",
+  });
+  assert.equal(login.status, 429);
+  assert.equal((await app.browser().register()).status, 303);
+  assert.equal(
+    (await app.browser().register({ email: "b@example.com" })).status,
+    429,
+  );
+});
+
+Deno.test("login: failures for one account slow down progressively, known or not", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app);
+  for (const email of ["ada@example.com", "nobody@example.com"]) {
+    const attempt = (password = "wrong password!") =>
+      app.browser().post("/login", { email, password });
+    for (let i = 0; i < 3; i++) assert.equal((await attempt()).status, 400);
+    const slowed = await attempt(GOOD_PASSWORD);
+    assert.equal(slowed.status, 429);
+    assert.equal(slowed.headers.get("retry-after"), "1");
+    app.clock.advance(1_000);
+    assert.equal((await attempt()).status, 400);
+    const longer = await attempt();
+    assert.equal(longer.headers.get("retry-after"), "2");
+    app.clock.advance(2_000);
+  }
+  // The right password after the wait signs in and clears the count.
+  const ok = await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  assert.equal(ok.location, "/account");
+  assert.equal(
+    (await app.kv.get(["login_attempts", "ada@example.com"])).value,
+    null,
+  );
+});

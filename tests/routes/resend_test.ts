@@ -1,0 +1,132 @@
+import assert from "node:assert/strict";
+import {
+  createActiveAccount,
+  linkPath,
+  outboxDrained,
+  type Sent,
+  startTestApp,
+} from "../helpers.ts";
+import type { User } from "../../lib/users.ts";
+
+async function userByEmail(kv: Deno.Kv, email: string) {
+  const id = (await kv.get<string>(["users_by_email", email])).value!;
+  return (await kv.get<User>(["users", id])).value!;
+}
+
+/** What an observer sees, minus nothing: status, location, body, cookies. */
+function visible(res: Sent) {
+  return {
+    status: res.status,
+    location: res.location,
+    body: res.body,
+    cookies: res.headers.getSetCookie(),
+    type: res.headers.get("content-type"),
+  };
+}
+
+Deno.test("resend: a pending user gets a new link and every older one dies", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const first = await app.activationPath(1);
+
+  const res = await app.browser().post("/activate/resend", {
+    email: "ADA@example.com",
+  });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/activate/sent");
+  const second = await app.activationPath(2);
+  assert.notEqual(first, second);
+  assert.equal((await userByEmail(app.kv, "ada@example.com")).tokenVersion, 1);
+
+  const old = await app.browser().post(first);
+  assert.equal(old.status, 400);
+  assert.match(old.body, /This activation link does not work/);
+  const fresh = await app.browser().post(second);
+  assert.equal(fresh.status, 303);
+  assert.equal(fresh.location, "/account");
+});
+
+Deno.test("resend: pending, active and unknown addresses get byte-identical answers", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app, { email: "active@example.com" });
+  await app.browser().register({ email: "pending@example.com" });
+  await outboxDrained(app);
+  const mailsBefore = app.mailer.sent.length;
+
+  const answers = [];
+  for (const email of ["pending@", "active@", "nobody@"]) {
+    answers.push(
+      visible(
+        await app.browser().post("/activate/resend", {
+          email: `${email}example.com`,
+        }),
+      ),
+    );
+  }
+  assert.deepEqual(answers[1], answers[0]);
+  assert.deepEqual(answers[2], answers[0]);
+  await outboxDrained(app);
+  // Only the pending account got something.
+  assert.deepEqual(
+    app.mailer.sent.slice(mailsBefore).map((m) => m.to),
+    ["pending@example.com"],
+  );
+  const page = await app.browser().get("/activate/sent");
+  assert.equal(page.status, 200);
+  assert.match(page.body, /a new link is on its way/);
+});
+
+Deno.test("resend: a malformed address re-renders the form with a message", async () => {
+  await using app = await startTestApp();
+  const res = await app.browser().post("/activate/resend", { email: "ada@" });
+  assert.equal(res.status, 422);
+  assert.match(res.body, /like name@example\.com/);
+  assert.match(res.body, /id="resend-email"[^>]*aria-invalid="true"/);
+  assert.match(res.body, /value="ada@"/);
+});
+
+Deno.test("resend: the form is offered where a person may need it", async () => {
+  await using app = await startTestApp();
+  const form = /<form method="post" action="\/activate\/resend"/;
+  assert.match((await app.browser().get("/register/done")).body, form);
+  assert.match((await app.browser().get("/activate/resend")).body, form);
+  const bad = await app.browser().get("/activate/not-a-token");
+  assert.equal(bad.status, 400);
+  assert.match(bad.body, form);
+
+  await app.browser().register();
+  const login = await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: "correct horse battery",
+  });
+  assert.match(login.body, /not activated yet/);
+  assert.match(login.body, form);
+  // Prefilled, so one press sends the link.
+  assert.match(login.body, /id="resend-email"[^>]*value="ada@example\.com"/);
+});
+
+Deno.test("register: registering again while pending mails a fresh link and retires the first", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const first = await app.activationPath(1);
+  await app.browser().register({ first_name: "Again" });
+  const second = await app.activationPath(2);
+  assert.notEqual(first, second);
+  assert.equal((await app.browser().post(first)).status, 400);
+  assert.equal((await app.browser().post(second)).location, "/account");
+});
+
+Deno.test("register: registering with an active address tells its owner", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app);
+  const res = await app.browser().register({ first_name: "Mallory" });
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/register/done");
+  const mails = await app.mailer.waitFor(2);
+  assert.equal(mails[1].to, "ada@example.com");
+  assert.match(mails[1].subject, /Someone tried to register/);
+  assert.match(mails[1].text, /Hello Ada,/);
+  assert.doesNotMatch(mails[1].text, /Mallory/);
+  assert.equal(linkPath(mails[1].text, "/password/"), "/password/forgot");
+  assert.equal(linkPath(mails[1].html, "/login"), "/login");
+});

@@ -1,0 +1,226 @@
+// Operator commands on the same KV the app uses:
+//   deno task users list [pending|active]
+//   deno task users show|activate|deactivate|delete|resend <email>
+//   deno task users outbox | retry-outbox
+// Reads the same environment as main.ts (KV_PATH, SECRET_KEY, MAIL_*).
+import { resendActivation } from "../lib/accounts.ts";
+import { loadConfig } from "../lib/config.ts";
+import { createDeliverer } from "../lib/deliver.ts";
+import type { Deps } from "../lib/deps.ts";
+import { systemClock } from "../lib/deps.ts";
+import { createEmailRenderer } from "../lib/emails.ts";
+import { createLogger } from "../lib/log.ts";
+import { createMailer } from "../lib/mail/index.ts";
+import { createPasswordHasher } from "../lib/passwords.ts";
+import { EmailOnlySchema } from "../lib/schemas.ts";
+import { createSigner } from "../lib/signing.ts";
+import {
+  activateByOperator,
+  type AdminResult,
+  countUserSessions,
+  deactivateUser,
+  deleteUser,
+  listOutbox,
+} from "../lib/user_admin.ts";
+import { getUser, getUserByEmail, listUsers, type User } from "../lib/users.ts";
+
+const USAGE = `usage: deno task users <command>
+  list [pending|active]   every account, or only pending / active ones
+  show <email>            one account, its sessions and queued mail
+  activate <email>        activate without the mailed link
+  deactivate <email>      disable and sign out everywhere
+  delete <email>          the user, its index, sessions and outbox entries
+  resend <email>          a fresh activation link (older links stop working)
+  outbox                  deliveries not done yet, with their last error
+  retry-outbox            try every queued delivery now`;
+
+const iso = (ms: number | null) =>
+  ms === null ? "-" : new Date(ms).toISOString();
+
+function state(user: User): string {
+  if (!user.isActivated) return "pending";
+  return user.isActive ? "active" : "inactive";
+}
+
+class UsageError extends Error {}
+
+async function main(args: string[]): Promise<number> {
+  const [command, arg] = args;
+  if (!command || command === "help" || command === "--help") {
+    console.log(USAGE);
+    return command ? 0 : 2;
+  }
+  const loaded = loadConfig(Deno.env.toObject());
+  if (!loaded.ok) {
+    console.error(loaded.error);
+    return 1;
+  }
+  const config = loaded.config;
+  const log = createLogger({ format: config.logFormat, level: "warn" });
+  const kv = await Deno.openKv(config.kvPath);
+  const mailer = createMailer(config.mail, log);
+  const passwords = createPasswordHasher({ workers: 0 });
+  const deps: Deps = {
+    kv,
+    config,
+    mailer,
+    log,
+    clock: systemClock,
+    signer: await createSigner(config.secretKey, config.secretKeyFallbacks),
+    passwords,
+  };
+  try {
+    return await run(deps, command, arg);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    console.error(`${err.message}\n\n${USAGE}`);
+    return 2;
+  } finally {
+    passwords.close();
+    await mailer.close();
+    kv.close();
+  }
+}
+
+function needEmail(arg: string | undefined): string {
+  const parsed = EmailOnlySchema.safeParse({ email: arg ?? "" });
+  if (!parsed.success) throw new UsageError("give an email address");
+  return parsed.data.email;
+}
+
+function report(res: AdminResult, done: string): number {
+  if (res.ok) {
+    console.log(
+      `${done}: ${res.user.email}${res.detail ? ` (${res.detail})` : ""}`,
+    );
+    return 0;
+  }
+  const why = {
+    not_found: "no such account",
+    unchanged: "nothing to change",
+    conflict: "changed by someone else meanwhile; try again",
+  }[res.reason];
+  console.error(why);
+  return res.reason === "unchanged" ? 0 : 1;
+}
+
+async function run(deps: Deps, command: string, arg?: string): Promise<number> {
+  const { kv, clock } = deps;
+  const now = clock.now();
+  const deliverer = createDeliverer(deps, createEmailRenderer());
+  switch (command) {
+    case "list": {
+      if (arg && arg !== "pending" && arg !== "active") {
+        throw new UsageError(`unknown filter "${arg}"`);
+      }
+      let n = 0;
+      for await (const user of listUsers(kv)) {
+        if (user.pendingUntil !== null && user.pendingUntil <= now) continue;
+        if (arg && state(user) !== arg) continue;
+        console.log(
+          [
+            state(user).padEnd(8),
+            user.email,
+            user.firstName,
+            iso(user.createdAt),
+          ]
+            .join("  "),
+        );
+        n++;
+      }
+      console.log(`${n} account(s)`);
+      return 0;
+    }
+    case "show": {
+      const user = await getUserByEmail(kv, needEmail(arg), now);
+      if (!user) {
+        console.error("no such account");
+        return 1;
+      }
+      const queued = [];
+      for await (const e of listOutbox(kv)) {
+        if (e.signal.userId === user.id) queued.push(e.signal.type);
+      }
+      const rows: [string, string | number][] = [
+        ["id", user.id],
+        ["email", user.email],
+        ["first name", user.firstName],
+        ["state", state(user)],
+        ["language", user.lang],
+        ["created", iso(user.createdAt)],
+        ["activated", iso(user.activatedAt)],
+        ["pending until", iso(user.pendingUntil)],
+        ["token version", user.tokenVersion],
+        ["sessions", await countUserSessions(kv, user.id)],
+        ["queued mail", queued.join(", ") || "-"],
+      ];
+      for (const [k, v] of rows) console.log(`${k.padEnd(14)} ${v}`);
+      return 0;
+    }
+    case "activate":
+      return report(
+        await activateByOperator(kv, needEmail(arg), now),
+        "activated",
+      );
+    case "deactivate":
+      return report(
+        await deactivateUser(kv, needEmail(arg), now),
+        "deactivated",
+      );
+    case "delete":
+      return report(await deleteUser(kv, needEmail(arg), now), "deleted");
+    case "resend": {
+      const email = needEmail(arg);
+      const user = await getUserByEmail(kv, email, now);
+      if (!user || user.isActivated) {
+        console.error(user ? "already activated" : "no such account");
+        return 1;
+      }
+      const res = await resendActivation(deps, email);
+      if (!res.ok || !res.outboxId) {
+        console.error("could not queue the mail; try again");
+        return 1;
+      }
+      // Sent from here: a queue message may reach no running app.
+      const outcome = await deliverer.deliver(res.outboxId);
+      console.log(`resend ${email}: ${outcome}`);
+      return outcome === "failed" ? 1 : 0;
+    }
+    case "outbox": {
+      let n = 0;
+      for await (const e of listOutbox(kv)) {
+        const user = await getUser(kv, e.signal.userId, now);
+        console.log(
+          [
+            e.id,
+            e.signal.type,
+            user?.email ?? "(gone)",
+            `attempts=${e.attempts}`,
+            `next=${iso(e.nextAttemptAt)}`,
+            `error=${e.lastError ?? "-"}`,
+          ].join("  "),
+        );
+        n++;
+      }
+      console.log(`${n} queued`);
+      return 0;
+    }
+    case "retry-outbox": {
+      const counts: Record<string, number> = {};
+      for await (const e of listOutbox(kv)) {
+        const outcome = await deliverer.deliver(e.id);
+        counts[outcome] = (counts[outcome] ?? 0) + 1;
+      }
+      console.log(
+        `sent=${counts.sent ?? 0} failed=${counts.failed ?? 0} busy=${
+          counts.busy ?? 0
+        } gone=${counts.gone ?? 0}`,
+      );
+      return counts.failed ? 1 : 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}"`);
+  }
+}
+
+if (import.meta.main) Deno.exit(await main(Deno.args));
