@@ -15,6 +15,7 @@ import {
   REGISTERED_COOKIE,
   renderPage,
 } from "../lib/http.ts";
+import { createPageCache } from "../lib/page_cache.ts";
 import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/password_rules.ts";
 import {
   type FieldErrors,
@@ -94,9 +95,16 @@ export function registerRoutes(deps: AppDeps) {
   const { config, signer, clock, deliverer, log } = deps;
   const app = new Hono<AppEnv>();
 
+  // The empty form is the same for everyone in a language: render it once.
+  const pages = createPageCache();
   app.get(
     "/",
-    (c) => renderPage(c, <RegisterPage page={pageInfo(c, config)} />),
+    (c) =>
+      pages.serve(
+        c,
+        "register",
+        () => <RegisterPage page={pageInfo(c, config)} />,
+      ),
   );
 
   app.post("/", async (c) => {
