@@ -2,6 +2,7 @@
 // place errors and unknown paths are rendered.
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
+import { compress } from "hono/compress";
 import { getCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
@@ -83,6 +84,10 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       ms: Math.round(performance.now() - started),
     });
   });
+
+  // gzip for clients that accept it: pages, the stylesheet and the islands.
+  // Responses already encoded (the pre-rendered pages) pass through as is.
+  app.use(compress());
 
   app.use(secureHeaders({
     contentSecurityPolicy: {

@@ -17,6 +17,7 @@ import {
   QueueMessageSchema,
   type SignalType,
 } from "./signals.ts";
+import { createBatcher } from "./batcher.ts";
 
 export { ACTIVATION_PURPOSE } from "./links.ts";
 
@@ -25,6 +26,12 @@ export const LEASE_MS = 60_000;
 /** The sweep leaves entries younger than this to the queue. */
 export const SWEEP_MIN_AGE_MS = 60_000;
 const MAX_BACKOFF_MS = 3_600_000;
+/** kv.getMany reads at most this many keys per call. */
+const KV_GET_MANY_MAX = 10;
+/** Entries per batch: a check and a set each, well within KV's atomic limits. */
+const MAX_BATCH = 50;
+/** Batches under way at once; more messages wait and then go together. */
+const MAX_BATCHES_IN_FLIGHT = 4;
 
 export type DeliverOutcome = "sent" | "gone" | "busy" | "failed";
 
@@ -64,43 +71,85 @@ export function createDeliverer(
   const { kv, clock, log } = deps;
   const ctx: HandlerContext = { ...deps, emails };
 
-  async function claim(
-    outboxId: string,
-  ): Promise<{ entry: OutboxEntry; versionstamp: string } | DeliverOutcome> {
+  type Claimed = { entry: OutboxEntry; versionstamp: string };
+
+  function leased(current: OutboxEntry, now: number): OutboxEntry {
+    return {
+      ...current,
+      attempts: current.attempts + 1,
+      lastAttemptAt: now,
+      leaseUntil: now + LEASE_MS,
+    };
+  }
+
+  async function claim(outboxId: string): Promise<Claimed | DeliverOutcome> {
     const current = await kv.get<OutboxEntry>(keys.outboxEntry(outboxId));
     if (!current.value) return "gone";
     const now = clock.now();
     if (current.value.leaseUntil > now) return "busy";
-    const entry: OutboxEntry = {
-      ...current.value,
-      attempts: current.value.attempts + 1,
-      lastAttemptAt: now,
-      leaseUntil: now + LEASE_MS,
-    };
+    const entry = leased(current.value, now);
     const res = await kv.atomic().check(current)
       .set(keys.outboxEntry(outboxId), entry).commit();
     return res.ok ? { entry, versionstamp: res.versionstamp } : "busy";
   }
 
-  async function deliver(outboxId: string): Promise<DeliverOutcome> {
-    const claimed = await claim(outboxId);
-    if (typeof claimed === "string") return claimed;
-    const { entry, versionstamp } = claimed;
-    const started = performance.now();
-    // The same fields on both outcomes, so one query finds every attempt.
-    const fields = () => ({
-      outboxId,
-      signal: entry.signal.type,
-      attempt: entry.attempts,
-      ms: Math.round(performance.now() - started),
+  /**
+   * Claims many entries in one commit (each still guarded by its own
+   * versionstamp); if any moved meanwhile, falls back to one claim each.
+   */
+  async function claimMany(
+    ids: string[],
+  ): Promise<Map<string, Claimed | DeliverOutcome>> {
+    const out = new Map<string, Claimed | DeliverOutcome>();
+    const read: Deno.KvEntryMaybe<OutboxEntry>[] = [];
+    for (let i = 0; i < ids.length; i += KV_GET_MANY_MAX) {
+      const chunk = ids.slice(i, i + KV_GET_MANY_MAX).map(keys.outboxEntry);
+      read.push(...await kv.getMany<OutboxEntry[]>(chunk));
+    }
+    const now = clock.now();
+    const atomic = kv.atomic();
+    const claiming: { id: string; entry: OutboxEntry }[] = [];
+    read.forEach((current, i) => {
+      if (!current.value) return out.set(ids[i], "gone");
+      if (current.value.leaseUntil > now) return out.set(ids[i], "busy");
+      const entry = leased(current.value, now);
+      atomic.check(current).set(keys.outboxEntry(ids[i]), entry);
+      claiming.push({ id: ids[i], entry });
     });
+    if (!claiming.length) return out;
+    const res = await atomic.commit();
+    for (const { id, entry } of claiming) {
+      out.set(
+        id,
+        res.ok ? { entry, versionstamp: res.versionstamp } : await claim(id),
+      );
+    }
+    return out;
+  }
+
+  /** The same fields on both outcomes, so one query finds every attempt. */
+  const logFields = (id: string, entry: OutboxEntry, ms: number) => ({
+    outboxId: id,
+    signal: entry.signal.type,
+    attempt: entry.attempts,
+    ms: Math.round(ms),
+  });
+
+  /** Runs the handler for a claimed entry; a failure releases the lease. */
+  async function send(
+    outboxId: string,
+    { entry, versionstamp }: Claimed,
+  ): Promise<{ outcome: "sent" | "failed"; ms: number }> {
+    const started = performance.now();
     try {
       const handler = handlers[entry.signal.type] as SignalHandler<SignalType>;
       await handler(entry.signal, ctx, {
         outboxId,
         createdAt: entry.createdAt,
       });
+      return { outcome: "sent", ms: performance.now() - started };
     } catch (err) {
+      const ms = performance.now() - started;
       const now = clock.now();
       const backoff = retryDelayMs(entry.attempts, err);
       // Release the lease so a retry (queue or sweep) can claim it again.
@@ -117,19 +166,54 @@ export function createDeliverer(
         )
         .commit();
       log.warn("signal delivery failed", {
-        ...fields(),
+        ...logFields(outboxId, entry, ms),
         error: err,
         retryInSeconds: Math.round(backoff / 1000),
       });
-      return "failed";
+      return { outcome: "failed", ms };
     }
-    await kv.atomic()
-      .delete(keys.outboxEntry(outboxId))
-      .delete(keys.undelivered(outboxId))
-      .commit();
-    log.info("signal delivered", fields());
-    return "sent";
   }
+
+  /** Deletes delivered entries, many per commit. */
+  async function clear(
+    sent: { id: string; entry: OutboxEntry; ms: number }[],
+  ) {
+    const atomic = kv.atomic();
+    for (const { id } of sent) {
+      atomic.delete(keys.outboxEntry(id)).delete(keys.undelivered(id));
+    }
+    await atomic.commit();
+    for (const { id, entry, ms } of sent) {
+      log.info("signal delivered", logFields(id, entry, ms));
+    }
+  }
+
+  async function deliver(outboxId: string): Promise<DeliverOutcome> {
+    return (await deliverMany([outboxId]))[0];
+  }
+
+  async function deliverMany(ids: string[]): Promise<DeliverOutcome[]> {
+    const claims = ids.length === 1
+      ? new Map([[ids[0], await claim(ids[0])]])
+      : await claimMany(ids);
+    const sent: { id: string; entry: OutboxEntry; ms: number }[] = [];
+    const outcomes = await Promise.all(ids.map(async (id) => {
+      const claimed = claims.get(id)!;
+      if (typeof claimed === "string") return claimed;
+      const { outcome, ms } = await send(id, claimed);
+      if (outcome === "sent") sent.push({ id, entry: claimed.entry, ms });
+      return outcome;
+    }));
+    if (sent.length) await clear(sent);
+    return outcomes;
+  }
+
+  // Each KV commit costs a disk flush (milliseconds): one claim and one
+  // clear-up commit per message capped delivery near a hundred mails a second.
+  const deliverQueued = createBatcher(deliverMany, {
+    maxBatch: MAX_BATCH,
+    maxInFlight: MAX_BATCHES_IN_FLIGHT,
+  });
 
   return {
     deliver,
@@ -139,7 +223,7 @@ export function createDeliverer(
         log.error("queue message ignored: unknown shape");
         return;
       }
-      if (await deliver(parsed.data.outboxId) === "failed") {
+      if (await deliverQueued(parsed.data.outboxId) === "failed") {
         throw new Error(`delivery of ${parsed.data.outboxId} failed`);
       }
     },

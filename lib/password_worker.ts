@@ -6,7 +6,25 @@ import {
   type WorkerResponse,
 } from "./passwords.ts";
 
-self.onmessage = async ({ data }: MessageEvent<WorkerRequest>) => {
+// hash-wasm instantiates a fresh module with ~19 MiB of memory for every
+// hash. The dead instance sits in V8's young generation, and a worker that
+// only hashes allocates too little to ever trigger a scavenge, so unreleased
+// Argon2 memories piled up to hundreds of MiB per worker. A minor GC after
+// each job frees them for about a millisecond. `gc` exists when the process
+// runs with --v8-flags=--expose-gc (deno task start does); without it,
+// allocating a few MiB of short-lived objects makes V8 scavenge all the same.
+const gc = (globalThis as { gc?: (o: { type: "minor" }) => void }).gc;
+// Written, never read: keeps V8 from optimising the allocations away.
+// deno-lint-ignore no-unused-vars
+let churn: unknown;
+function releaseArgon2Memory(): void {
+  if (gc) return gc({ type: "minor" });
+  const objects = new Array(1024);
+  for (let i = 0; i < 100_000; i++) objects[i & 1023] = { i };
+  churn = objects;
+}
+
+async function answer(data: WorkerRequest): Promise<void> {
   let response: WorkerResponse;
   try {
     response = { id: data.id, ok: true, value: await runPasswordJob(data) };
@@ -15,6 +33,14 @@ self.onmessage = async ({ data }: MessageEvent<WorkerRequest>) => {
     response = { id: data.id, ok: false, error: message };
   }
   self.postMessage(response);
+  releaseArgon2Memory();
+}
+
+// One job at a time: interleaved, every queued job would hold its own Argon2
+// memory at once, and a CPU-bound hash gains nothing from interleaving.
+let queue = Promise.resolve();
+self.onmessage = ({ data }: MessageEvent<WorkerRequest>) => {
+  queue = queue.then(() => answer(data));
 };
 
 // Tells the pool this module and hash-wasm loaded; an error before this means

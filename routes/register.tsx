@@ -16,6 +16,7 @@ import {
   REGISTERED_COOKIE,
   renderPage,
 } from "../lib/http.ts";
+import { createPageCache } from "../lib/page_cache.ts";
 import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
 import {
   type FieldErrors,
@@ -59,9 +60,16 @@ export function registerRoutes(deps: AppDeps) {
   const { config, signer, clock } = deps;
   const app = new Hono<AppEnv>();
 
+  // The empty form is the same for everyone in a language: render it once.
+  const pages = createPageCache();
   app.get(
     "/",
-    (c) => renderPage(c, <RegisterPage page={pageInfo(c, config)} />),
+    (c) =>
+      pages.serve(
+        c,
+        "register",
+        () => <RegisterPage page={pageInfo(c, config)} />,
+      ),
   );
 
   app.post("/", async (c) => {

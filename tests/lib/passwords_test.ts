@@ -178,3 +178,48 @@ Deno.test("passwords: weaker old hashes still verify but need a rehash", async (
   );
   hasher.close();
 });
+
+Deno.test("passwords: a worker reusing its Argon2 memory gets every size and password right", async () => {
+  // One worker, so every job runs on the same reused WebAssembly instance.
+  const pool = createPasswordHasher({ workers: 1 });
+  try {
+    const hashWith = (password: string, memorySize: number) =>
+      argon2id({
+        password,
+        salt: crypto.getRandomValues(new Uint8Array(16)),
+        memorySize,
+        iterations: 2,
+        parallelism: 1,
+        hashLength: 32,
+        outputType: "encoded",
+      });
+    const big = await hashWith("big memory", 19_456);
+    const small = await hashWith("small memory", 4_096);
+    const fromPool = await Promise.all(["a1", "b2", "c3"].map(pool.hash));
+    const checks = await Promise.all([
+      pool.verify("big memory", big),
+      pool.verify("small memory", small),
+      pool.verify("big memory", small),
+      pool.verify("small memory", big),
+      pool.verify("big memory", big),
+      ...fromPool.map((h, i) => pool.verify(["a1", "b2", "c3"][i], h)),
+      pool.verify("a1", fromPool[1]),
+    ]);
+    assert.deepEqual(checks, [
+      true,
+      true,
+      false,
+      false,
+      true,
+      true,
+      true,
+      true,
+      false,
+    ]);
+    const main = createPasswordHasher({ workers: 0 });
+    assert.equal(await main.verify("c3", fromPool[2]), true);
+    main.close();
+  } finally {
+    pool.close();
+  }
+});

@@ -1,0 +1,122 @@
+// Child processes for the bench: the app itself (`deno run -A main.ts`, as in
+// production, on a free loopback port) and the bare baseline scripts.
+
+const ROOT = new URL("../../", import.meta.url).pathname;
+
+export function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const { port } = listener.addr as Deno.NetAddr;
+  listener.close();
+  return port;
+}
+
+export interface ServerProcess {
+  url: string;
+  pid: number;
+  /** performance.now() when the process was spawned. */
+  spawnedAt: number;
+  /** Milliseconds from spawn to the first 200 on `readyPath`. */
+  startMs: number;
+  /** Peak resident set size so far, in MiB (VmHWM). */
+  peakRssMib(): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function peakRssMib(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kib = Number(/VmHWM:\s+(\d+) kB/.exec(status)?.[1] ?? NaN);
+  return kib / 1024;
+}
+
+export async function startProcess(opts: {
+  args: string[];
+  env: Record<string, string>;
+  port: number;
+  readyPath: string;
+  timeoutMs?: number;
+}): Promise<ServerProcess> {
+  const url = `http://127.0.0.1:${opts.port}`;
+  const spawnedAt = performance.now();
+  const child = new Deno.Command(Deno.execPath(), {
+    args: opts.args,
+    cwd: ROOT,
+    env: opts.env,
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const deadline = spawnedAt + (opts.timeoutMs ?? 20_000);
+  let startMs = NaN;
+  while (performance.now() < deadline) {
+    try {
+      const res = await fetch(url + opts.readyPath);
+      await res.body?.cancel();
+      if (res.status === 200) {
+        startMs = performance.now() - spawnedAt;
+        break;
+      }
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  if (Number.isNaN(startMs)) {
+    child.kill("SIGKILL");
+    await child.status;
+    throw new Error(`${opts.args.join(" ")} did not answer within the timeout`);
+  }
+  return {
+    url,
+    pid: child.pid,
+    spawnedAt,
+    startMs,
+    peakRssMib: () => peakRssMib(child.pid),
+    async stop() {
+      try {
+        child.kill("SIGTERM");
+      } catch {
+        // already gone
+      }
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await child.status;
+      clearTimeout(timer);
+    },
+  };
+}
+
+export const BENCH_SECRET = "bench-secret-key-that-is-long-enough-0123456789";
+
+/** The app's environment for a bench run (on top of the inherited one). */
+export function appEnv(
+  port: number,
+  kvPath: string,
+  extra: Record<string, string> = {},
+): Record<string, string> {
+  return {
+    DENO_ENV: "development",
+    PORT: String(port),
+    HOSTNAME: "127.0.0.1",
+    APP_ORIGIN: `http://127.0.0.1:${port}`,
+    KV_PATH: kvPath,
+    SECRET_KEY: BENCH_SECRET,
+    // One line per request would measure the terminal, not the app.
+    LOG_LEVEL: "warn",
+    MAIL_BACKEND: "memory",
+    ...extra,
+  };
+}
+
+/** Runs a bare baseline script and returns the JSON it prints last. */
+export async function runScript<T>(
+  script: string,
+  args: string[],
+): Promise<T> {
+  const res = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", script, ...args],
+    cwd: ROOT,
+    stdout: "piped",
+    stderr: "inherit",
+  }).output();
+  const out = new TextDecoder().decode(res.stdout).trim().split("\n").at(-1);
+  if (!res.success || !out) throw new Error(`${script} failed`);
+  return JSON.parse(out) as T;
+}

@@ -1,0 +1,272 @@
+// `deno task bench`: starts the app as a real server process, loads it with
+// wrk, measures each scenario's baseline in the same run and prints one table
+// of ratios (a noisy machine moves both sides of a ratio together).
+import {
+  appEnv,
+  BENCH_SECRET,
+  freePort,
+  runScript,
+  type ServerProcess,
+  startProcess,
+} from "./lib/proc.ts";
+import {
+  prepareActivations,
+  prepareQueuedRegistrations,
+} from "./lib/prepare.ts";
+import { renderTable, type Row, writeResults } from "./lib/report.ts";
+import { startSmtpSink } from "./lib/smtp_sink.ts";
+import { ensureWrk, runWrk, type WrkResult } from "./lib/wrk.ts";
+
+const SECONDS = 5;
+const CONNECTIONS = 32;
+/** More than the hashing pool can take at once, so it never idles. */
+const REGISTER_CONNECTIONS = 8;
+/** The latency probe: 4 connections, 20 ms apart, about 200 requests/s. */
+const PROBE = { connections: 4, paceMs: 20 };
+/** Fresh activation tokens; more than the app can use in SECONDS. */
+const ACTIVATIONS = Number(Deno.env.get("BENCH_ACTIVATIONS") ?? 15_000);
+const KV_BASELINE_USERS = 5_000;
+const MAILS = 1_000;
+const PASSWORD = "Tr0ub4dor-zebra-quilt-42";
+/** As `deno task start` runs it (the flag lets password workers free memory). */
+const APP_ARGS = ["run", "-A", "--v8-flags=--expose-gc", "main.ts"];
+
+const tmp = await Deno.makeTempDir({ prefix: "cloud-user-bench-" });
+const rows: Row[] = [];
+const log = (msg: string) => console.error(`bench: ${msg}`);
+const ratioRow = (
+  scenario: string,
+  r: WrkResult,
+  baseline: { label: string; value: number },
+  goal: number,
+  note?: string,
+): Row => {
+  const ratio = r.rps / baseline.value;
+  return {
+    scenario,
+    value: r.rps,
+    unit: "req/s",
+    p50Ms: r.p50Ms,
+    p99Ms: r.p99Ms,
+    baseline,
+    ratio,
+    goal: `≥ ${goal}`,
+    pass: ratio >= goal && r.failures === 0 && r.exhausted === 0,
+    note: [
+      r.failures ? `${r.failures} failed requests` : "",
+      r.exhausted ? `ran out of tokens (${r.exhausted} replays)` : "",
+      note ?? "",
+    ].filter(Boolean).join("; ") || undefined,
+  };
+};
+
+await ensureWrk();
+const sink = await startSmtpSink();
+const servers: ServerProcess[] = [];
+try {
+  log(`preparing ${ACTIVATIONS} pending users and tokens`);
+  const kvPath = `${tmp}/app.sqlite3`;
+  const tokensFile = `${tmp}/tokens.txt`;
+  await prepareActivations({
+    kvPath,
+    count: ACTIVATIONS,
+    secret: BENCH_SECRET,
+    tokensFile,
+  });
+  const baselineKv = `${tmp}/baseline.sqlite3`;
+  const idsFile = `${tmp}/ids.txt`;
+  const ids = await prepareActivations({
+    kvPath: baselineKv,
+    count: KV_BASELINE_USERS,
+    secret: BENCH_SECRET,
+  });
+  await Deno.writeTextFile(idsFile, ids.join("\n"));
+
+  log("starting the app");
+  const port = freePort();
+  const app = await startProcess({
+    args: APP_ARGS,
+    env: appEnv(port, kvPath),
+    port,
+    readyPath: "/register",
+  });
+  servers.push(app);
+  const origin = app.url;
+  const page = await (await fetch(`${app.url}/register`)).arrayBuffer();
+  const wrk = (o: Omit<Parameters<typeof runWrk>[0], "url">, url = app.url) =>
+    runWrk({ url, ...o }, tmp);
+
+  // GET /register vs a bare Deno.serve with the same number of bytes.
+  log("GET /register and its bare baseline");
+  const barePort = freePort();
+  const bare = await startProcess({
+    args: ["run", "-A", "bench/baselines/bare_serve.ts", String(barePort)]
+      .concat(String(page.byteLength)),
+    env: {},
+    port: barePort,
+    readyPath: "/",
+  });
+  const get = {
+    script: "get" as const,
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+  };
+  await wrk({ ...get, seconds: 1, args: ["/"] }, bare.url);
+  const bareGet = await wrk({ ...get, args: ["/"] }, bare.url);
+  await bare.stop();
+  await wrk({ ...get, seconds: 1, args: ["/register"] });
+  const appGet = await wrk({ ...get, args: ["/register"] });
+  rows.push(ratioRow(
+    "GET /register",
+    appGet,
+    {
+      label: "bare Deno.serve, same bytes",
+      value: bareGet.rps,
+    },
+    0.6,
+    `${page.byteLength} bytes`,
+  ));
+  const gzipGet = await wrk({ ...get, args: ["/register", "gzip, br"] });
+  rows.push(ratioRow("GET /register, Accept-Encoding: gzip", gzipGet, {
+    label: "bare Deno.serve, same bytes",
+    value: bareGet.rps,
+  }, 0.6));
+
+  log("POST /activate/<token> and its bare KV baseline");
+  const activate = await wrk({
+    script: "activate",
+    seconds: SECONDS,
+    connections: CONNECTIONS,
+    args: [origin, tokensFile],
+  });
+  const kvBase = await runScript<{ perSecond: number; failed: number }>(
+    "bench/baselines/kv_activate.ts",
+    [baselineKv, idsFile, String(CONNECTIONS)],
+  );
+  rows.push(ratioRow("POST /activate/<token>", activate, {
+    label: "activateUser in a bare script",
+    value: kvBase.perSecond,
+  }, 0.8));
+
+  log("GET /register latency alone, POST /register, and both at once");
+  const probe = { script: "get" as const, args: ["/register"], ...PROBE };
+  const quiet = await wrk({ ...probe, seconds: SECONDS });
+  const register = { script: "register" as const, args: [origin, PASSWORD] };
+  const regAlone = await wrk({
+    ...register,
+    seconds: 8,
+    connections: REGISTER_CONNECTIONS,
+  });
+  const hashBase = await runScript<{ perSecond: number; cores: number }>(
+    "bench/baselines/hash.ts",
+    [String(SECONDS)],
+  );
+  rows.push(ratioRow("POST /register", regAlone, {
+    label: `Argon2id hashes/s on ${hashBase.cores} cores`,
+    value: hashBase.perSecond,
+  }, 0.85));
+  const [busy] = await Promise.all([
+    wrk({ ...probe, seconds: 6 }),
+    wrk({ ...register, seconds: 8, connections: REGISTER_CONNECTIONS }),
+  ]);
+  const slowdown = busy.p99Ms / quiet.p99Ms;
+  rows.push({
+    scenario: "GET /register p99 during POST /register",
+    value: busy.p99Ms,
+    unit: "ms",
+    p50Ms: busy.p50Ms,
+    p99Ms: busy.p99Ms,
+    baseline: { label: "p99 ms without registrations", value: quiet.p99Ms },
+    ratio: slowdown,
+    goal: "≤ 3",
+    pass: slowdown <= 3 && busy.failures === 0,
+    note: `probe at ~${Math.round(quiet.rps)} req/s; max ${
+      busy.maxMs.toFixed(1)
+    } ms busy vs ${quiet.maxMs.toFixed(1)} ms quiet`,
+  });
+  const rssMain = await app.peakRssMib();
+  await app.stop();
+
+  log(`${MAILS} queued registrations to the loopback SMTP server`);
+  const mailKv = `${tmp}/mail.sqlite3`;
+  await prepareQueuedRegistrations({ kvPath: mailKv, count: MAILS });
+  sink.reset();
+  const mailPort = freePort();
+  const mailApp = await startProcess({
+    args: APP_ARGS,
+    env: appEnv(mailPort, mailKv, {
+      MAIL_BACKEND: "smtp",
+      SMTP_HOST: "127.0.0.1",
+      SMTP_PORT: String(sink.port),
+    }),
+    port: mailPort,
+    readyPath: "/register",
+  });
+  servers.push(mailApp);
+  const mailOk = await sink.waitFor(MAILS, 60_000);
+  const appMail = mailRate(sink.arrivals, mailApp.spawnedAt);
+  const rssMail = await mailApp.peakRssMib();
+  await mailApp.stop();
+  sink.reset();
+  await runScript("bench/baselines/mail.ts", [
+    String(sink.port),
+    String(MAILS),
+  ]);
+  const baseMail = mailRate(sink.arrivals, NaN);
+  const mailRatio = appMail.perSecond / baseMail.perSecond;
+  rows.push({
+    scenario: `activation mails, ${MAILS} queued`,
+    value: appMail.perSecond,
+    unit: "mails/s",
+    baseline: { label: "pooled nodemailer script", value: baseMail.perSecond },
+    ratio: mailRatio,
+    goal: "≥ 0.8",
+    pass: mailOk && mailRatio >= 0.8,
+    note: mailOk
+      ? `last mail ${
+        appMail.sinceSpawnMs.toFixed(0)
+      } ms after the process started`
+      : `only ${sink.arrivals.length} of ${MAILS} arrived in 60 s`,
+  });
+
+  rows.push({
+    scenario: "start → first 200 on /register",
+    value: app.startMs,
+    unit: "ms",
+    goal: "< 1000 ms",
+    pass: app.startMs < 1000,
+  });
+  const rss = Math.max(rssMain, rssMail);
+  rows.push({
+    scenario: "peak RSS (VmHWM)",
+    value: rss,
+    unit: "MiB",
+    goal: "< 200 MiB",
+    pass: rss < 200,
+    note: `load server ${rssMain.toFixed(0)} MiB, mail server ${
+      rssMail.toFixed(0)
+    } MiB`,
+  });
+
+  const table = renderTable(rows);
+  console.log(table);
+  await writeResults(new URL("results.json", import.meta.url), rows, {
+    date: new Date().toISOString(),
+    cores: navigator.hardwareConcurrency,
+    deno: Deno.version.deno,
+  });
+} finally {
+  for (const s of servers) await s.stop().catch(() => {});
+  await sink.close();
+  await Deno.remove(tmp, { recursive: true });
+}
+
+/** Steady-state rate between the first and the last mail. */
+function mailRate(arrivals: number[], spawnedAt: number) {
+  const first = arrivals[0];
+  const last = arrivals[arrivals.length - 1];
+  return {
+    perSecond: (arrivals.length - 1) / ((last - first) / 1000),
+    sinceSpawnMs: last - spawnedAt,
+  };
+}
