@@ -2,8 +2,6 @@
 // smtp-server on 127.0.0.1, the others in memory.
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
-import type { AddressInfo } from "node:net";
-import { SMTPServer, type SMTPServerOptions } from "smtp-server";
 import { silentLogger } from "../../lib/log.ts";
 import { assertSafeMail } from "../../lib/mail/headers.ts";
 import {
@@ -16,6 +14,7 @@ import {
   type Mailer,
   type MemoryMailer,
 } from "../../lib/mail/index.ts";
+import { startSmtpServer } from "../smtp_server.ts";
 
 const FROM = "cloud-user <no-reply@cloud-user.test>";
 const LINK =
@@ -27,55 +26,6 @@ const MAIL: Mail = {
   html:
     `<p>Bienvenue, Zoé!</p><p><a href="${LINK}">Activate your account</a></p>`,
 };
-
-interface Received {
-  mailFrom: string | undefined;
-  rcptTo: string[];
-  user: string | undefined;
-  secure: boolean;
-  raw: string;
-}
-
-/** A real SMTP server on a free loopback port, recording what it accepts. */
-async function startSmtpServer(options: SMTPServerOptions = {}) {
-  const received: Received[] = [];
-  let connections = 0;
-  const server = new SMTPServer({
-    logger: false,
-    authOptional: true,
-    disabledCommands: ["STARTTLS"],
-    ...options,
-    onConnect(_session, callback) {
-      connections++;
-      callback();
-    },
-    onData(stream, session, callback) {
-      const chunks: Buffer[] = [];
-      stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("end", () => {
-        const from = session.envelope.mailFrom;
-        received.push({
-          mailFrom: from ? from.address : undefined,
-          rcptTo: session.envelope.rcptTo.map((r) => r.address),
-          user: session.user as string | undefined,
-          secure: session.secure,
-          raw: Buffer.concat(chunks).toString("utf8"),
-        });
-        callback();
-      });
-    },
-  });
-  await new Promise<void>((resolve) =>
-    server.listen(0, "127.0.0.1", () => resolve())
-  );
-  const { port } = server.server.address() as AddressInfo;
-  return {
-    port,
-    received,
-    connections: () => connections,
-    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
-  };
-}
 
 function smtpMailer(
   port: number,
