@@ -32,8 +32,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   function errorPage(
     c: AppContext,
-    status: 403 | 404 | 413 | 500,
-    name: "forbidden" | "not_found" | "too_large" | "server",
+    status: 403 | 404 | 413 | 415 | 500,
+    name: "forbidden" | "not_found" | "too_large" | "unsupported" | "server",
   ) {
     const page = pageInfo(c, config);
     const { t } = page;
@@ -142,6 +142,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }
       if (err.status === 404) {
         return errorPage(c as AppContext, 404, "not_found");
+      }
+      if (err.status === 415) {
+        return errorPage(c as AppContext, 415, "unsupported");
       }
     }
     log.error("unhandled error", {
