@@ -19,10 +19,18 @@ export interface TestSmtpServer {
   close(): Promise<void>;
 }
 
+export interface TestSmtpOptions {
+  /** 0 picks a free port; a port again restarts a stopped server. */
+  port?: number;
+  /** Shared across restarts, so counts survive an outage. */
+  received?: Received[];
+  /** Awaited before a mail is acknowledged: holds a delivery in flight. */
+  beforeAccept?: (mail: Received) => Promise<void>;
+}
+
 export async function startSmtpServer(
   options: SMTPServerOptions = {},
-  port = 0,
-  received: Received[] = [],
+  { port = 0, received = [], beforeAccept }: TestSmtpOptions = {},
 ): Promise<TestSmtpServer> {
   let connections = 0;
   const server = new SMTPServer({
@@ -37,15 +45,17 @@ export async function startSmtpServer(
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
       stream.on("data", (chunk: Buffer) => chunks.push(chunk));
-      stream.on("end", () => {
+      stream.on("end", async () => {
         const from = session.envelope.mailFrom;
-        received.push({
+        const mail: Received = {
           mailFrom: from ? from.address : undefined,
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           user: session.user as string | undefined,
           secure: session.secure,
           raw: Buffer.concat(chunks).toString("utf8"),
-        });
+        };
+        await beforeAccept?.(mail);
+        received.push(mail);
         callback();
       });
     },
