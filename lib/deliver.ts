@@ -19,6 +19,8 @@ export const LEASE_MS = 60_000;
 /** The sweep leaves entries younger than this to the queue. */
 export const SWEEP_MIN_AGE_MS = 60_000;
 const MAX_BACKOFF_MS = 3_600_000;
+/** Tries of the delete after a sent mail when the database is busy. */
+const BUSY_RETRIES = 5;
 
 export type DeliverOutcome = "sent" | "gone" | "busy" | "failed";
 
@@ -132,10 +134,20 @@ export function createDeliverer(
       log.warn("signal delivery failed", { ...fields, error: err });
       return "failed";
     }
-    await kv.atomic()
-      .delete(keys.outboxEntry(outboxId))
-      .delete(keys.undelivered(outboxId))
-      .commit();
+    // The mail is out: a failed delete now would send it again after the
+    // lease, so a busy database (another process on the same file) is retried.
+    for (let attempt = 1;; attempt++) {
+      try {
+        await kv.atomic()
+          .delete(keys.outboxEntry(outboxId))
+          .delete(keys.undelivered(outboxId))
+          .commit();
+        break;
+      } catch (err) {
+        if (attempt >= BUSY_RETRIES) throw err;
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+      }
+    }
     log.info("signal delivered", fields);
     return "sent";
   }
@@ -162,7 +174,16 @@ export function createDeliverer(
           report.skipped++;
           continue;
         }
-        const outcome = await deliver(value.id);
+        let outcome: DeliverOutcome;
+        try {
+          outcome = await deliver(value.id);
+        } catch (err) {
+          // A busy database (another process on the same file) fails one
+          // entry, not the whole sweep; the entry stays for the next one.
+          log.warn("outbox entry skipped", { outboxId: value.id, error: err });
+          report.skipped++;
+          continue;
+        }
         if (outcome === "sent") report.sent++;
         else if (outcome === "failed") report.failed++;
         else report.skipped++;
