@@ -60,6 +60,9 @@ export async function startSmtpServer(
       });
     },
   });
+  // A client killed mid-session resets its socket; smtp-server reports that
+  // as an "error" event, which unheard would crash the test process.
+  server.on("error", () => {});
   await new Promise<void>((resolve) =>
     server.listen(port, "127.0.0.1", () => resolve())
   );
