@@ -62,12 +62,22 @@ function verifyActivationToken(deps: Deps, token: string, now: number) {
   });
 }
 
+/**
+ * Registering an address again mails its owner at most this often: a burst
+ * of sign-ups with one address (a double click, a script) is one mail, not
+ * a mail bomb. "Didn't get the email?" is not held back by it.
+ */
+export const REGISTER_AGAIN_MAIL_COOLDOWN_MS = 120_000;
+
 /** A pending owner gets a fresh link; an active one hears someone tried. */
 function onRegisterAgain(user: User): SignalChoice {
+  const cooldownMs = REGISTER_AGAIN_MAIL_COOLDOWN_MS;
   if (!user.isActivated) {
-    return { type: "activation_requested", bumpTokenVersion: true };
+    return { type: "activation_requested", bumpTokenVersion: true, cooldownMs };
   }
-  return user.isActive ? { type: "registration_attempted_on_active" } : null;
+  return user.isActive
+    ? { type: "registration_attempted_on_active", cooldownMs }
+    : null;
 }
 
 export type MailRequestOutcome =

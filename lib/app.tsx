@@ -40,8 +40,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   function errorPage(
     c: AppContext,
-    status: 403 | 404 | 413 | 500,
-    name: "forbidden" | "not_found" | "too_large" | "server",
+    status: 403 | 404 | 413 | 415 | 500,
+    name: "forbidden" | "not_found" | "too_large" | "unsupported" | "server",
   ) {
     if (isApiPath(c.req.path)) {
       return apiError(c, status, name, `error.${name}_body`);
@@ -166,6 +166,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       }
       if (err.status === 404) {
         return errorPage(c as AppContext, 404, "not_found");
+      }
+      if (err.status === 415) {
+        return errorPage(c as AppContext, 415, "unsupported");
       }
     }
     log.error("unhandled error", {

@@ -32,6 +32,8 @@ const KV_GET_MANY_MAX = 10;
 const MAX_BATCH = 50;
 /** Batches under way at once; more messages wait and then go together. */
 const MAX_BATCHES_IN_FLIGHT = 4;
+/** Tries of the delete after a sent mail when the database is busy. */
+const BUSY_RETRIES = 5;
 
 export type DeliverOutcome = "sent" | "gone" | "busy" | "failed";
 
@@ -178,11 +180,21 @@ export function createDeliverer(
   async function clear(
     sent: { id: string; entry: OutboxEntry; ms: number }[],
   ) {
-    const atomic = kv.atomic();
-    for (const { id } of sent) {
-      atomic.delete(keys.outboxEntry(id)).delete(keys.undelivered(id));
+    // The mails are out: a failed delete now would send them again after the
+    // lease, so a busy database (another process on the same file) is retried.
+    for (let attempt = 1;; attempt++) {
+      const atomic = kv.atomic();
+      for (const { id } of sent) {
+        atomic.delete(keys.outboxEntry(id)).delete(keys.undelivered(id));
+      }
+      try {
+        await atomic.commit();
+        break;
+      } catch (err) {
+        if (attempt >= BUSY_RETRIES) throw err;
+        await new Promise((r) => setTimeout(r, 10 * attempt));
+      }
     }
-    await atomic.commit();
     for (const { id, entry, ms } of sent) {
       log.info("signal delivered", logFields(id, entry, ms));
     }
@@ -237,7 +249,16 @@ export function createDeliverer(
           report.skipped++;
           continue;
         }
-        const outcome = await deliver(value.id);
+        let outcome: DeliverOutcome;
+        try {
+          outcome = await deliver(value.id);
+        } catch (err) {
+          // A busy database (another process on the same file) fails one
+          // entry, not the whole sweep; the entry stays for the next one.
+          log.warn("outbox entry skipped", { outboxId: value.id, error: err });
+          report.skipped++;
+          continue;
+        }
         if (outcome === "sent") report.sent++;
         else if (outcome === "failed") report.failed++;
         else report.skipped++;

@@ -2,6 +2,7 @@
 // names and attributes.
 import type { Context } from "hono";
 import { deleteCookie, setCookie } from "hono/cookie";
+import { HTTPException } from "hono/http-exception";
 import type { Config } from "./config.ts";
 import type { VNode } from "preact";
 import { render } from "preact-render-to-string";
@@ -30,15 +31,25 @@ export const REGISTERED_COOKIE = "registered";
 export function renderPage(
   c: AppContext,
   page: VNode,
-  status: 200 | 400 | 403 | 404 | 413 | 422 | 429 | 500 | 503 = 200,
+  status: 200 | 400 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 503 = 200,
 ) {
   return c.html("<!doctype html>" + render(page), status);
 }
 
-/** Form bodies as plain strings; a repeated field keeps its last value. */
+const FORM_TYPE =
+  /^(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+
+/**
+ * Form bodies as plain strings; a repeated field keeps its last value. Any
+ * other Content-Type is a 415: parsed as an empty form it would answer "fill
+ * in every field", which is wrong and hides the caller's mistake.
+ */
 export async function readForm(
   c: AppContext,
 ): Promise<Record<string, string>> {
+  if (!FORM_TYPE.test(c.req.header("content-type") ?? "")) {
+    throw new HTTPException(415);
+  }
   const body = await c.req.parseBody();
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(body)) {

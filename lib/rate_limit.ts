@@ -2,6 +2,7 @@
 // Each hit is a read plus a commit guarded by the read's versionstamp: under
 // any number of concurrent requests exactly `limit` commits succeed per
 // window, never more. Counters expire with their window.
+import { z } from "zod";
 import type { RateLimit } from "./config.ts";
 import { keys } from "./kv_keys.ts";
 
@@ -40,10 +41,13 @@ export async function hitRateLimit(
   return { ok: false, retryAfterMs: 1_000 };
 }
 
-interface Attempts {
-  count: number;
-  lastAt: number;
-}
+export const RateCountSchema = z.int().nonnegative();
+
+export const AttemptsSchema = z.object({
+  count: z.int().nonnegative(),
+  lastAt: z.number(),
+});
+type Attempts = z.infer<typeof AttemptsSchema>;
 
 const MAX_DELAY_MS = 15 * 60_000;
 /** Forget failures after a quiet day. */

@@ -21,6 +21,8 @@ export const UserSchema = z.object({
   pendingUntil: z.number().nullable(),
   /** Signed into activation links; raising it retires every older link. */
   tokenVersion: z.number().int().min(0),
+  /** When a mail to this owner was last queued (absent: at creation). */
+  mailedAt: z.number().optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 
@@ -171,6 +173,8 @@ export type SignalChoice = {
   type: SignalType;
   /** Retires every activation link mailed so far. */
   bumpTokenVersion?: boolean;
+  /** Queue nothing if a mail to this owner was queued more recently. */
+  cooldownMs?: number;
 } | null;
 
 export type SignalUserResult =
@@ -199,18 +203,22 @@ export async function signalUser(
     }
     const choice = choose(entry.value);
     if (!choice) return { ok: true, outboxId: null };
-    const atomic = kv.atomic().check(index).check(entry);
-    if (choice.bumpTokenVersion) {
-      const user = {
-        ...entry.value,
-        tokenVersion: entry.value.tokenVersion + 1,
-      };
-      // A pending record keeps the expiry it had.
-      const expireIn = user.pendingUntil === null
-        ? undefined
-        : user.pendingUntil - now;
-      atomic.set(keys.user(user.id), user, { expireIn });
+    const mailedAt = entry.value.mailedAt ?? entry.value.createdAt;
+    if (choice.cooldownMs && now - mailedAt < choice.cooldownMs) {
+      return { ok: true, outboxId: null };
     }
+    const user: User = {
+      ...entry.value,
+      mailedAt: now,
+      tokenVersion: entry.value.tokenVersion +
+        (choice.bumpTokenVersion ? 1 : 0),
+    };
+    // A pending record keeps the expiry it had.
+    const expireIn = user.pendingUntil === null
+      ? undefined
+      : user.pendingUntil - now;
+    const atomic = kv.atomic().check(index).check(entry)
+      .set(keys.user(user.id), user, { expireIn });
     const outboxId = uuidv7();
     addSignal(atomic, { type: choice.type, userId: entry.value.id }, {
       id: outboxId,

@@ -21,6 +21,10 @@ export function testConfig(env: Record<string, string> = {}): Config {
     MAIL_BACKEND: "memory",
     SECRET_KEY: TEST_SECRET,
     PASSWORD_WORKERS: "0",
+    // Races, fuzz and fault tests send hundreds of requests from one address;
+    // the rate-limit tests set the limits they exercise.
+    RATE_LIMIT_IP: "100000/1m",
+    RATE_LIMIT_EMAIL: "100000/1m",
     ...env,
   });
   if (!res.ok) throw new Error(res.error);

@@ -1,5 +1,6 @@
-// A real SMTP server (npm smtp-server) on a free loopback port for tests,
-// recording every message it accepts, parsed with mailparser.
+// A real SMTP server (npm smtp-server) on loopback for tests, recording every
+// message it accepts, parsed with mailparser. Port 0 picks a free port;
+// passing a port again restarts "the same" server after a stop.
 import { Buffer } from "node:buffer";
 import type { AddressInfo } from "node:net";
 import { simpleParser } from "mailparser";
@@ -18,6 +19,17 @@ export interface ReceivedMail {
   html: string;
 }
 
+export type Received = ReceivedMail;
+
+export interface TestSmtpOptions {
+  /** 0 picks a free port; a port again restarts a stopped server. */
+  port?: number;
+  /** Shared across restarts, so counts survive an outage. */
+  received?: ReceivedMail[];
+  /** Awaited before a mail is acknowledged: holds a delivery in flight. */
+  beforeAccept?: (mail: ReceivedMail) => Promise<void>;
+}
+
 export interface TestSmtpServer extends AsyncDisposable {
   port: number;
   received: ReceivedMail[];
@@ -28,9 +40,9 @@ export interface TestSmtpServer extends AsyncDisposable {
 }
 
 export async function startSmtpServer(
-  options: SMTPServerOptions & { port?: number } = {},
+  options: SMTPServerOptions = {},
+  { port = 0, received = [], beforeAccept }: TestSmtpOptions = {},
 ): Promise<TestSmtpServer> {
-  const received: ReceivedMail[] = [];
   const waiters = new Set<() => void>();
   let connections = 0;
   const server = new SMTPServer({
@@ -55,7 +67,7 @@ export async function startSmtpServer(
             : Array.isArray(a)
             ? a.map((x) => x.text).join(", ")
             : a.text;
-        received.push({
+        const mail: ReceivedMail = {
           mailFrom: from ? from.address : undefined,
           rcptTo: session.envelope.rcptTo.map((r) => r.address),
           user: session.user as string | undefined,
@@ -66,20 +78,25 @@ export async function startSmtpServer(
           to: addressText(parsed.to),
           text: parsed.text ?? "",
           html: typeof parsed.html === "string" ? parsed.html : "",
-        });
+        };
+        await beforeAccept?.(mail);
+        received.push(mail);
         for (const wake of waiters) wake();
         callback();
       });
     },
   });
+  // A client killed mid-session resets its socket; smtp-server reports that
+  // as an "error" event, which unheard would crash the test process.
+  server.on("error", () => {});
   await new Promise<void>((resolve) =>
-    server.listen(options.port ?? 0, "127.0.0.1", () => resolve())
+    server.listen(port, "127.0.0.1", () => resolve())
   );
-  const { port } = server.server.address() as AddressInfo;
+  const bound = (server.server.address() as AddressInfo).port;
   const close = () =>
     new Promise<void>((resolve) => server.close(() => resolve()));
   return {
-    port,
+    port: bound,
     received,
     connections: () => connections,
     waitFor(count, timeoutMs = 10_000) {
@@ -113,4 +130,15 @@ export function freePort(): number {
   const { port } = listener.addr as Deno.NetAddr;
   listener.close();
   return port;
+}
+
+/** Mails accepted per recipient address. */
+export function countByRecipient(
+  received: ReceivedMail[],
+): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const mail of received) {
+    for (const to of mail.rcptTo) counts.set(to, (counts.get(to) ?? 0) + 1);
+  }
+  return counts;
 }

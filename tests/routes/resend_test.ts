@@ -1,4 +1,5 @@
 import assert from "node:assert/strict";
+import { REGISTER_AGAIN_MAIL_COOLDOWN_MS } from "../../lib/accounts.ts";
 import {
   createActiveAccount,
   linkPath,
@@ -109,6 +110,7 @@ Deno.test("register: registering again while pending mails a fresh link and reti
   await using app = await startTestApp();
   await app.browser().register();
   const first = await app.activationPath(1);
+  app.clock.advance(REGISTER_AGAIN_MAIL_COOLDOWN_MS);
   await app.browser().register({ first_name: "Again" });
   const second = await app.activationPath(2);
   assert.notEqual(first, second);
@@ -119,6 +121,7 @@ Deno.test("register: registering again while pending mails a fresh link and reti
 Deno.test("register: registering with an active address tells its owner", async () => {
   await using app = await startTestApp();
   await createActiveAccount(app);
+  app.clock.advance(REGISTER_AGAIN_MAIL_COOLDOWN_MS);
   const res = await app.browser().register({ first_name: "Mallory" });
   assert.equal(res.status, 303);
   assert.equal(res.location, "/register/done");
@@ -129,4 +132,17 @@ Deno.test("register: registering with an active address tells its owner", async 
   assert.doesNotMatch(mails[1].text, /Mallory/);
   assert.equal(linkPath(mails[1].text, "/password/"), "/password/forgot");
   assert.equal(linkPath(mails[1].html, "/login"), "/login");
+});
+
+Deno.test("register: registering again within the cooldown mails nobody", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const first = await app.activationPath(1);
+  app.clock.advance(REGISTER_AGAIN_MAIL_COOLDOWN_MS - 1);
+  const again = await app.browser().register({ first_name: "Again" });
+  assert.equal(again.location, "/register/done");
+  await outboxDrained(app);
+  assert.equal(app.mailer.sent.length, 1);
+  // Nothing was retired either: the first link still works.
+  assert.equal((await app.browser().post(first)).location, "/account");
 });
