@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { decodeValue, encodeValue } from "../../lib/kv_codec.ts";
 import { dumpKv, restoreKv } from "../../lib/kv_dump.ts";
-import { startTestApp } from "../helpers.ts";
+import { outboxDrained, startTestApp } from "../helpers.ts";
 
 const SAMPLES: [Deno.KvKey, unknown][] = [
   [["str"], "héllo, мир 👋"],
@@ -101,6 +101,9 @@ Deno.test("kv dump: the app's own data (user, index, outbox) comes back whole", 
   await app.mailer.waitFor(1);
   await app.browser().register({ email: "bob@example.com" });
   await app.mailer.waitFor(2);
+  // The deliverer deletes an outbox entry just after sending: wait for it,
+  // or the dump and the comparison can see different data.
+  await outboxDrained(app);
   const target = await Deno.openKv(":memory:");
   try {
     const lines = await dumpToLines(app.kv);
