@@ -111,3 +111,14 @@ Deno.test("config: rate limits parse as count/window and bad ones are named", ()
   assert.match(bad.error, /RATE_LIMIT_IP: "lots" is not a rate like 20\/15m/);
   assert.match(bad.error, /RATE_LIMIT_EMAIL/);
 });
+
+Deno.test("config: RESEND_INTERVAL is a duration, a minute unless set", () => {
+  const plain = loadConfig({});
+  assert.ok(plain.ok);
+  assert.equal(plain.config.resendIntervalMs, 60_000);
+  const set = loadConfig({ RESEND_INTERVAL: "2m" });
+  assert.ok(set.ok && set.config.resendIntervalMs === 120_000);
+  const bad = loadConfig({ RESEND_INTERVAL: "soon" });
+  assert.ok(!bad.ok);
+  assert.match(bad.error, /RESEND_INTERVAL: "soon" is not a duration/);
+});
