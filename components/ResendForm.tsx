@@ -1,7 +1,10 @@
 // "Didn't get the email?": asks for a new activation link. A plain form that
-// works without JavaScript; pages put it under their own message.
+// works without JavaScript; pages put it under their own message. Its button
+// is an island that, with JavaScript, sends in place and counts down.
 import type { Translate } from "../lib/i18n.ts";
+import { RESEND_BUTTON_MESSAGES } from "../islands/ResendButton.tsx";
 import { Field } from "./Field.tsx";
+import { Island, pickMessages } from "./Island.tsx";
 
 export interface ResendFormProps {
   t: Translate;
@@ -30,7 +33,10 @@ export function ResendForm({ t, email, error, standalone }: ResendFormProps) {
           autocomplete="email"
           required
         />
-        <button type="submit">{t("resend.submit")}</button>
+        <Island
+          name="ResendButton"
+          props={{ messages: pickMessages(t, RESEND_BUTTON_MESSAGES) }}
+        />
       </form>
     </section>
   );

@@ -2,6 +2,7 @@
 // <Island> wrapper type-checks names and props against it.
 import { PasswordField } from "./PasswordField.tsx";
 import { RegisterForm } from "./RegisterForm.tsx";
+import { ResendButton } from "./ResendButton.tsx";
 
-export const ISLANDS = { PasswordField, RegisterForm };
+export const ISLANDS = { PasswordField, RegisterForm, ResendButton };
 export type IslandName = keyof typeof ISLANDS;

@@ -76,6 +76,7 @@ const EnvSchema = z.object({
   PASSWORD_RESET_MAX_AGE: duration("1h"),
   RATE_LIMIT_IP: rate("30/15m"),
   RATE_LIMIT_EMAIL: rate("10/15m"),
+  RESEND_INTERVAL: duration("60s"),
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   SESSION_TTL: duration("14d"),
@@ -119,6 +120,8 @@ export interface Config {
   rateLimitIp: RateLimit;
   /** Per action and email address. */
   rateLimitEmail: RateLimit;
+  /** The shortest time between two activation mails asked for one address. */
+  resendIntervalMs: number;
   /** Failed logins per account before each next try must wait longer. */
   loginFreeFailures: number;
   /** Proxies in front of the app that append to X-Forwarded-For; 0: none. */
@@ -231,6 +234,7 @@ export function loadConfig(
       passwordResetMaxAgeMs: e.PASSWORD_RESET_MAX_AGE,
       rateLimitIp: e.RATE_LIMIT_IP,
       rateLimitEmail: e.RATE_LIMIT_EMAIL,
+      resendIntervalMs: e.RESEND_INTERVAL,
       loginFreeFailures: e.LOGIN_FREE_FAILURES,
       trustedProxyHops: e.TRUSTED_PROXY_HOPS,
       sessionTtlMs: e.SESSION_TTL,

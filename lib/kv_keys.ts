@@ -18,6 +18,9 @@ export const keys = {
   /** One counter per rule, subject (an IP or email) and fixed window. */
   rateLimit: (rule: string, subject: string, windowStart: number) =>
     ["rate_limits", rule, subject, windowStart] as const,
+  /** When a subject may pass a cooldown rule again (epoch ms). */
+  cooldown: (rule: string, subject: string) =>
+    ["cooldowns", rule, subject] as const,
   /** Sign-in attempts since the last success, per email address. */
   loginAttempts: (email: string) => ["login_attempts", email] as const,
 };

@@ -7,7 +7,8 @@ import type { RateLimit } from "./config.ts";
 import { keys } from "./kv_keys.ts";
 
 export type LimitResult =
-  | { ok: true; remaining: number }
+  /** `waitMs`: how long until the same subject would pass again (0: now). */
+  | { ok: true; remaining: number; waitMs: number }
   | { ok: false; retryAfterMs: number };
 
 /**
@@ -36,12 +37,43 @@ export async function hitRateLimit(
       .check(entry)
       .set(key, count + 1, { expireIn: retryAfterMs + EXPIRY_SLACK_MS })
       .commit();
-    if (res.ok) return { ok: true, remaining: limit - count - 1 };
+    if (res.ok) {
+      const remaining = limit - count - 1;
+      return { ok: true, remaining, waitMs: remaining ? 0 : retryAfterMs };
+    }
+  }
+  return { ok: false, retryAfterMs: 1_000 };
+}
+
+/**
+ * At most one pass per `intervalMs` for a subject, measured from the last
+ * pass (not a fixed window, where two passes can land a second apart across
+ * a window's edge). Guarded by the read's versionstamp like the counters.
+ */
+export async function hitCooldown(
+  kv: Deno.Kv,
+  rule: string,
+  subject: string,
+  intervalMs: number,
+  now: number,
+): Promise<LimitResult> {
+  const key = keys.cooldown(rule, subject);
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const entry = await kv.get<number>(key);
+    const until = entry.value ?? 0;
+    if (now < until) return { ok: false, retryAfterMs: until - now };
+    const res = await kv.atomic()
+      .check(entry)
+      .set(key, now + intervalMs, { expireIn: intervalMs + EXPIRY_SLACK_MS })
+      .commit();
+    if (res.ok) return { ok: true, remaining: 0, waitMs: intervalMs };
   }
   return { ok: false, retryAfterMs: 1_000 };
 }
 
 export const RateCountSchema = z.int().nonnegative();
+/** A cooldown's record: when the next request may pass (ms since epoch). */
+export const CooldownSchema = z.number();
 
 export const AttemptsSchema = z.object({
   count: z.int().nonnegative(),
@@ -83,7 +115,13 @@ export async function beginLoginAttempt(
         expireIn: ATTEMPTS_TTL_MS,
       })
       .commit();
-    if (res.ok) return { ok: true, remaining: Math.max(0, free - seen.count) };
+    if (res.ok) {
+      return {
+        ok: true,
+        remaining: Math.max(0, free - seen.count),
+        waitMs: loginDelayMs(seen.count + 1, free),
+      };
+    }
   }
   return { ok: false, retryAfterMs: 1_000 };
 }

@@ -7,7 +7,7 @@ import { Message } from "../components/Message.tsx";
 import type { Config } from "./config.ts";
 import type { Deps } from "./deps.ts";
 import { type AppContext, pageInfo, renderPage } from "./http.ts";
-import { hitRateLimit, type LimitResult } from "./rate_limit.ts";
+import { hitCooldown, hitRateLimit, type LimitResult } from "./rate_limit.ts";
 
 export type LimitedAction = "register" | "login" | "resend" | "forgot";
 
@@ -30,6 +30,12 @@ export function clientIp(c: AppContext, hops: number): string {
   }
 }
 
+/**
+ * Checks the client IP's budget, then the address's interval (if the action
+ * has one), then the address's budget. A pass says, in `waitMs`, how long
+ * until the same request would pass again: the islands count down from it,
+ * so the page and the server agree without the page knowing the rules.
+ */
 export async function limitRequest(
   deps: Pick<Deps, "kv" | "config" | "clock">,
   c: AppContext,
@@ -47,13 +53,25 @@ export async function limitRequest(
     now,
   );
   if (!byIp.ok || email === undefined) return byIp;
-  return await hitRateLimit(
+  // Only resend has an interval: a new link retires the last one, so a
+  // second within seconds helps nobody and floods an inbox.
+  const gap = action === "resend"
+    ? await hitCooldown(kv, action, email, config.resendIntervalMs, now)
+    : null;
+  if (gap && !gap.ok) return gap;
+  const byEmail = await hitRateLimit(
     kv,
     `${action}:email`,
     email,
     config.rateLimitEmail,
     now,
   );
+  if (!byEmail.ok) return byEmail;
+  return {
+    ok: true,
+    remaining: Math.min(byIp.remaining, byEmail.remaining),
+    waitMs: Math.max(byIp.waitMs, byEmail.waitMs, gap?.waitMs ?? 0),
+  };
 }
 
 export function retryAfterSeconds(ms: number): number {

@@ -16,7 +16,7 @@ import {
   SESSION_COOKIE,
   setSessionCookie,
 } from "../../lib/http.ts";
-import { limitRequest } from "../../lib/request_limits.tsx";
+import { limitRequest, retryAfterSeconds } from "../../lib/request_limits.tsx";
 import {
   ActivateApiSchema,
   EmailOnlySchema,
@@ -41,9 +41,16 @@ export function publicUser(user: User) {
 }
 
 /** 202 for every address: whether a mail went out is the owner's business. */
-export function accepted(c: AppContext, messageKey: string) {
+export function accepted(
+  c: AppContext,
+  messageKey: string,
+  extra: Record<string, number> = {},
+) {
   c.header("Cache-Control", "no-store");
-  return c.json({ status: "accepted", message: c.get("t")(messageKey) }, 202);
+  return c.json(
+    { status: "accepted", message: c.get("t")(messageKey), ...extra },
+    202,
+  );
 }
 
 export function accountApi(deps: AppDeps) {
@@ -92,7 +99,11 @@ export function accountApi(deps: AppDeps) {
     const res = await resendActivation(deps, input.data.email);
     if (!res.ok) return apiError(c, 503, "unavailable", "register.retry");
     deliverSoon(deps, res.outboxId);
-    return accepted(c, "api.resend_accepted");
+    // Worked out from the limits alone, never from the account, so it is
+    // the same for every address (the ResendButton island counts it down).
+    return accepted(c, "api.resend_accepted", {
+      retry_after: retryAfterSeconds(limited.waitMs),
+    });
   });
 
   app.post("/login", async (c) => {

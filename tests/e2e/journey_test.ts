@@ -1,9 +1,10 @@
 // The whole journey in headless Chromium against the real server process:
 // register (live validation), the mail over SMTP, activation, sign-in; the
-// same without JavaScript and from a browser that did not register; the
-// keyboard alone; axe-core and screenshots on every page.
+// same without JavaScript and from a browser that did not register; a new
+// link sent in place with its countdown; the keyboard alone; axe-core and screenshots on every page.
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
+import { checkResend } from "./resend_step.ts";
 import {
   checkPage,
   launchChromium,
@@ -228,6 +229,14 @@ Deno.test({
             "Linus",
           );
           await elsewhere.close();
+        },
+      );
+
+      await t.step(
+        "5c. a new link from /register/done, then a wait the server sets",
+        async () => {
+          await checkResend(browser, app, ++mails);
+          mails++;
         },
       );
 

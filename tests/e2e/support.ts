@@ -9,6 +9,8 @@ import { freePort, startSmtpServer } from "../smtp_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const SCREENSHOTS = `${ROOT}e2e-screenshots`;
+/** Short, so the journey sees a resend's countdown end. */
+export const RESEND_INTERVAL_S = 6;
 
 export interface E2eApp extends AsyncDisposable {
   origin: string;
@@ -52,6 +54,7 @@ export async function startE2eApp(): Promise<E2eApp> {
       SMTP_HOST: "127.0.0.1",
       SMTP_PORT: String(smtp.port),
       PASSWORD_WORKERS: "1",
+      RESEND_INTERVAL: `${RESEND_INTERVAL_S}s`,
     },
     stdout: "piped",
     stderr: "piped",

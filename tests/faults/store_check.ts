@@ -1,7 +1,11 @@
 // After a race or a fault: does every KV record parse with its schema, and do
 // the user records and the email index agree? Returns the problems found.
 import { keys } from "../../lib/kv_keys.ts";
-import { AttemptsSchema, RateCountSchema } from "../../lib/rate_limit.ts";
+import {
+  AttemptsSchema,
+  CooldownSchema,
+  RateCountSchema,
+} from "../../lib/rate_limit.ts";
 import { SessionSchema } from "../../lib/sessions.ts";
 import { OutboxEntrySchema } from "../../lib/signals.ts";
 import { UserSchema } from "../../lib/users.ts";
@@ -19,6 +23,7 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
       outbox: OutboxEntrySchema,
       rate_limits: RateCountSchema,
       login_attempts: AttemptsSchema,
+      cooldowns: CooldownSchema,
     }[String(table)];
     if (schema) {
       const parsed = schema.safeParse(entry.value);

@@ -66,7 +66,7 @@ Deno.test("islands: props are serialised so no value can break out of the markup
   assert.match(html, /<script type="module" src="\/static\/build\/islands-/);
 });
 
-Deno.test("islands: the register and login pages mount theirs; others load no script", async () => {
+Deno.test("islands: the register, login and resend forms mount theirs; others load no script", async () => {
   await using app = await startTestApp();
   const browser = app.browser();
   const script = `src="/static/build/${manifest.islands}"`;
@@ -76,6 +76,17 @@ Deno.test("islands: the register and login pages mount theirs; others load no sc
   const login = await browser.get("/login");
   assert.match(login.body, /data-island="PasswordField"/);
   assert.ok(login.body.includes(script));
-  const done = await browser.get("/register/done");
-  assert.doesNotMatch(done.body, /<script/);
+  // Wherever the resend form is, its button is the island, still a submit
+  // button of a form that posts without JavaScript.
+  for (const path of ["/register/done", "/activate/resend", "/activate/x"]) {
+    const page = await browser.get(path);
+    assert.match(
+      page.body,
+      /<form method="post" action="\/activate\/resend"[^]*<div data-island="ResendButton"[^>]*><button type="submit">Send a new link<\/button><\/div>/,
+      path,
+    );
+    assert.ok(page.body.includes(script), path);
+  }
+  const sent = await browser.get("/activate/sent");
+  assert.doesNotMatch(sent.body, /<script/);
 });

@@ -101,7 +101,8 @@ Deno.test("kv dump: the app's own data (user, index, outbox) comes back whole", 
   await app.mailer.waitFor(1);
   await app.browser().register({ email: "bob@example.com" });
   await app.mailer.waitFor(2);
-  // The outbox entries go just after the mails: let the source settle first.
+  // The deliverer deletes an outbox entry just after sending: wait for it,
+  // or the dump and the comparison can see different data.
   await outboxDrained(app);
   const target = await Deno.openKv(":memory:");
   try {

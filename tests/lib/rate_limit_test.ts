@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   beginLoginAttempt,
+  hitCooldown,
   hitRateLimit,
   loginDelayMs,
 } from "../../lib/rate_limit.ts";
@@ -23,6 +24,53 @@ Deno.test("rate limit: 50 concurrent hits on a real KV let exactly the limit thr
   // Another subject has its own budget; the next window starts afresh.
   assert.ok((await hitRateLimit(kv, "t", "5.6.7.8", rule, now)).ok);
   assert.ok((await hitRateLimit(kv, "t", "1.2.3.4", rule, now + 20_000)).ok);
+});
+
+Deno.test("rate limit: a pass says how long until the next one would pass", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const rule = { limit: 2, windowMs: 60_000 };
+  const now = 1_000_000; // 40 s into a window
+  assert.deepEqual(await hitRateLimit(kv, "t", "s", rule, now), {
+    ok: true,
+    remaining: 1,
+    waitMs: 0,
+  });
+  // The last pass of the window: the next one waits for the window's end.
+  assert.deepEqual(await hitRateLimit(kv, "t", "s", rule, now + 5_000), {
+    ok: true,
+    remaining: 0,
+    waitMs: 15_000,
+  });
+  assert.deepEqual(await hitRateLimit(kv, "t", "s", rule, now + 5_000), {
+    ok: false,
+    retryAfterMs: 15_000,
+  });
+});
+
+Deno.test("cooldown: one pass per interval from the last pass, even in a burst", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const now = 1_000_000;
+  const burst = await Promise.all(
+    Array.from(
+      { length: 30 },
+      () => hitCooldown(kv, "r", "a@x.io", 60_000, now),
+    ),
+  );
+  const passed = burst.filter((r) => r.ok);
+  assert.deepEqual(passed, [{ ok: true, remaining: 0, waitMs: 60_000 }]);
+  assert.deepEqual(await hitCooldown(kv, "r", "a@x.io", 60_000, now + 59_000), {
+    ok: false,
+    retryAfterMs: 1_000,
+  });
+  // Measured from the pass, not from a window's edge.
+  assert.ok((await hitCooldown(kv, "r", "a@x.io", 60_000, now + 60_000)).ok);
+  assert.equal(
+    (await hitCooldown(kv, "r", "a@x.io", 60_000, now + 61_000)).ok,
+    false,
+  );
+  // Another subject and another rule wait for nobody.
+  assert.ok((await hitCooldown(kv, "r", "b@x.io", 60_000, now)).ok);
+  assert.ok((await hitCooldown(kv, "q", "a@x.io", 60_000, now)).ok);
 });
 
 Deno.test("login throttle: each failure past the free ones doubles the wait", async () => {
@@ -62,4 +110,15 @@ Deno.test("config: rate limits parse as count/window and bad ones are named", ()
   assert.ok(!bad.ok);
   assert.match(bad.error, /RATE_LIMIT_IP: "lots" is not a rate like 20\/15m/);
   assert.match(bad.error, /RATE_LIMIT_EMAIL/);
+});
+
+Deno.test("config: RESEND_INTERVAL is a duration, a minute unless set", () => {
+  const plain = loadConfig({});
+  assert.ok(plain.ok);
+  assert.equal(plain.config.resendIntervalMs, 60_000);
+  const set = loadConfig({ RESEND_INTERVAL: "2m" });
+  assert.ok(set.ok && set.config.resendIntervalMs === 120_000);
+  const bad = loadConfig({ RESEND_INTERVAL: "soon" });
+  assert.ok(!bad.ok);
+  assert.match(bad.error, /RESEND_INTERVAL: "soon" is not a duration/);
 });

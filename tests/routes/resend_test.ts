@@ -146,3 +146,55 @@ Deno.test("register: registering again within the cooldown mails nobody", async 
   // Nothing was retired either: the first link still works.
   assert.equal((await app.browser().post(first)).location, "/account");
 });
+
+Deno.test("resend: an address may ask once per RESEND_INTERVAL, by page or API, and is told when", async () => {
+  await using app = await startTestApp();
+  await app.browser().register({ email: "pending@example.com" });
+  const b = app.browser();
+  const page = () =>
+    b.post("/activate/resend", { email: "pending@example.com" });
+  const api = (email = "pending@example.com") =>
+    b.api("/api/activation/resend", { email });
+
+  assert.equal((await page()).status, 303);
+  const again = await page();
+  assert.equal(again.status, 429);
+  assert.equal(again.headers.get("retry-after"), "60");
+  assert.match(again.body, /try again in 60 seconds/);
+  // The API shares the interval and says the rest of the wait.
+  app.clock.advance(45_000);
+  const early = await api();
+  assert.equal(early.status, 429);
+  assert.equal(early.headers.get("retry-after"), "15");
+  assert.equal(early.json.error.code, "rate_limited");
+
+  app.clock.advance(15_000);
+  const ok = await api();
+  assert.equal(ok.status, 202);
+  assert.equal(ok.json.retry_after, 60);
+  // An address without an account gets the same answer, wait included.
+  assert.equal((await api("nobody@example.com")).body, ok.body);
+  await outboxDrained(app);
+  assert.deepEqual(
+    app.mailer.sent.map((m) => m.to),
+    Array(3).fill("pending@example.com"),
+  );
+});
+
+Deno.test("resend: when the address's budget runs out first, the answer waits for it", async () => {
+  await using app = await startTestApp({
+    env: { RATE_LIMIT_EMAIL: "2/1h", RESEND_INTERVAL: "1s" },
+  });
+  app.clock.time = Date.UTC(2030, 0, 1, 9, 10); // 50 minutes before 10:00
+  const api = () =>
+    app.browser().api("/api/activation/resend", { email: "a@example.com" });
+  assert.equal((await api()).json.retry_after, 1);
+  app.clock.advance(1_000);
+  const last = await api();
+  assert.equal(last.status, 202);
+  assert.equal(last.json.retry_after, 50 * 60 - 1);
+  app.clock.advance(1_000);
+  const refused = await api();
+  assert.equal(refused.status, 429);
+  assert.equal(refused.headers.get("retry-after"), String(50 * 60 - 2));
+});
