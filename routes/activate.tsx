@@ -4,7 +4,7 @@
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { Layout } from "../components/Layout.tsx";
-import { Message } from "../components/Message.tsx";
+import { CheckInboxPage, Message } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import {
   activateAccount,
@@ -99,14 +99,11 @@ export function activateRoutes(deps: AppDeps) {
     const hours = Math.round(config.activationMaxAgeMs / 3_600_000);
     return renderPage(
       c,
-      <Layout page={page} title={t("resend.sent_title")}>
-        <Message
-          title={t("resend.sent_title")}
-          body={t("resend.sent_body", { hours })}
-        >
-          <p class="aside">{t("done.spam")}</p>
-        </Message>
-      </Layout>,
+      <CheckInboxPage
+        page={page}
+        title={t("resend.sent_title")}
+        body={t("resend.sent_body", { hours })}
+      />,
     );
   });
 

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
-import { Message } from "../components/Message.tsx";
+import { CheckInboxPage, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { deliverSoon } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
@@ -155,14 +155,11 @@ export function passwordRoutes(deps: AppDeps) {
     const minutes = Math.round(config.passwordResetMaxAgeMs / 60_000);
     return renderPage(
       c,
-      <Layout page={page} title={t("forgot.sent_title")}>
-        <Message
-          title={t("forgot.sent_title")}
-          body={t("forgot.sent_body", { minutes })}
-        >
-          <p class="aside">{t("done.spam")}</p>
-        </Message>
-      </Layout>,
+      <CheckInboxPage
+        page={page}
+        title={t("forgot.sent_title")}
+        body={t("forgot.sent_body", { minutes })}
+      />,
     );
   });
 

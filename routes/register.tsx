@@ -4,7 +4,7 @@ import { setCookie } from "hono/cookie";
 import { v7 as uuidv7 } from "uuid";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
-import { Message } from "../components/Message.tsx";
+import { CheckInboxPage } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { deliverSoon, registerAccount } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
@@ -122,12 +122,13 @@ export function registerRoutes(deps: AppDeps) {
     const hours = Math.round(config.activationMaxAgeMs / 3_600_000);
     return renderPage(
       c,
-      <Layout page={page} title={t("done.title")}>
-        <Message title={t("done.title")} body={t("done.body", { hours })}>
-          <p class="aside">{t("done.spam")}</p>
-        </Message>
+      <CheckInboxPage
+        page={page}
+        title={t("done.title")}
+        body={t("done.body", { hours })}
+      >
         <ResendForm t={t} />
-      </Layout>,
+      </CheckInboxPage>,
     );
   });
 
