@@ -16,6 +16,16 @@ export type LimitResult =
  * that still loses every race is refused (fail closed under attack).
  */
 const MAX_TRIES = 100;
+/**
+ * After a lost race, wait a random while (up to 1, 2, 4 … 64 ms) before
+ * reading again: a burst on one counter then spreads out instead of every
+ * contender retrying in lockstep and most running out of tries.
+ */
+function afterConflict(attempt: number): Promise<void> {
+  const ms = Math.random() * 2 ** Math.min(attempt, 6);
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
 /** Slack for clocks of instances that disagree a little. */
 const EXPIRY_SLACK_MS = 60_000;
 
@@ -41,6 +51,7 @@ export async function hitRateLimit(
       const remaining = limit - count - 1;
       return { ok: true, remaining, waitMs: remaining ? 0 : retryAfterMs };
     }
+    await afterConflict(attempt);
   }
   return { ok: false, retryAfterMs: 1_000 };
 }
@@ -67,6 +78,7 @@ export async function hitCooldown(
       .set(key, now + intervalMs, { expireIn: intervalMs + EXPIRY_SLACK_MS })
       .commit();
     if (res.ok) return { ok: true, remaining: 0, waitMs: intervalMs };
+    await afterConflict(attempt);
   }
   return { ok: false, retryAfterMs: 1_000 };
 }
@@ -122,6 +134,7 @@ export async function beginLoginAttempt(
         waitMs: loginDelayMs(seen.count + 1, free),
       };
     }
+    await afterConflict(attempt);
   }
   return { ok: false, retryAfterMs: 1_000 };
 }

@@ -122,3 +122,20 @@ Deno.test("config: RESEND_INTERVAL is a duration, a minute unless set", () => {
   assert.ok(!bad.ok);
   assert.match(bad.error, /RESEND_INTERVAL: "soon" is not a duration/);
 });
+
+Deno.test("rate limit: a burst under the limit all passes, however contended", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const results = await Promise.all(
+    Array.from({ length: 300 }, () =>
+      hitRateLimit(kv, "burst", "1.2.3.4", {
+        limit: 1000,
+        windowMs: 60_000,
+      }, 0)),
+  );
+  // Each lost race retries after a random pause instead of giving up.
+  assert.equal(results.filter((r) => r.ok).length, 300);
+  assert.equal(
+    (await kv.get<number>(["rate_limits", "burst", "1.2.3.4", 0])).value,
+    300,
+  );
+});
