@@ -160,6 +160,7 @@ try {
   const hashBase = await runScript<{ perSecond: number; cores: number }>(
     "bench/baselines/hash.ts",
     [String(SECONDS)],
+    ["--v8-flags=--expose-gc"],
   );
   rows.push(ratioRow("POST /register", regAlone, {
     label: `Argon2id hashes/s on ${hashBase.cores} cores`,
