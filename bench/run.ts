@@ -31,6 +31,13 @@ const PASSWORD = "Tr0ub4dor-zebra-quilt-42";
 /** As `deno task start` runs it (the flag lets password workers free memory). */
 const APP_ARGS = ["run", "-A", "--v8-flags=--expose-gc", "main.ts"];
 
+/** Other work on the machine moves every figure: noted before and after. */
+const loadAverage = () =>
+  Deno.readTextFile("/proc/loadavg").then((t) =>
+    t.split(" ").slice(0, 3).join(" ")
+  )
+    .catch(() => "unknown");
+const loadBefore = await loadAverage();
 const tmp = await Deno.makeTempDir({ prefix: "cloud-user-bench-" });
 const rows: Row[] = [];
 const log = (msg: string) => console.error(`bench: ${msg}`);
@@ -160,6 +167,7 @@ try {
   const hashBase = await runScript<{ perSecond: number; cores: number }>(
     "bench/baselines/hash.ts",
     [String(SECONDS)],
+    ["--v8-flags=--expose-gc"],
   );
   rows.push(ratioRow("POST /register", regAlone, {
     label: `Argon2id hashes/s on ${hashBase.cores} cores`,
@@ -249,11 +257,16 @@ try {
   });
 
   const table = renderTable(rows);
+  const loadAfter = await loadAverage();
   console.log(table);
+  console.log(
+    `\nload average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after`,
+  );
   await writeResults(new URL("results.json", import.meta.url), rows, {
     date: new Date().toISOString(),
     cores: navigator.hardwareConcurrency,
     deno: Deno.version.deno,
+    loadAverage: { before: loadBefore, after: loadAfter },
   });
 } finally {
   for (const s of servers) await s.stop().catch(() => {});

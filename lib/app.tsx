@@ -7,8 +7,6 @@ import { getCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { languageDetector } from "hono/language";
-import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { Layout } from "../components/Layout.tsx";
 import { Message } from "../components/Message.tsx";
 import { accountRoutes } from "../routes/account.tsx";
@@ -30,7 +28,8 @@ import {
   renderPage,
   SESSION_COOKIE,
 } from "./http.ts";
-import { loggedPath } from "./request_log.ts";
+import { loggedPath, requestIdOf } from "./request_log.ts";
+import { isComplete, secureHeaders } from "./secure_headers.ts";
 import { getSession } from "./sessions.ts";
 import { getUser } from "./users.ts";
 
@@ -64,10 +63,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     );
   }
 
-  // Echoed as X-Request-Id, so a person's report can be found in the log.
-  app.use(requestId());
   app.use(async (c, next) => {
-    const started = performance.now();
+    const logging = log.enabled("info");
+    const started = logging ? performance.now() : 0;
+    // Echoed as X-Request-Id, so a person's report can be found in the log.
+    const requestId = requestIdOf(c.req.header("X-Request-Id"));
+    c.set("requestId", requestId);
     // Defaults for pages rendered before the language middleware ran.
     c.set("language", i18n.defaultLang);
     c.set("t", i18n.translator(i18n.defaultLang));
@@ -75,8 +76,12 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     c.set("user", null);
     c.set("session", null);
     await next();
+    // Set on the finished response (not prepared before the handler), so a
+    // handler that returns its own Response keeps it too.
+    c.res.headers.set("X-Request-Id", requestId);
+    if (!logging) return;
     log.info("request", {
-      requestId: c.get("requestId"),
+      requestId,
       method: c.req.method,
       // The matched pattern, not the URL: tokens never reach the log.
       path: loggedPath(c),
@@ -87,22 +92,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   // gzip for clients that accept it: pages, the stylesheet and the islands.
   // Responses already encoded (the pre-rendered pages) pass through as is.
-  app.use(compress());
+  const compressBody = compress();
+  const done = () => Promise.resolve();
+  app.use(async (c, next) => {
+    await next();
+    if (!isComplete(c.res)) await compressBody(c, done);
+  });
 
-  app.use(secureHeaders({
-    contentSecurityPolicy: {
-      defaultSrc: ["'self'"],
-      scriptSrc: ["'self'"],
-      styleSrc: ["'self'"],
-      imgSrc: ["'self'", "data:"],
-      formAction: ["'self'"],
-      frameAncestors: ["'none'"],
-      baseUri: ["'none'"],
-      objectSrc: ["'none'"],
-    },
-    referrerPolicy: "no-referrer",
-    xFrameOptions: "DENY",
-  }));
+  app.use(secureHeaders());
 
   // Form posts from another site are refused; Origin must be ours.
   app.use(csrf({

@@ -259,8 +259,11 @@ export function loadConfig(
       logFormat: e.LOG_FORMAT,
       logLevel: e.LOG_LEVEL,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      // One core stays with the event loop: on 2 cores, two hashing workers
+      // made GET p99 4-7x its idle value during a sign-up rush, one worker
+      // 1.8-2.2x, at 8 instead of 13 sign-ups/s (README, Benchmarks).
       passwordWorkers: e.PASSWORD_WORKERS ??
-        Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8)),
+        Math.max(1, Math.min((navigator.hardwareConcurrency ?? 1) - 1, 8)),
       version: e.APP_VERSION ?? denoJson.version,
       healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
     },

@@ -9,6 +9,8 @@ export interface Logger {
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** False when lines at `level` are dropped: skip gathering their fields. */
+  enabled(level: LogLevel): boolean;
 }
 
 export interface LoggerOptions {
@@ -68,6 +70,7 @@ export function createLogger(options: LoggerOptions): Logger {
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
+    enabled: (level) => ORDER[level] >= min,
   };
 }
 

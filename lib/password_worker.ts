@@ -7,18 +7,23 @@ import {
 } from "./passwords.ts";
 
 // hash-wasm instantiates a fresh module with ~19 MiB of memory for every
-// hash. The dead instance sits in V8's young generation, and a worker that
-// only hashes allocates too little to ever trigger a scavenge, so unreleased
-// Argon2 memories piled up to hundreds of MiB per worker. A minor GC after
-// each job frees them for about a millisecond. `gc` exists when the process
-// runs with --v8-flags=--expose-gc (deno task start does); without it,
-// allocating a few MiB of short-lived objects makes V8 scavenge all the same.
-const gc = (globalThis as { gc?: (o: { type: "minor" }) => void }).gc;
+// hash, and a worker that only hashes allocates too little to trigger a GC
+// of its own, so unreleased Argon2 memories piled up to hundreds of MiB per
+// worker. A minor GC after each job was not enough: the instances (and their
+// BLAKE2b helpers) often outlive a scavenge during the hash and are promoted,
+// so three or four dead 19 MiB memories still sat in the old generation
+// (+89 MiB per worker over 10 hashes). A full GC after each job keeps the
+// growth at one memory (+33 MiB) and, on this tiny heap, costs less than the
+// page faults it saves (133-143 ms per hash against 161-168 ms with minor).
+// `gc` exists when the process runs with --v8-flags=--expose-gc (deno task
+// start does); without it, allocating a few MiB of short-lived objects makes
+// V8 scavenge, which frees at least the youngest.
+const gc = (globalThis as { gc?: (o: { type: "major" }) => void }).gc;
 // Written, never read: keeps V8 from optimising the allocations away.
 // deno-lint-ignore no-unused-vars
 let churn: unknown;
 function releaseArgon2Memory(): void {
-  if (gc) return gc({ type: "minor" });
+  if (gc) return gc({ type: "major" });
   const objects = new Array(1024);
   for (let i = 0; i < 100_000; i++) objects[i & 1023] = { i };
   churn = objects;

@@ -21,3 +21,10 @@ export function redactPath(path: string): string {
   const head = PLAIN_SEGMENT.test(first) ? `/${first}` : first ? "/…" : "/";
   return rest.length && head !== "/…" ? `${head}/…` : head;
 }
+
+const REQUEST_ID = /^[\w\-=]{1,255}$/;
+
+/** The client's X-Request-Id when it is short and plain, else a new one. */
+export function requestIdOf(header: string | undefined): string {
+  return header && REQUEST_ID.test(header) ? header : crypto.randomUUID();
+}

@@ -68,7 +68,11 @@ export function registerRoutes(deps: AppDeps) {
       pages.serve(
         c,
         "register",
-        () => <RegisterPage page={pageInfo(c, config)} />,
+        // Rendered once for everyone: the language switcher must come back
+        // to the bare page, not to the first visitor's query string.
+        () => (
+          <RegisterPage page={{ ...pageInfo(c, config), path: "/register" }} />
+        ),
       ),
   );
 

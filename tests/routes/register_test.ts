@@ -214,3 +214,14 @@ async function waitUntil(check: () => Promise<boolean>, timeoutMs = 3000) {
     await new Promise((r) => setTimeout(r, 20));
   }
 }
+
+Deno.test("register: the page rendered once shows no visitor's query to the next", async () => {
+  await using app = await startTestApp();
+  const first = await app.browser().get("/register?ref=private-campaign-42");
+  assert.equal(first.status, 200);
+  const second = await app.browser().get("/register");
+  for (const res of [first, second]) {
+    assert.doesNotMatch(res.body, /private-campaign-42/);
+    assert.match(res.body, /name="next" value="\/register"/);
+  }
+});
