@@ -72,3 +72,33 @@ export async function writeResults(
     JSON.stringify({ ...meta, rows }, null, 2) + "\n",
   );
 }
+
+/**
+ * Re-measured rows replace theirs in an existing results file; `remeasured`
+ * records when and under what load, since they come from another run.
+ */
+export async function replaceResultRows(
+  path: URL,
+  rows: Row[],
+  meta: Record<string, unknown>,
+): Promise<void> {
+  const old = JSON.parse(await Deno.readTextFile(path)) as {
+    rows: Row[];
+    remeasured?: Record<string, unknown>;
+  };
+  const fresh = new Map(rows.map((r) => [r.scenario, r]));
+  const remeasured = { ...old.remeasured };
+  for (const r of rows) remeasured[r.scenario] = meta;
+  await Deno.writeTextFile(
+    path,
+    JSON.stringify(
+      {
+        ...old,
+        rows: old.rows.map((r) => fresh.get(r.scenario) ?? r),
+        remeasured,
+      },
+      null,
+      2,
+    ) + "\n",
+  );
+}
