@@ -51,7 +51,8 @@ const flag = (fallback: boolean) =>
 
 const redirectPath = (fallback: string) =>
   z.string().default(fallback).refine(
-    (p) => p.startsWith("/") && !p.startsWith("//"),
+    // deno-lint-ignore no-control-regex
+    (p) => /^\/(?![/\\])/.test(p) && !/[\x00-\x1f\x7f]/.test(p),
     "must be a path on this site, starting with a single /",
   );
 

@@ -7,9 +7,15 @@ import { type AppEnv, readForm } from "../lib/http.ts";
 
 const YEAR_S = 365 * 86_400;
 
-/** Only a path on this site: never `//evil.example` or `https://…`. */
+/**
+ * Only a path on this site: never `//evil.example` or `https://…`. Control
+ * characters are refused outright: browsers drop tabs and newlines from a
+ * URL, so "/<TAB>/evil.example" would arrive as "//evil.example".
+ */
 function safeNext(next: string | undefined): string {
-  return next && /^\/(?![/\\])/.test(next) && !/[\r\n]/.test(next) ? next : "/";
+  // deno-lint-ignore no-control-regex
+  const control = /[\x00-\x1f\x7f]/;
+  return next && /^\/(?![/\\])/.test(next) && !control.test(next) ? next : "/";
 }
 
 export function langRoutes(deps: AppDeps) {

@@ -96,6 +96,7 @@ Deno.test("config: bad values are named with what is wrong", () => {
     ACTIVATION_MAX_AGE: "3 days",
     MAIL_BACKEND: "carrier-pigeon",
     REDIRECT_AFTER_ACTIVATION: "https://evil.example.com",
+    REDIRECT_IF_ALREADY_ACTIVE: "/\\evil.example.com",
     SMTP_SECURE: "maybe",
   });
   assert.equal(res.ok, false);
@@ -106,6 +107,7 @@ Deno.test("config: bad values are named with what is wrong", () => {
       "ACTIVATION_MAX_AGE",
       "MAIL_BACKEND",
       "REDIRECT_AFTER_ACTIVATION",
+      "REDIRECT_IF_ALREADY_ACTIVE",
       "SMTP_SECURE",
     ]
   ) {

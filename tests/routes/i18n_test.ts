@@ -112,6 +112,9 @@ Deno.test("i18n: Accept-Language picks, the lang cookie overrides, the footer sw
       "//evil.example/",
       "https://evil.example/",
       "/\\evil.example",
+      // Browsers drop tabs and newlines from URLs: "/\t/x" would be "//x".
+      "/\t/evil.example",
+      "/\n/evil.example",
     ]
   ) {
     assert.equal((await b.post("/lang", { lang: "en", next })).location, "/");
