@@ -6,12 +6,7 @@ import { getCookie } from "hono/cookie";
 import { Layout } from "../components/Layout.tsx";
 import { CheckInboxPage, Message } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
-import {
-  activateAccount,
-  checkActivationLink,
-  deliverSoon,
-  resendActivation,
-} from "../lib/accounts.ts";
+import { activateAccount, checkActivationLink } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
   type AppContext,
@@ -24,7 +19,8 @@ import {
   renderPage,
   setSessionCookie,
 } from "../lib/http.ts";
-import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import { requestMail } from "../lib/mail_requests.ts";
+import { tooManyPage } from "../lib/request_limits.tsx";
 import { EmailOnlySchema, fieldErrors } from "../lib/schemas.ts";
 import { REGISTERED_PURPOSE } from "./register.tsx";
 
@@ -84,11 +80,12 @@ export function activateRoutes(deps: AppDeps) {
     if (!parsed.success) {
       return resendPage(c, form.email, fieldErrors(parsed.error).email);
     }
-    const limited = await limitRequest(deps, c, "resend", parsed.data.email);
-    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
-    const res = await resendActivation(deps, parsed.data.email);
-    if (!res.ok) return retryPage(c);
-    deliverSoon(deps, res.outboxId);
+    const res = await requestMail(deps, c, "resend", parsed.data.email);
+    if (!res.ok) {
+      return res.reason === "limited"
+        ? tooManyPage(c, config, res.retryAfterMs)
+        : retryPage(c);
+    }
     // The same answer whether or not a mail is due: nothing to enumerate.
     return c.redirect("/activate/sent", 303);
   });

@@ -5,7 +5,6 @@ import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { CheckInboxPage, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
-import { deliverSoon } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
   type AppContext,
@@ -16,12 +15,9 @@ import {
   renderPage,
   setSessionCookie,
 } from "../lib/http.ts";
-import {
-  checkResetLink,
-  requestPasswordReset,
-  resetPassword,
-} from "../lib/password_reset.ts";
-import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import { requestMail } from "../lib/mail_requests.ts";
+import { checkResetLink, resetPassword } from "../lib/password_reset.ts";
+import { tooManyPage } from "../lib/request_limits.tsx";
 import {
   EmailOnlySchema,
   type FieldErrors,
@@ -141,11 +137,12 @@ export function passwordRoutes(deps: AppDeps) {
       );
       return renderPage(c, page, 422);
     }
-    const limited = await limitRequest(deps, c, "forgot", parsed.data.email);
-    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
-    const res = await requestPasswordReset(deps, parsed.data.email);
-    if (!res.ok) return retry(c);
-    deliverSoon(deps, res.outboxId);
+    const res = await requestMail(deps, c, "forgot", parsed.data.email);
+    if (!res.ok) {
+      return res.reason === "limited"
+        ? tooManyPage(c, config, res.retryAfterMs)
+        : retry(c);
+    }
     return c.redirect("/password/forgot/sent", 303);
   });
 

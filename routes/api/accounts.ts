@@ -5,7 +5,6 @@ import {
   activateAccount,
   deliverSoon,
   registerAccount,
-  resendActivation,
   signIn,
 } from "../../lib/accounts.ts";
 import type { AppDeps } from "../../lib/deps.ts";
@@ -16,6 +15,7 @@ import {
   SESSION_COOKIE,
   setSessionCookie,
 } from "../../lib/http.ts";
+import { requestMail } from "../../lib/mail_requests.ts";
 import { limitRequest, retryAfterSeconds } from "../../lib/request_limits.tsx";
 import {
   ActivateApiSchema,
@@ -25,7 +25,12 @@ import {
 } from "../../lib/schemas.ts";
 import { deleteSession } from "../../lib/sessions.ts";
 import type { User } from "../../lib/users.ts";
-import { apiError, apiTooMany, readJson } from "./errors.ts";
+import {
+  apiError,
+  apiTooMany,
+  mailRequestRefused,
+  readJson,
+} from "./errors.ts";
 
 /** What the API tells a signed-in person about themselves; never the hash. */
 export function publicUser(user: User) {
@@ -94,15 +99,12 @@ export function accountApi(deps: AppDeps) {
   app.post("/activation/resend", async (c) => {
     const input = await readJson(c, EmailOnlySchema);
     if (!input.ok) return input.response;
-    const limited = await limitRequest(deps, c, "resend", input.data.email);
-    if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
-    const res = await resendActivation(deps, input.data.email);
-    if (!res.ok) return apiError(c, 503, "unavailable", "register.retry");
-    deliverSoon(deps, res.outboxId);
+    const res = await requestMail(deps, c, "resend", input.data.email);
+    if (!res.ok) return mailRequestRefused(c, res);
     // Worked out from the limits alone, never from the account, so it is
     // the same for every address (the ResendButton island counts it down).
     return accepted(c, "api.resend_accepted", {
-      retry_after: retryAfterSeconds(limited.waitMs),
+      retry_after: retryAfterSeconds(res.waitMs),
     });
   });
 

@@ -43,6 +43,16 @@ export function apiTooMany(c: AppContext, retryAfterMs: number) {
   return apiError(c, 429, "rate_limited", "limit.api");
 }
 
+/** The API's answer to a mail request the limits or the store refused. */
+export function mailRequestRefused(
+  c: AppContext,
+  res: { reason: "limited"; retryAfterMs: number } | { reason: "retry" },
+) {
+  return res.reason === "limited"
+    ? apiTooMany(c, res.retryAfterMs)
+    : apiError(c, 503, "unavailable", "register.retry");
+}
+
 export function isApiPath(path: string): boolean {
   return path === "/api" || path.startsWith("/api/");
 }

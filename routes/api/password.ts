@@ -1,17 +1,13 @@
 // JSON: ask for a reset link, and use one.
 import { Hono } from "hono";
-import { deliverSoon } from "../../lib/accounts.ts";
 import type { AppDeps } from "../../lib/deps.ts";
 import { type AppEnv, setSessionCookie } from "../../lib/http.ts";
-import {
-  requestPasswordReset,
-  resetPassword,
-} from "../../lib/password_reset.ts";
-import { limitRequest } from "../../lib/request_limits.tsx";
+import { requestMail } from "../../lib/mail_requests.ts";
+import { resetPassword } from "../../lib/password_reset.ts";
 import { EmailOnlySchema, ResetPasswordApiSchema } from "../../lib/schemas.ts";
 import { deleteSession } from "../../lib/sessions.ts";
 import { accepted, publicUser } from "./accounts.ts";
-import { apiError, apiTooMany, readJson } from "./errors.ts";
+import { apiError, mailRequestRefused, readJson } from "./errors.ts";
 
 export function passwordApi(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -19,11 +15,8 @@ export function passwordApi(deps: AppDeps) {
   app.post("/forgot", async (c) => {
     const input = await readJson(c, EmailOnlySchema);
     if (!input.ok) return input.response;
-    const limited = await limitRequest(deps, c, "forgot", input.data.email);
-    if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
-    const res = await requestPasswordReset(deps, input.data.email);
-    if (!res.ok) return apiError(c, 503, "unavailable", "register.retry");
-    deliverSoon(deps, res.outboxId);
+    const res = await requestMail(deps, c, "forgot", input.data.email);
+    if (!res.ok) return mailRequestRefused(c, res);
     return accepted(c, "api.forgot_accepted");
   });
 
