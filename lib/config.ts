@@ -187,6 +187,20 @@ export function loadConfig(
       problems.push(
         `SECRET_KEY: must be at least ${MIN_SECRET_LENGTH} characters`,
       );
+    } else if (e.SECRET_KEY === DEV_SECRET) {
+      // Public in this repository: anyone could forge links with it.
+      problems.push("SECRET_KEY: the development key is public; set your own");
+    }
+    if (
+      e.SECRET_KEY_FALLBACKS.split(",").some((k) => k.trim() === DEV_SECRET)
+    ) {
+      problems.push("SECRET_KEY_FALLBACKS: the development key is public");
+    }
+    if (e.KV_PATH === ":memory:") {
+      problems.push("KV_PATH: :memory: loses every account on restart");
+    }
+    if (e.RESEND_BASE_URL && !e.RESEND_BASE_URL.startsWith("https://")) {
+      problems.push("RESEND_BASE_URL: must be https in production");
     }
     if (!e.APP_ORIGIN) problems.push("APP_ORIGIN: required in production");
     if (FAKE_MAIL_BACKENDS.has(e.MAIL_BACKEND)) {

@@ -154,19 +154,25 @@ export function createDeliverer(
       const ms = performance.now() - started;
       const now = clock.now();
       const backoff = retryDelayMs(entry.attempts, err);
-      // Release the lease so a retry (queue or sweep) can claim it again.
-      await kv.atomic()
-        .check({ key: keys.outboxEntry(outboxId), versionstamp })
-        .set(
-          keys.outboxEntry(outboxId),
-          {
-            ...entry,
-            leaseUntil: 0,
-            lastError: err instanceof Error ? err.message : String(err),
-            nextAttemptAt: now + backoff,
-          } satisfies OutboxEntry,
-        )
-        .commit();
+      // Release the lease so a retry (queue or sweep) can claim it again. If
+      // even that fails (a busy database), the lease simply runs out: the
+      // retry comes later, and the batch's sent mails are still cleared.
+      try {
+        await kv.atomic()
+          .check({ key: keys.outboxEntry(outboxId), versionstamp })
+          .set(
+            keys.outboxEntry(outboxId),
+            {
+              ...entry,
+              leaseUntil: 0,
+              lastError: err instanceof Error ? err.message : String(err),
+              nextAttemptAt: now + backoff,
+            } satisfies OutboxEntry,
+          )
+          .commit();
+      } catch (releaseErr) {
+        log.warn("outbox lease not released", { outboxId, error: releaseErr });
+      }
       log.warn("signal delivery failed", {
         ...logFields(outboxId, entry, ms),
         error: err,
@@ -209,15 +215,20 @@ export function createDeliverer(
       ? new Map([[ids[0], await claim(ids[0])]])
       : await claimMany(ids);
     const sent: { id: string; entry: OutboxEntry; ms: number }[] = [];
-    const outcomes = await Promise.all(ids.map(async (id) => {
+    const settled = await Promise.allSettled(ids.map(async (id) => {
       const claimed = claims.get(id)!;
       if (typeof claimed === "string") return claimed;
       const { outcome, ms } = await send(id, claimed);
       if (outcome === "sent") sent.push({ id, entry: claimed.entry, ms });
       return outcome;
     }));
+    // Whatever else went wrong, what was sent must leave the outbox, or it
+    // would be sent again when its lease runs out.
     if (sent.length) await clear(sent);
-    return outcomes;
+    return settled.map((r) => {
+      if (r.status === "rejected") throw r.reason;
+      return r.value;
+    });
   }
 
   // Each KV commit costs a disk flush (milliseconds): one claim and one

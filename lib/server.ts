@@ -90,8 +90,15 @@ export async function startApp(
   const i18n = opts.i18n ?? await loadLocales();
   const deps: AppDeps = { ...deps0, deliverer, i18n, mailbox };
 
+  // Set when shutdown starts: a message handed over after that is refused
+  // (the queue keeps it for a retry, here or on another instance) rather
+  // than sent while KV and the mailer are closing.
+  let stopping = false;
   const listening = config.signalQueue === "kv"
-    ? kv.listenQueue((msg) => track(deliverer.onQueueMessage(msg)))
+    ? kv.listenQueue((msg) => {
+      if (stopping) throw new Error("shutting down: left for a retry");
+      return track(deliverer.onQueueMessage(msg));
+    })
     : Promise.resolve();
 
   if (opts.sweep ?? true) {
@@ -136,9 +143,12 @@ export async function startApp(
     server,
     shutdown() {
       closing ??= (async () => {
+        stopping = true;
         await server.shutdown();
         stop.abort();
-        await Promise.allSettled(inFlight);
+        // Deliveries can start while others finish (a batch, the sweep):
+        // wait until none is left, not just for the ones seen first.
+        while (inFlight.size) await Promise.allSettled([...inFlight]);
         deps.passwords.close();
         await mailer.close();
         try {

@@ -121,3 +121,32 @@ Deno.test("config: Deno Deploy gets the default KV and no queue", () => {
   assert.equal(res.config.kvPath, undefined);
   assert.equal(res.config.signalQueue, "none");
 });
+
+Deno.test("config: production refuses the public development key, :memory: and plain-http Resend", () => {
+  const dev = "development-only-secret-do-not-use-in-production!!";
+  const base = {
+    DENO_ENV: "production",
+    APP_ORIGIN: "https://example.com",
+    MAIL_BACKEND: "resend",
+    RESEND_API_KEY: "re_test",
+  };
+  const cases: [Record<string, string>, RegExp][] = [
+    [{ SECRET_KEY: dev }, /SECRET_KEY: the development key is public/],
+    [
+      { SECRET_KEY: STRONG, SECRET_KEY_FALLBACKS: dev },
+      /SECRET_KEY_FALLBACKS: the development key is public/,
+    ],
+    [{ SECRET_KEY: STRONG, KV_PATH: ":memory:" }, /KV_PATH: :memory:/],
+    [
+      { SECRET_KEY: STRONG, RESEND_BASE_URL: "http://api.example.com" },
+      /RESEND_BASE_URL: must be https/,
+    ],
+  ];
+  for (const [env, message] of cases) {
+    const res = loadConfig({ ...base, ...env });
+    assert.equal(res.ok, false, JSON.stringify(env));
+    assert.match(!res.ok ? res.error : "", message);
+  }
+  // The development key is fine where it belongs.
+  assert.ok(loadConfig({ SECRET_KEY: dev }).ok);
+});
