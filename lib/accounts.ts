@@ -45,10 +45,16 @@ export async function registerAccount(
     return { ok: true, userId: res.user.id, outboxId: res.outboxId };
   }
   if (res.reason === "email_taken") {
-    const told = await signalUser(deps.kv, input.email, onRegisterAgain, {
-      now: deps.clock.now(),
-      queue: deps.config.signalQueue === "kv",
-    });
+    const replace = { firstName: input.first_name, passwordHash, lang };
+    const told = await signalUser(
+      deps.kv,
+      input.email,
+      onRegisterAgain(replace),
+      {
+        now: deps.clock.now(),
+        queue: deps.config.signalQueue === "kv",
+      },
+    );
     if (!told.ok) return { ok: false, reason: "retry" };
     return { ok: true, userId: null, outboxId: told.outboxId };
   }
@@ -69,15 +75,28 @@ function verifyActivationToken(deps: Deps, token: string, now: number) {
  */
 export const REGISTER_AGAIN_MAIL_COOLDOWN_MS = 120_000;
 
-/** A pending owner gets a fresh link; an active one hears someone tried. */
-function onRegisterAgain(user: User): SignalChoice {
+/**
+ * A pending address registered again takes the new registrant's name,
+ * password and language, and its owner gets a fresh link (older ones die).
+ * Nobody has proved the address yet, so the latest registration is as good
+ * as the first, and the first must not keep its password: otherwise an
+ * attacker registers a victim's address first and, once the victim activates
+ * "her" account from her own mail, signs in with his password (pre-account
+ * hijacking). An active account keeps everything; its owner hears someone
+ * tried.
+ */
+function onRegisterAgain(
+  replace: Pick<User, "firstName" | "passwordHash" | "lang">,
+): (user: User) => SignalChoice {
   const cooldownMs = REGISTER_AGAIN_MAIL_COOLDOWN_MS;
-  if (!user.isActivated) {
-    return { type: "activation_requested", bumpTokenVersion: true, cooldownMs };
-  }
-  return user.isActive
-    ? { type: "registration_attempted_on_active", cooldownMs }
-    : null;
+  return (user) => {
+    if (!user.isActivated) {
+      return { type: "activation_requested", cooldownMs, replace };
+    }
+    return user.isActive
+      ? { type: "registration_attempted_on_active", cooldownMs }
+      : null;
+  };
 }
 
 export type MailRequestOutcome =
@@ -173,12 +192,15 @@ export type SignInOutcome =
 export async function signIn(
   deps: Deps,
   input: LoginInput,
+  /** The client (its IP): failures slow down this client, not the owner. */
+  from: string,
 ): Promise<SignInOutcome> {
   const now = deps.clock.now();
   // Known or unknown address alike, so throttling reveals nothing.
   const turn = await beginLoginAttempt(
     deps.kv,
     input.email,
+    from,
     deps.config.loginFreeFailures,
     now,
   );

@@ -22,5 +22,8 @@ export const keys = {
   cooldown: (rule: string, subject: string) =>
     ["cooldowns", rule, subject] as const,
   /** Sign-in attempts since the last success, per email address. */
-  loginAttempts: (email: string) => ["login_attempts", email] as const,
+  /** Failed sign-ins per address and client: one client cannot lock out another. */
+  loginAttempts: (email: string, from: string) =>
+    ["login_attempts", email, from] as const,
+  loginAttemptsOf: (email: string) => ["login_attempts", email] as const,
 };

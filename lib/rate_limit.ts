@@ -104,18 +104,22 @@ export function loginDelayMs(count: number, free: number): number {
 }
 
 /**
- * Reserves one sign-in attempt for `email` (known or not, so the answer
- * never tells them apart). Counting the attempt before the password is
- * checked means parallel guesses cannot all slip in before the first
- * failure is recorded. `clearLoginAttempts` resets it after a success.
+ * Reserves one sign-in attempt for `email` from the client `from` (known
+ * address or not, so the answer never tells them apart). Counting the
+ * attempt before the password is checked means parallel guesses cannot all
+ * slip in before the first failure is recorded. Counting per client means a
+ * stranger's failures never slow the owner down elsewhere; guesses spread
+ * over many clients meet the per-address ceiling in request_limits.tsx.
+ * `clearLoginAttempts` resets the address after a success.
  */
 export async function beginLoginAttempt(
   kv: Deno.Kv,
   email: string,
+  from: string,
   free: number,
   now: number,
 ): Promise<LimitResult> {
-  const key = keys.loginAttempts(email);
+  const key = keys.loginAttempts(email, from);
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
     const entry = await kv.get<Attempts>(key);
     const seen = entry.value ?? { count: 0, lastAt: 0 };
@@ -143,5 +147,7 @@ export async function clearLoginAttempts(
   kv: Deno.Kv,
   email: string,
 ): Promise<void> {
-  await kv.delete(keys.loginAttempts(email));
+  for await (const entry of kv.list({ prefix: keys.loginAttemptsOf(email) })) {
+    await kv.delete(entry.key);
+  }
 }

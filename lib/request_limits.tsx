@@ -59,14 +59,32 @@ export async function limitRequest(
     ? await hitCooldown(kv, action, email, config.resendIntervalMs, now)
     : null;
   if (gap && !gap.ok) return gap;
-  const byEmail = await hitRateLimit(
-    kv,
-    `${action}:email`,
-    email,
-    config.rateLimitEmail,
-    now,
-  );
+  // Sign-in budgets count per address *and client*, or a stranger's wrong
+  // passwords would lock the owner out; a ceiling ten times higher per
+  // address alone still caps guessing spread over many clients.
+  const byEmail = action === "login"
+    ? await hitRateLimit(
+      kv,
+      "login:email+ip",
+      `${email} ${ip}`,
+      config.rateLimitEmail,
+      now,
+    )
+    : await hitRateLimit(
+      kv,
+      `${action}:email`,
+      email,
+      config.rateLimitEmail,
+      now,
+    );
   if (!byEmail.ok) return byEmail;
+  if (action === "login") {
+    const ceiling = await hitRateLimit(kv, "login:email", email, {
+      ...config.rateLimitEmail,
+      limit: config.rateLimitEmail.limit * 10,
+    }, now);
+    if (!ceiling.ok) return ceiling;
+  }
   return {
     ok: true,
     remaining: Math.min(byIp.remaining, byEmail.remaining),

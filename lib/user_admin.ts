@@ -1,6 +1,7 @@
 // What operators do to accounts (tools/users.ts): activate by hand,
 // deactivate, delete everything about a user, look at the outbox.
 import { keys } from "./kv_keys.ts";
+import { clearLoginAttempts } from "./rate_limit.ts";
 import type { OutboxEntry } from "./signals.ts";
 import { deleteUserSessions } from "./sessions.ts";
 import { getUserByEmail, type User } from "./users.ts";
@@ -92,8 +93,8 @@ export async function deleteUser(
   await kv.atomic()
     .delete(keys.user(user.id))
     .delete(keys.userByEmail(user.email))
-    .delete(keys.loginAttempts(user.email))
     .commit();
+  await clearLoginAttempts(kv, user.email);
   return {
     ok: true,
     user,

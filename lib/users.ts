@@ -175,6 +175,11 @@ export type SignalChoice = {
   bumpTokenVersion?: boolean;
   /** Queue nothing if a mail to this owner was queued more recently. */
   cooldownMs?: number;
+  /**
+   * New credentials for a pending record (someone registered the address
+   * again). Older links always die with them, mail or no mail.
+   */
+  replace?: Pick<User, "firstName" | "passwordHash" | "lang">;
 } | null;
 
 export type SignalUserResult =
@@ -204,14 +209,16 @@ export async function signalUser(
     const choice = choose(entry.value);
     if (!choice) return { ok: true, outboxId: null };
     const mailedAt = entry.value.mailedAt ?? entry.value.createdAt;
-    if (choice.cooldownMs && now - mailedAt < choice.cooldownMs) {
-      return { ok: true, outboxId: null };
-    }
+    const coolingDown = Boolean(
+      choice.cooldownMs && now - mailedAt < choice.cooldownMs,
+    );
+    if (coolingDown && !choice.replace) return { ok: true, outboxId: null };
     const user: User = {
       ...entry.value,
-      mailedAt: now,
+      ...choice.replace,
+      mailedAt: coolingDown ? entry.value.mailedAt : now,
       tokenVersion: entry.value.tokenVersion +
-        (choice.bumpTokenVersion ? 1 : 0),
+        (choice.bumpTokenVersion || choice.replace ? 1 : 0),
     };
     // A pending record keeps the expiry it had.
     const expireIn = user.pendingUntil === null
@@ -219,13 +226,20 @@ export async function signalUser(
       : user.pendingUntil - now;
     const atomic = kv.atomic().check(index).check(entry)
       .set(keys.user(user.id), user, { expireIn });
-    const outboxId = uuidv7();
-    addSignal(atomic, { type: choice.type, userId: entry.value.id }, {
-      id: outboxId,
-      now,
-      queue,
-    });
+    // Cooling down: the credentials change (older links die) but no mail.
+    const outboxId = coolingDown ? null : uuidv7();
+    if (outboxId) {
+      addSignal(atomic, { type: choice.type, userId: entry.value.id }, {
+        id: outboxId,
+        now,
+        queue,
+      });
+    }
     if ((await atomic.commit()).ok) return { ok: true, outboxId };
+    // A burst of registrations of one address: whoever wrote the record
+    // just now (another registrant, or an activation) wins, as if it had
+    // come after us. Nothing is owed to this request but the same answer.
+    if (coolingDown) return { ok: true, outboxId: null };
   }
   return { ok: false, reason: "conflict" };
 }

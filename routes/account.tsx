@@ -13,6 +13,7 @@ import {
   renderPage,
 } from "../lib/http.ts";
 import { changePassword } from "../lib/password_reset.ts";
+import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
 import {
   ChangePasswordSchema,
   type FieldErrors,
@@ -108,6 +109,10 @@ export function accountRoutes(deps: AppDeps) {
     if (!parsed.success) {
       return accountPage(c, user, fieldErrors(parsed.error), 422);
     }
+    // Checking the current password is a sign-in attempt: a borrowed session
+    // must not get unlimited guesses at it.
+    const limited = await limitRequest(deps, c, "login", user.email);
+    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
     const res = await changePassword(deps, user, session.idHash, parsed.data);
     if (!res.ok) {
       return res.reason === "fields"

@@ -6,6 +6,7 @@ import { Hono } from "hono";
 import { Layout } from "../components/Layout.tsx";
 import type { AppDeps } from "../lib/deps.ts";
 import { type AppEnv, pageInfo, renderPage } from "../lib/http.ts";
+import { clientIp } from "../lib/request_limits.tsx";
 import type { Mailbox } from "../lib/mail/recording.ts";
 
 const URL_RE = /(https?:\/\/[^\s<>"]+)/g;
@@ -22,10 +23,17 @@ function Linkified({ text }: { text: string }) {
   );
 }
 
+function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === "::1" || /^::ffff:127\./.test(ip);
+}
+
 export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
   const { config } = deps;
   const app = new Hono<AppEnv>();
+  // Every link the app mailed is readable here: only from this machine, even
+  // when a development server listens on all interfaces.
   app.use(async (c, next) => {
+    if (!isLoopback(clientIp(c, 0))) return c.notFound();
     await next();
     c.header("Cache-Control", "no-store");
   });

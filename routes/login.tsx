@@ -18,7 +18,7 @@ import {
   setSessionCookie,
 } from "../lib/http.ts";
 import { type FieldErrors, fieldErrors, LoginSchema } from "../lib/schemas.ts";
-import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import { clientIp, limitRequest, tooManyPage } from "../lib/request_limits.tsx";
 import { deleteSession } from "../lib/sessions.ts";
 
 function LoginPage(
@@ -110,7 +110,11 @@ export function loginRoutes(deps: AppDeps) {
     }
     const limited = await limitRequest(deps, c, "login", parsed.data.email);
     if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
-    const res = await signIn(deps, parsed.data);
+    const res = await signIn(
+      deps,
+      parsed.data,
+      clientIp(c, config.trustedProxyHops),
+    );
     if (!res.ok && res.reason === "throttled") {
       return tooManyPage(c, config, res.retryAfterMs);
     }

@@ -16,7 +16,11 @@ import {
   setSessionCookie,
 } from "../../lib/http.ts";
 import { requestMail } from "../../lib/mail_requests.ts";
-import { limitRequest, retryAfterSeconds } from "../../lib/request_limits.tsx";
+import {
+  clientIp,
+  limitRequest,
+  retryAfterSeconds,
+} from "../../lib/request_limits.tsx";
 import {
   ActivateApiSchema,
   EmailOnlySchema,
@@ -113,7 +117,11 @@ export function accountApi(deps: AppDeps) {
     if (!input.ok) return input.response;
     const limited = await limitRequest(deps, c, "login", input.data.email);
     if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
-    const res = await signIn(deps, input.data);
+    const res = await signIn(
+      deps,
+      input.data,
+      clientIp(c, deps.config.trustedProxyHops),
+    );
     if (!res.ok) {
       switch (res.reason) {
         case "throttled":

@@ -81,21 +81,27 @@ Deno.test("login throttle: each failure past the free ones doubles the wait", as
   using kv = await Deno.openKv(":memory:");
   let now = 0;
   for (let i = 0; i < 3; i++) {
-    assert.ok((await beginLoginAttempt(kv, "a@x.io", 3, now)).ok);
+    assert.ok((await beginLoginAttempt(kv, "a@x.io", "1.2.3.4", 3, now)).ok);
   }
-  const blocked = await beginLoginAttempt(kv, "a@x.io", 3, now + 500);
+  const blocked = await beginLoginAttempt(
+    kv,
+    "a@x.io",
+    "1.2.3.4",
+    3,
+    now + 500,
+  );
   assert.deepEqual(blocked, { ok: false, retryAfterMs: 500 });
   now += 1_000;
-  assert.ok((await beginLoginAttempt(kv, "a@x.io", 3, now)).ok);
+  assert.ok((await beginLoginAttempt(kv, "a@x.io", "1.2.3.4", 3, now)).ok);
   assert.equal(
-    (await beginLoginAttempt(kv, "a@x.io", 3, now + 1_999)).ok,
+    (await beginLoginAttempt(kv, "a@x.io", "1.2.3.4", 3, now + 1_999)).ok,
     false,
   );
   // Parallel guesses get one turn between them, not one each.
   const burst = await Promise.all(
     Array.from(
       { length: 20 },
-      () => beginLoginAttempt(kv, "a@x.io", 3, now + 2_000),
+      () => beginLoginAttempt(kv, "a@x.io", "1.2.3.4", 3, now + 2_000),
     ),
   );
   assert.equal(burst.filter((r) => r.ok).length, 1);

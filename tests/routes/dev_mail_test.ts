@@ -36,6 +36,8 @@ for (
     }],
     ["production", {
       DENO_ENV: "production",
+      // Production refuses :memory:; the test hands the app its own KV anyway.
+      KV_PATH: "data/never-opened-by-this-test.sqlite3",
       MAIL_BACKEND: "smtp",
       APP_ORIGIN: "https://app.test",
     }],

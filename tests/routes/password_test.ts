@@ -191,3 +191,20 @@ Deno.test("password: changing it without a session goes to sign-in", async () =>
   assert.equal(res.status, 303);
   assert.equal(res.location, "/login");
 });
+
+Deno.test("password change: guesses at the current password are rate limited", async () => {
+  await using app = await startTestApp({ env: { RATE_LIMIT_EMAIL: "3/15m" } });
+  const browser = await createActiveAccount(app);
+  const guess = (current: string) =>
+    browser.post("/account/password", {
+      current_password: current,
+      password: "a brand new passphrase",
+      password_confirm: "a brand new passphrase",
+    });
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await guess(`wrong guess ${i}`)).status, 422);
+  }
+  const limited = await guess("wrong guess 3");
+  assert.equal(limited.status, 429);
+  assert.ok(Number(limited.headers.get("retry-after")) > 0);
+});

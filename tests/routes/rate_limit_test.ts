@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import {
+  countPrefix,
   createActiveAccount,
   GOOD_PASSWORD,
   startTestApp,
@@ -96,7 +97,45 @@ Deno.test("login: failures for one account slow down progressively, known or not
   });
   assert.equal(ok.location, "/account");
   assert.equal(
-    (await app.kv.get(["login_attempts", "ada@example.com"])).value,
-    null,
+    await countPrefix(app.kv, ["login_attempts", "ada@example.com"]),
+    0,
   );
+});
+
+Deno.test("login: a stranger's failures do not lock the owner out elsewhere", async () => {
+  await using app = await startTestApp({
+    env: { TRUSTED_PROXY_HOPS: "1", RATE_LIMIT_EMAIL: "3/15m" },
+  });
+  await createActiveAccount(app);
+  const from = (ip: string, password: string) =>
+    app.browser().post("/login", { email: "ada@example.com", password }, {
+      "x-forwarded-for": ip,
+    });
+  // The attacker runs out of turns and budget from his address…
+  const attacker = [];
+  for (let i = 0; i < 6; i++) {
+    attacker.push((await from("203.0.113.7", `guess ${i} is wrong`)).status);
+  }
+  assert.ok(attacker.includes(429), `attacker: ${attacker}`);
+  // …while the owner, from hers, signs in at once.
+  const owner = await from("198.51.100.2", GOOD_PASSWORD);
+  assert.equal(owner.status, 303);
+  assert.equal(owner.location, "/account");
+});
+
+Deno.test("login: guesses spread over many clients meet a per-address ceiling", async () => {
+  await using app = await startTestApp({
+    env: { TRUSTED_PROXY_HOPS: "1", RATE_LIMIT_EMAIL: "1/15m" },
+  });
+  const statuses = [];
+  for (let i = 0; i < 12; i++) {
+    const res = await app.browser().post("/login", {
+      email: "ada@example.com",
+      password: `guess ${i} is wrong`,
+    }, { "x-forwarded-for": `203.0.113.${i + 1}` });
+    statuses.push(res.status);
+  }
+  // Ten times the per-client budget, then 429 for everyone.
+  assert.deepEqual(statuses.slice(0, 10), Array(10).fill(400));
+  assert.deepEqual(statuses.slice(10), [429, 429]);
 });

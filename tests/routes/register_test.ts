@@ -4,6 +4,7 @@ import {
   allKeys,
   countPrefix,
   GOOD_PASSWORD,
+  linkPath,
   startTestApp,
 } from "../helpers.ts";
 import type { User } from "../../lib/users.ts";
@@ -154,7 +155,7 @@ Deno.test("register: missing fields are errors, not crashes", async () => {
   assert.deepEqual(await allKeys(app.kv), []);
 });
 
-Deno.test("register: a taken email gets the same answer and keeps the account", async () => {
+Deno.test("register: a pending address registered again takes the latest credentials", async () => {
   await using app = await startTestApp();
   const first = await app.browser().register();
   await app.mailer.waitFor(1);
@@ -178,15 +179,66 @@ Deno.test("register: a taken email gets the same answer and keeps the account", 
     first.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, "=…")),
   );
   const after = (await app.kv.get<User>(["users", index.value!])).value!;
-  // Name and password stay the owner's; only older links were retired.
-  assert.equal(after.firstName, "Ada");
-  assert.equal(after.passwordHash, before.passwordHash);
+  // Nobody proved the address yet: the latest registration's name and
+  // password stand (a first registrant must not keep a password the address's
+  // owner never chose), and older links are retired.
+  assert.equal(after.id, before.id);
+  assert.equal(after.firstName, "Eve");
+  assert.notEqual(after.passwordHash, before.passwordHash);
   assert.equal(after.tokenVersion, before.tokenVersion + 1);
   assert.equal(await countPrefix(app.kv, ["users"]), 1);
-  // The owner, not the second registrant, hears about it.
+  // The address's owner gets the fresh link, addressed by the new name.
   const mails = await app.mailer.waitFor(2);
   assert.equal(mails[1].to, "ada@example.com");
-  assert.match(mails[1].text, /Hello Ada,/);
+  assert.match(mails[1].text, /Hello Eve,/);
+});
+
+Deno.test("register: an attacker who registers a victim's address first cannot sign in later", async () => {
+  await using app = await startTestApp();
+  const attacker = app.browser();
+  const ATTACKER_PW = "mallory knows this one";
+  const VICTIM_PW = "victims own secret phrase";
+  await attacker.register({
+    email: "victim@example.com",
+    password: ATTACKER_PW,
+    password_confirm: ATTACKER_PW,
+  });
+  await app.mailer.waitFor(1); // the victim ignores this unexpected mail
+  app.clock.advance(3 * 60_000);
+  const victim = app.browser();
+  await victim.register({
+    email: "victim@example.com",
+    password: VICTIM_PW,
+    password_confirm: VICTIM_PW,
+  });
+  const mails = await app.mailer.waitFor(2);
+  assert.equal(
+    (await victim.post(linkPath(mails[1].text, "/activate/"))).location,
+    "/account",
+  );
+  // The victim's password is the account's; the attacker's is not.
+  const login = (password: string) =>
+    app.browser().post("/login", { email: "victim@example.com", password });
+  assert.equal((await login(VICTIM_PW)).location, "/account");
+  assert.equal((await login(ATTACKER_PW)).status, 400);
+});
+
+Deno.test("register: an active address registered again keeps its owner's account", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  await app.browser().post(await app.activationPath(1));
+  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
+  const before = (await app.kv.get<User>(["users", index.value!])).value!;
+  app.clock.advance(REGISTER_AGAIN_MAIL_COOLDOWN_MS);
+  await app.browser().register({
+    first_name: "Eve",
+    password: "another good passphrase",
+    password_confirm: "another good passphrase",
+  });
+  await app.mailer.waitFor(2);
+  const after = (await app.kv.get<User>(["users", index.value!])).value!;
+  assert.equal(after.firstName, "Ada");
+  assert.equal(after.passwordHash, before.passwordHash);
 });
 
 Deno.test("register: a form posted from another site is refused", async () => {
