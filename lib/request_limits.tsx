@@ -118,3 +118,16 @@ export function tooManyPage(
     429,
   );
 }
+
+/** 503: the store lost a race too often; nothing was saved, try again. */
+export function retryLaterPage(c: AppContext, config: Config) {
+  const page = pageInfo(c, config);
+  const { t } = page;
+  return renderPage(
+    c,
+    <Layout page={page} title={t("error.server_title")}>
+      <Message title={t("error.server_title")} body={t("register.retry")} />
+    </Layout>,
+    503,
+  );
+}

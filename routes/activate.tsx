@@ -20,7 +20,7 @@ import {
   setSessionCookie,
 } from "../lib/http.ts";
 import { requestMail } from "../lib/mail_requests.ts";
-import { tooManyPage } from "../lib/request_limits.tsx";
+import { retryLaterPage, tooManyPage } from "../lib/request_limits.tsx";
 import { EmailOnlySchema, fieldErrors } from "../lib/schemas.ts";
 import { REGISTERED_PURPOSE } from "./register.tsx";
 
@@ -84,7 +84,7 @@ export function activateRoutes(deps: AppDeps) {
     if (!res.ok) {
       return res.reason === "limited"
         ? tooManyPage(c, config, res.retryAfterMs)
-        : retryPage(c);
+        : retryLaterPage(c, config);
     }
     // The same answer whether or not a mail is due: nothing to enumerate.
     return c.redirect("/activate/sent", 303);
@@ -103,18 +103,6 @@ export function activateRoutes(deps: AppDeps) {
       />,
     );
   });
-
-  function retryPage(c: AppContext) {
-    const page = pageInfo(c, config);
-    const { t } = page;
-    return renderPage(
-      c,
-      <Layout page={page} title={t("error.server_title")}>
-        <Message title={t("error.server_title")} body={t("register.retry")} />
-      </Layout>,
-      503,
-    );
-  }
 
   app.get("/:token", async (c) => {
     const token = c.req.param("token");

@@ -17,7 +17,7 @@ import {
 } from "../lib/http.ts";
 import { requestMail } from "../lib/mail_requests.ts";
 import { checkResetLink, resetPassword } from "../lib/password_reset.ts";
-import { tooManyPage } from "../lib/request_limits.tsx";
+import { retryLaterPage, tooManyPage } from "../lib/request_limits.tsx";
 import {
   EmailOnlySchema,
   type FieldErrors,
@@ -107,18 +107,6 @@ export function passwordRoutes(deps: AppDeps) {
     );
   }
 
-  function retry(c: AppContext) {
-    const page = pageInfo(c, config);
-    const { t } = page;
-    return renderPage(
-      c,
-      <Layout page={page} title={t("error.server_title")}>
-        <Message title={t("error.server_title")} body={t("register.retry")} />
-      </Layout>,
-      503,
-    );
-  }
-
   app.get(
     "/forgot",
     (c) => renderPage(c, <ForgotPage page={pageInfo(c, config)} />),
@@ -141,7 +129,7 @@ export function passwordRoutes(deps: AppDeps) {
     if (!res.ok) {
       return res.reason === "limited"
         ? tooManyPage(c, config, res.retryAfterMs)
-        : retry(c);
+        : retryLaterPage(c, config);
     }
     return c.redirect("/password/forgot/sent", 303);
   });
@@ -193,7 +181,7 @@ export function passwordRoutes(deps: AppDeps) {
         );
         return renderPage(c, page, 422);
       }
-      if (res.reason === "retry") return retry(c);
+      if (res.reason === "retry") return retryLaterPage(c, config);
       return badLink(c, res.reason);
     }
     const old = c.get("session");

@@ -37,3 +37,28 @@ export async function seedRegistrations(
   }
   return emails;
 }
+
+/**
+ * A KV file in a new temp dir holding `count` queued registrations, and the
+ * environment that points an app process at it and at a loopback relay.
+ */
+export async function seedQueuedKvFile(
+  count: number,
+  smtpPort: number,
+): Promise<{ dir: string; kvPath: string; env: Record<string, string> }> {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/kv.sqlite3`;
+  const kv = await Deno.openKv(kvPath);
+  try {
+    await seedRegistrations(kv, count, { queue: true });
+  } finally {
+    kv.close();
+  }
+  const env = {
+    KV_PATH: kvPath,
+    MAIL_BACKEND: "smtp",
+    SMTP_HOST: "127.0.0.1",
+    SMTP_PORT: String(smtpPort),
+  };
+  return { dir, kvPath, env };
+}

@@ -5,26 +5,16 @@ import assert from "node:assert/strict";
 import type { OutboxEntry } from "../../lib/signals.ts";
 import { countByRecipient, startSmtpServer } from "../smtp_server.ts";
 import { spawnApp, waitFor } from "./process.ts";
-import { seedRegistrations } from "./seed.ts";
+import { seedQueuedKvFile } from "./seed.ts";
 
 const COUNT = 500;
 
 Deno.test("soak: SIGKILL during 500 deliveries, restart → every mail arrives", async () => {
-  const dir = await Deno.makeTempDir();
-  const kvPath = `${dir}/kv.sqlite3`;
   // A relay slow enough that the kill lands mid-delivery.
   const smtp = await startSmtpServer({}, {
     beforeAccept: () => new Promise((r) => setTimeout(r, 5)),
   });
-  const seeding = await Deno.openKv(kvPath);
-  await seedRegistrations(seeding, COUNT, { queue: true });
-  seeding.close();
-  const env = {
-    KV_PATH: kvPath,
-    MAIL_BACKEND: "smtp",
-    SMTP_HOST: "127.0.0.1",
-    SMTP_PORT: String(smtp.port),
-  };
+  const { dir, kvPath, env } = await seedQueuedKvFile(COUNT, smtp.port);
   const first = await spawnApp(env);
   let second: Awaited<ReturnType<typeof spawnApp>> | null = null;
   try {

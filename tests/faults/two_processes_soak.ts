@@ -3,23 +3,13 @@
 import assert from "node:assert/strict";
 import { countByRecipient, startSmtpServer } from "../smtp_server.ts";
 import { spawnApp, waitFor } from "./process.ts";
-import { seedRegistrations } from "./seed.ts";
+import { seedQueuedKvFile } from "./seed.ts";
 
 const COUNT = 300;
 
 Deno.test("soak: two app processes on one KV file deliver every mail once", async () => {
-  const dir = await Deno.makeTempDir();
-  const kvPath = `${dir}/kv.sqlite3`;
   const smtp = await startSmtpServer();
-  const seeding = await Deno.openKv(kvPath);
-  await seedRegistrations(seeding, COUNT, { queue: true });
-  seeding.close();
-  const env = {
-    KV_PATH: kvPath,
-    MAIL_BACKEND: "smtp",
-    SMTP_HOST: "127.0.0.1",
-    SMTP_PORT: String(smtp.port),
-  };
+  const { dir, env } = await seedQueuedKvFile(COUNT, smtp.port);
   const apps = await Promise.all([spawnApp(env), spawnApp(env)]);
   try {
     await waitFor(
