@@ -378,6 +378,23 @@ export interface FuzzReport {
   ms: number;
 }
 
+/**
+ * One short paragraph a CI log keeps whole: which endpoint, how to replay it
+ * (seed and path), what went wrong and the case, cut to a readable length
+ * (a counterexample can be a body of 300 kB).
+ */
+function failureReport(name: string, run: fc.RunDetails<[Case]>): string {
+  const error = run.errorInstance instanceof Error
+    ? run.errorInstance.message
+    : String(run.errorInstance);
+  return [
+    `${name}: failed after ${run.numRuns} cases`,
+    `replay: { seed: ${run.seed}, path: "${run.counterexamplePath}" }`,
+    `error: ${error.slice(0, 800)}`,
+    `case: ${JSON.stringify(run.counterexample?.[0] ?? null).slice(0, 800)}`,
+  ].join("\n");
+}
+
 /** Runs `runs` cases against every endpoint on one app; returns counts. */
 export async function fuzzEndpoints(
   opts: { runs: number; maxExpensive: number; seed?: number },
@@ -393,7 +410,7 @@ export async function fuzzEndpoints(
       ms: 0,
     };
     const started = performance.now();
-    await fc.assert(
+    const run = await fc.check(
       fc.asyncProperty(caseFor(endpoint), async (c) => {
         const fields = lastWins(c.pairs);
         // Only an input the endpoint reads as it is sent costs a hash.
@@ -441,6 +458,7 @@ export async function fuzzEndpoints(
       }),
       { numRuns: opts.runs, seed: opts.seed, endOnFailure: true },
     );
+    if (run.failed) throw new Error(failureReport(endpoint.name, run));
     report.ms = Math.round(performance.now() - started);
     reports.push(report);
   }
