@@ -20,6 +20,14 @@ export function staticRoutes(
         : "public, max-age=300",
     );
   });
+  // A name no file can have (a NUL byte, a segment past the file system's
+  // 255 bytes) is a plain 404 here; serveStatic would log the OS error.
+  app.use(async (c, next) => {
+    const path = c.req.path;
+    const tooLong = path.split("/").some((s) => s.length > 255);
+    if (path.includes("\0") || tooLong) return c.notFound();
+    await next();
+  });
   app.use(serveStatic({ root }));
   return app;
 }

@@ -30,3 +30,29 @@ Deno.test("errors: a failure inside the app gets the 500 page, no stack trace", 
   assert.match(body, /<header class="site-header">/);
   assert.doesNotMatch(body, /\bat \S+:\d+:\d+|Error:|closed/i);
 });
+
+Deno.test("errors: a static name no file can have is a quiet 404", async () => {
+  await using app = await startTestApp();
+  // Hono's serveStatic prints an OS error it meets with console.warn.
+  const printed: unknown[] = [];
+  const consoleWarn = console.warn;
+  console.warn = (...args: unknown[]) => printed.push(args);
+  try {
+    for (
+      const path of [
+        "/static/%00",
+        "/static/a%00b.css",
+        `/static/${"a".repeat(300)}`,
+      ]
+    ) {
+      const res = await app.browser().get(path);
+      assert.equal(res.status, 404, path);
+      assert.match(res.body, /<h1>Page not found<\/h1>/);
+    }
+    // The stylesheet still comes from the same route.
+    assert.equal((await app.browser().get("/static/styles.css")).status, 200);
+  } finally {
+    console.warn = consoleWarn;
+  }
+  assert.deepEqual(printed, []);
+});
