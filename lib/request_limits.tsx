@@ -31,6 +31,30 @@ export function clientIp(c: AppContext, hops: number): string {
 }
 
 /**
+ * The client as rate limits count it: an IPv4 address, or the /64 network of
+ * an IPv6 one. One subscriber usually gets a whole /64 and can change the
+ * low 64 bits at will, so counting single IPv6 addresses would let one
+ * person step around every per-client limit. An IPv4-mapped address
+ * (::ffff:192.0.2.1) counts as its IPv4 address.
+ */
+export function clientKey(ip: string): string {
+  const bare = ip.replace(/^\[|\]$/g, "").replace(/%.*$/, "");
+  if (!bare.includes(":")) return bare;
+  const mapped = bare.match(/^::ffff:(\d+\.\d+\.\d+\.\d+)$/i);
+  if (mapped) return mapped[1];
+  const halves = bare.split("::");
+  if (halves.length > 2) return bare;
+  const head = halves[0] ? halves[0].split(":") : [];
+  const tail = halves.length === 2 && halves[1] ? halves[1].split(":") : [];
+  const missing = 8 - head.length - tail.length;
+  if (missing < 0 || (halves.length === 1 && missing !== 0)) return bare;
+  const groups = [...head, ...Array(missing).fill("0"), ...tail];
+  if (!groups.every((g) => /^[0-9a-f]{1,4}$/i.test(g))) return bare;
+  const network = groups.slice(0, 4).map((g) => parseInt(g, 16).toString(16));
+  return `${network.join(":")}::/64`;
+}
+
+/**
  * Checks the client IP's budget, then the address's interval (if the action
  * has one), then the address's budget. A pass says, in `waitMs`, how long
  * until the same request would pass again: the islands count down from it,
@@ -44,7 +68,7 @@ export async function limitRequest(
 ): Promise<LimitResult> {
   const { kv, config, clock } = deps;
   const now = clock.now();
-  const ip = clientIp(c, config.trustedProxyHops);
+  const ip = clientKey(clientIp(c, config.trustedProxyHops));
   const byIp = await hitRateLimit(
     kv,
     `${action}:ip`,

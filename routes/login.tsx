@@ -18,7 +18,12 @@ import {
   setSessionCookie,
 } from "../lib/http.ts";
 import { type FieldErrors, fieldErrors, LoginSchema } from "../lib/schemas.ts";
-import { clientIp, limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import {
+  clientIp,
+  clientKey,
+  limitRequest,
+  tooManyPage,
+} from "../lib/request_limits.tsx";
 import { deleteSession } from "../lib/sessions.ts";
 
 function LoginPage(
@@ -113,7 +118,7 @@ export function loginRoutes(deps: AppDeps) {
     const res = await signIn(
       deps,
       parsed.data,
-      clientIp(c, config.trustedProxyHops),
+      clientKey(clientIp(c, config.trustedProxyHops)),
     );
     if (!res.ok && res.reason === "throttled") {
       return tooManyPage(c, config, res.retryAfterMs);

@@ -18,6 +18,7 @@ import {
 import { requestMail } from "../../lib/mail_requests.ts";
 import {
   clientIp,
+  clientKey,
   limitRequest,
   retryAfterSeconds,
 } from "../../lib/request_limits.tsx";
@@ -120,7 +121,7 @@ export function accountApi(deps: AppDeps) {
     const res = await signIn(
       deps,
       input.data,
-      clientIp(c, deps.config.trustedProxyHops),
+      clientKey(clientIp(c, deps.config.trustedProxyHops)),
     );
     if (!res.ok) {
       switch (res.reason) {

@@ -139,3 +139,25 @@ Deno.test("login: guesses spread over many clients meet a per-address ceiling", 
   assert.deepEqual(statuses.slice(0, 10), Array(10).fill(400));
   assert.deepEqual(statuses.slice(10), [429, 429]);
 });
+
+Deno.test("limits: an IPv6 client counts as its /64, so new low bits buy nothing", async () => {
+  await using app = await startTestApp({
+    env: { RATE_LIMIT_IP: "2/1m", TRUSTED_PROXY_HOPS: "1" },
+  });
+  const resend = (ip: string, i: number) =>
+    app.browser().post(
+      "/activate/resend",
+      { email: `v6-${i}@example.com` },
+      { "x-forwarded-for": ip },
+    );
+  assert.equal((await resend("2001:db8:1:2::a", 1)).status, 303);
+  assert.equal((await resend("2001:DB8:1:2:ffff:1:2:3", 2)).status, 303);
+  // A third address in the same /64 (written out in full) is over budget.
+  assert.equal((await resend("2001:0db8:0001:0002:0:0:0:b", 3)).status, 429);
+  // The next /64 is another client.
+  assert.equal((await resend("2001:db8:1:3::a", 4)).status, 303);
+  // An IPv4-mapped address is its IPv4 address.
+  assert.equal((await resend("::ffff:192.0.2.7", 5)).status, 303);
+  assert.equal((await resend("192.0.2.7", 6)).status, 303);
+  assert.equal((await resend("::FFFF:192.0.2.7", 7)).status, 429);
+});
