@@ -7,6 +7,7 @@ import { Layout } from "../components/Layout.tsx";
 import type { AppDeps } from "../lib/deps.ts";
 import { type AppEnv, pageInfo, renderPage } from "../lib/http.ts";
 import { clientIp } from "../lib/request_limits.tsx";
+import { markComplete, SECURE_HEADERS } from "../lib/secure_headers.ts";
 import type { Mailbox } from "../lib/mail/recording.ts";
 
 const URL_RE = /(https?:\/\/[^\s<>"]+)/g;
@@ -23,6 +24,26 @@ function Linkified({ text }: { text: string }) {
   );
 }
 
+/**
+ * The mail's HTML as a mail client shows it: its inline styles apply, its
+ * links work, and nothing in it runs (a sandbox with no scripts, no
+ * same-origin access and nothing fetched from anywhere).
+ */
+const MAIL_HTML_POLICY = [
+  "default-src 'none'",
+  "style-src 'unsafe-inline'",
+  "img-src data:",
+  "frame-ancestors 'none'",
+  "sandbox allow-popups allow-popups-to-escape-sandbox",
+].join("; ");
+
+function mailHtmlResponse(html: string): Response {
+  const headers = new Headers(SECURE_HEADERS as [string, string][]);
+  headers.set("Content-Security-Policy", MAIL_HTML_POLICY);
+  headers.set("Content-Type", "text/html; charset=utf-8");
+  return markComplete(new Response(html, { headers }));
+}
+
 function isLoopback(ip: string): boolean {
   return /^127\./.test(ip) || ip === "::1" || /^::ffff:127\./.test(ip);
 }
@@ -35,7 +56,9 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
   app.use(async (c, next) => {
     if (!isLoopback(clientIp(c, 0))) return c.notFound();
     await next();
-    c.header("Cache-Control", "no-store");
+    // Set on the response itself: c.header() would copy it into a new one,
+    // losing the mark that the HTML view's headers are complete.
+    c.res.headers.set("Cache-Control", "no-store");
   });
 
   app.get("/", (c) => {
@@ -85,12 +108,20 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
           <dd>{new Date(mail.sentAt).toISOString()}</dd>
         </dl>
         <Linkified text={mail.text} />
+        <p>
+          <a href={`/dev/mail/${mail.id}/html`}>The HTML part, as sent</a>
+        </p>
         <details>
-          <summary>HTML part</summary>
+          <summary>HTML source</summary>
           <pre class="mail-body">{mail.html}</pre>
         </details>
       </Layout>,
     );
+  });
+
+  app.get("/:id{[0-9]+}/html", (c) => {
+    const mail = mailbox.get(Number(c.req.param("id")));
+    return mail ? mailHtmlResponse(mail.html) : c.notFound();
   });
 
   return app;

@@ -21,6 +21,19 @@ Deno.test("dev mail: in development the sent mails are listed with clickable lin
     /<a href="(http:\/\/app\.test\/activate\/[^"]+)">/,
   );
   assert.ok(link, "the activation link is clickable");
+  // The HTML part as sent, its styles on, its links live, nothing run.
+  assert.match(mail.body, /<a href="\/dev\/mail\/1\/html">/);
+  const html = await app.browser().get("/dev/mail/1/html");
+  assert.equal(html.status, 200);
+  assert.equal(html.body, (await app.mailer.waitFor(1))[0].html);
+  const csp = html.headers.get("content-security-policy") ?? "";
+  assert.match(csp, /(^|; )sandbox[ ;]/);
+  assert.match(csp, /default-src 'none'/);
+  assert.doesNotMatch(csp, /script-src|allow-scripts|allow-same-origin/);
+  assert.equal(html.headers.get("x-content-type-options"), "nosniff");
+  assert.equal(html.headers.get("cache-control"), "no-store");
+  assert.match(html.body, /<a href="http:\/\/app\.test\/activate\/[^"]+"/);
+  assert.equal((await app.browser().get("/dev/mail/99/html")).status, 404);
   // The link it shows is the link that works.
   const res = await app.browser().post(new URL(link[1]).pathname);
   assert.equal(res.location, "/account");
@@ -51,7 +64,7 @@ for (
       await app.browser().register();
       await app.mailer.waitFor(1);
     }
-    for (const path of ["/dev/mail", "/dev/mail/1"]) {
+    for (const path of ["/dev/mail", "/dev/mail/1", "/dev/mail/1/html"]) {
       const res = await app.browser().get(path);
       assert.equal(res.status, 404);
       assert.doesNotMatch(res.body, /ada@example\.com/);
