@@ -39,8 +39,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   function errorPage(
     c: AppContext,
-    status: 403 | 404 | 413 | 415 | 500,
-    name: "forbidden" | "not_found" | "too_large" | "unsupported" | "server",
+    status: 400 | 403 | 404 | 413 | 415 | 500,
+    name:
+      | "malformed"
+      | "forbidden"
+      | "not_found"
+      | "too_large"
+      | "unsupported"
+      | "server",
   ) {
     if (isApiPath(c.req.path)) {
       return apiError(c, status, name, `error.${name}_body`);
@@ -155,6 +161,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.onError((err, c) => {
     if (err instanceof HTTPException) {
+      if (err.status === 400) {
+        return errorPage(c as AppContext, 400, "malformed");
+      }
       if (err.status === 403) {
         return errorPage(c as AppContext, 403, "forbidden");
       }

@@ -42,7 +42,8 @@ const FORM_TYPE =
 /**
  * Form bodies as plain strings; a repeated field keeps its last value. Any
  * other Content-Type is a 415: parsed as an empty form it would answer "fill
- * in every field", which is wrong and hides the caller's mistake.
+ * in every field", which is wrong and hides the caller's mistake. A body
+ * that does not parse as the form it claims to be is a 400.
  */
 export async function readForm(
   c: AppContext,
@@ -50,7 +51,14 @@ export async function readForm(
   if (!FORM_TYPE.test(c.req.header("content-type") ?? "")) {
     throw new HTTPException(415);
   }
-  const body = await c.req.parseBody();
+  let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    body = await c.req.parseBody();
+  } catch (cause) {
+    // A multipart body without its boundary, or cut short: the client's
+    // mistake, a 400, not a failure of ours.
+    throw new HTTPException(400, { cause });
+  }
   const out: Record<string, string> = {};
   for (const [name, value] of Object.entries(body)) {
     if (typeof value === "string") out[name] = value;

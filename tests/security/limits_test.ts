@@ -205,3 +205,36 @@ Deno.test("limits: malformed form encodings get a form error, not a crash", asyn
   }
   assert.deepEqual(await allKeys(app.kv), []);
 });
+
+Deno.test("limits: a multipart body that does not parse is a 400 on every form", async () => {
+  await using app = await startTestApp({ captureLogs: true });
+  const broken: [string, string][] = [
+    ["multipart/form-data", "email=ada%40example.com"], // no boundary
+    ["multipart/form-data; boundary=x", "no parts at all"],
+  ];
+  const paths = [
+    ...FORM_ENDPOINTS,
+    "/activate/resend",
+    "/password/forgot",
+    "/password/reset/abc.def",
+    "/lang",
+  ];
+  let count = 0;
+  for (const path of paths) {
+    for (const [type, body] of broken) {
+      const res = await fetch(new URL(path, app.url), {
+        method: "POST",
+        headers: { "content-type": type, origin: app.url },
+        body,
+      });
+      const text = await res.text();
+      assert.equal(res.status, 400, `${path} ${type} ${JSON.stringify(body)}`);
+      assert.match(text, /We could not read this form/);
+      assert.doesNotMatch(text, /MultipartParser|TypeError|\bat .*:\d+:\d+/);
+      count++;
+    }
+  }
+  assert.deepEqual(await allKeys(app.kv), []);
+  assert.deepEqual(app.logLines.filter((l) => / ERROR /.test(l)), []);
+  console.log(`${count} broken multipart bodies → 400, nothing stored`);
+});
