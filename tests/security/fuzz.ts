@@ -261,6 +261,7 @@ type Encoding =
   | "multipart"
   | "json"
   | "bad-json"
+  | "bad-multipart"
   | "text"
   | "none"
   | "odd";
@@ -314,6 +315,7 @@ function caseFor(endpoint: Endpoint): fc.Arbitrary<Case> {
           "multipart",
           "json",
           "bad-json",
+          "bad-multipart",
           "text",
           "none",
           "odd",
@@ -351,6 +353,14 @@ function encode(c: Case): { body?: BodyInit; type?: string } {
       return {
         body: JSON.stringify(lastWins(c.pairs)).slice(0, -1) + ",",
         type: "application/json",
+      };
+    case "bad-multipart":
+      // Says multipart, is not: a boundary missing, or one never used.
+      return {
+        body: new URLSearchParams(c.pairs).toString(),
+        type: c.pairs.length % 2
+          ? "multipart/form-data"
+          : "multipart/form-data; boundary=fuzz",
       };
     case "text":
       return {
