@@ -20,7 +20,16 @@ export type RegisterOutcome =
    * userId is null for a taken email: the person sees the same answer, and
    * the address's owner gets a mail (outboxId) instead.
    */
-  | { ok: true; userId: string | null; outboxId: string | null }
+  | {
+    ok: true;
+    userId: string | null;
+    outboxId: string | null;
+    /**
+     * For the registering browser's cookie: matches the record when this
+     * registration set its credentials, and nothing anywhere otherwise.
+     */
+    registrant: string;
+  }
   | { ok: false; reason: "retry" };
 
 export async function registerAccount(
@@ -31,21 +40,33 @@ export async function registerAccount(
   // Hash before looking at the email, so a taken address answers as slowly
   // as a free one.
   const passwordHash = await deps.passwords.hash(input.password);
+  const registrant = crypto.randomUUID();
   const res = await createPendingUser(deps.kv, {
     firstName: input.first_name,
     email: input.email,
     passwordHash,
     lang,
+    registrant,
   }, {
     now: deps.clock.now(),
     pendingTtlMs: deps.config.pendingUserTtlMs,
     queue: deps.config.signalQueue === "kv",
   });
   if (res.ok) {
-    return { ok: true, userId: res.user.id, outboxId: res.outboxId };
+    return {
+      ok: true,
+      userId: res.user.id,
+      outboxId: res.outboxId,
+      registrant,
+    };
   }
   if (res.reason === "email_taken") {
-    const replace = { firstName: input.first_name, passwordHash, lang };
+    const replace = {
+      firstName: input.first_name,
+      passwordHash,
+      lang,
+      registrant,
+    };
     const told = await signalUser(
       deps.kv,
       input.email,
@@ -56,7 +77,7 @@ export async function registerAccount(
       },
     );
     if (!told.ok) return { ok: false, reason: "retry" };
-    return { ok: true, userId: null, outboxId: told.outboxId };
+    return { ok: true, userId: null, outboxId: told.outboxId, registrant };
   }
   return { ok: false, reason: "retry" };
 }
@@ -86,7 +107,7 @@ export const REGISTER_AGAIN_MAIL_COOLDOWN_MS = 120_000;
  * tried.
  */
 function onRegisterAgain(
-  replace: Pick<User, "firstName" | "passwordHash" | "lang">,
+  replace: Pick<User, "firstName" | "passwordHash" | "lang" | "registrant">,
 ): (user: User) => SignalChoice {
   const cooldownMs = REGISTER_AGAIN_MAIL_COOLDOWN_MS;
   return (user) => {
@@ -163,20 +184,37 @@ export type ActivateOutcome =
   | { ok: true; user: User; session: NewSession }
   | {
     ok: false;
-    reason: "invalid" | "expired" | "already_active" | "retry";
+    reason:
+      | "invalid"
+      | "expired"
+      | "already_active"
+      | "password_required"
+      | "retry";
   };
 
+/**
+ * Activates the link's account and signs the person in. `registrant` is the
+ * id this browser's "registered" cookie holds (null: none); `newPassword`,
+ * when given, becomes the account's password (required for a contested
+ * address unless the registrant set the current one).
+ */
 export async function activateAccount(
   deps: Deps,
   token: string,
+  opts: { registrant?: string | null; newPassword?: string } = {},
 ): Promise<ActivateOutcome> {
   const now = deps.clock.now();
   const verified = await verifyActivationToken(deps, token, now);
   if (!verified.ok) return verified;
+  const passwordHash = opts.newPassword
+    ? await deps.passwords.hash(opts.newPassword)
+    : undefined;
   const res = await activateUser(deps.kv, verified.payload.sub, {
     now,
     sessionTtlMs: deps.config.sessionTtlMs,
     tokenVersion: verified.payload.v ?? 0,
+    registrant: opts.registrant ?? null,
+    passwordHash,
   });
   if (res.ok) return res;
   if (res.reason === "not_found") return { ok: false, reason: "invalid" };

@@ -36,7 +36,7 @@ export function renderPage(
   return c.html("<!doctype html>" + render(page), status);
 }
 
-const FORM_TYPE =
+export const FORM_TYPE =
   /^(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
 
 /**

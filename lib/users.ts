@@ -23,6 +23,18 @@ export const UserSchema = z.object({
   tokenVersion: z.number().int().min(0),
   /** When a mail to this owner was last queued (absent: at creation). */
   mailedAt: z.number().optional(),
+  /**
+   * Pending only: a random id for whoever set the current name and password,
+   * also signed into that browser's "registered" cookie (absent: the user id,
+   * as in records and cookies made before it existed).
+   */
+  registrant: z.string().optional(),
+  /**
+   * Pending only: the address was registered again before anyone activated
+   * it, so nobody can tell whose password it holds. Activation from a
+   * browser that is not the current registrant's must choose a new one.
+   */
+  contested: z.boolean().optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 
@@ -63,6 +75,8 @@ export interface NewUserInput {
   email: string;
   passwordHash: string;
   lang: string;
+  /** See UserSchema.registrant. */
+  registrant?: string;
 }
 
 export type CreateUserResult =
@@ -103,6 +117,7 @@ export async function createPendingUser(
       activatedAt: null,
       pendingUntil: now + pendingTtlMs,
       tokenVersion: 0,
+      ...(input.registrant ? { registrant: input.registrant } : {}),
     };
     atomic
       .check({ key: keys.user(user.id), versionstamp: null })
@@ -123,17 +138,44 @@ export async function createPendingUser(
 
 export type ActivateResult =
   | { ok: true; user: User; session: NewSession }
-  | { ok: false; reason: "not_found" | "already_active" | "conflict" };
+  | {
+    ok: false;
+    reason: "not_found" | "already_active" | "password_required" | "conflict";
+  };
+
+/** Who set a pending user's current credentials (see UserSchema.registrant). */
+export function registrantOf(user: User): string {
+  return user.registrant ?? user.id;
+}
+
+/**
+ * True when activation must come with a new password: the address was
+ * registered more than once, and this browser did not set the password.
+ */
+export function needsNewPassword(
+  user: User,
+  registrant: string | null,
+): boolean {
+  return Boolean(user.contested) && registrant !== registrantOf(user);
+}
 
 /**
  * Activates a pending user and signs them in, in one commit guarded by the
  * user's versionstamp: of many simultaneous clicks exactly one wins, and only
- * the winner gets a session.
+ * the winner gets a session. A contested record (see UserSchema) activates
+ * only with `passwordHash`, which replaces the one nobody can vouch for,
+ * unless `registrant` (from the browser's cookie) set the current one.
  */
 export async function activateUser(
   kv: Deno.Kv,
   userId: string,
-  opts: { now: number; sessionTtlMs: number; tokenVersion?: number },
+  opts: {
+    now: number;
+    sessionTtlMs: number;
+    tokenVersion?: number;
+    registrant?: string | null;
+    passwordHash?: string;
+  },
 ): Promise<ActivateResult> {
   const { now, sessionTtlMs } = opts;
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
@@ -149,8 +191,15 @@ export async function activateUser(
     ) {
       return { ok: false, reason: "not_found" };
     }
+    if (
+      !opts.passwordHash && needsNewPassword(current, opts.registrant ?? null)
+    ) {
+      return { ok: false, reason: "password_required" };
+    }
+    const { registrant: _r, contested: _c, ...settled } = current;
     const user: User = {
-      ...current,
+      ...settled,
+      passwordHash: opts.passwordHash ?? current.passwordHash,
       isActivated: true,
       isActive: true,
       activatedAt: now,
@@ -179,7 +228,7 @@ export type SignalChoice = {
    * New credentials for a pending record (someone registered the address
    * again). Older links always die with them, mail or no mail.
    */
-  replace?: Pick<User, "firstName" | "passwordHash" | "lang">;
+  replace?: Pick<User, "firstName" | "passwordHash" | "lang" | "registrant">;
 } | null;
 
 export type SignalUserResult =
@@ -216,6 +265,8 @@ export async function signalUser(
     const user: User = {
       ...entry.value,
       ...choice.replace,
+      // A second registrant: from now on nobody can vouch for the password.
+      ...(choice.replace ? { contested: true } : {}),
       mailedAt: coolingDown ? entry.value.mailedAt : now,
       tokenVersion: entry.value.tokenVersion +
         (choice.bumpTokenVersion || choice.replace ? 1 : 0),

@@ -5,6 +5,7 @@ import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { Layout } from "../components/Layout.tsx";
 import { CheckInboxPage, Message } from "../components/Message.tsx";
+import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { activateAccount, checkActivationLink } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
@@ -12,6 +13,7 @@ import {
   type AppContext,
   type AppEnv,
   clearCookie,
+  FORM_TYPE,
   maskEmail,
   pageInfo,
   readForm,
@@ -21,7 +23,13 @@ import {
 } from "../lib/http.ts";
 import { requestMail } from "../lib/mail_requests.ts";
 import { retryLaterPage, tooManyPage } from "../lib/request_limits.tsx";
-import { EmailOnlySchema, fieldErrors } from "../lib/schemas.ts";
+import {
+  EmailOnlySchema,
+  type FieldErrors,
+  fieldErrors,
+  ResetPasswordSchema,
+} from "../lib/schemas.ts";
+import { needsNewPassword, registrantOf, type User } from "../lib/users.ts";
 import { REGISTERED_PURPOSE } from "./register.tsx";
 
 export function activateRoutes(deps: AppDeps) {
@@ -49,15 +57,45 @@ export function activateRoutes(deps: AppDeps) {
     );
   }
 
-  /** True when this browser registered the account the link is for. */
-  async function registeredHere(c: AppContext, userId: string) {
+  /** Who this browser registered as (its "registered" cookie), or null. */
+  async function registrantHere(c: AppContext): Promise<string | null> {
     const marker = getCookie(c, REGISTERED_COOKIE);
-    if (!marker) return false;
+    if (!marker) return null;
     const res = await signer.verify(REGISTERED_PURPOSE, marker, {
       maxAgeMs: config.activationMaxAgeMs,
       now: clock.now(),
     });
-    return res.ok && res.payload.sub === userId;
+    return res.ok && typeof res.payload.sub === "string"
+      ? res.payload.sub
+      : null;
+  }
+
+  /**
+   * A contested address (registered more than once while pending) activates
+   * only with a password chosen here, by whoever holds the mailbox.
+   */
+  function choosePasswordPage(
+    c: AppContext,
+    token: string,
+    user: User,
+    errors: FieldErrors = {},
+  ) {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    return renderPage(
+      c,
+      <Layout page={page} title={t("activate.title")}>
+        <h1>{t("activate.title")}</h1>
+        <p>{t("activate.choose_body", { email: maskEmail(user.email) })}</p>
+        <form method="post" action={`/activate/${token}`} novalidate>
+          <NewPasswordFields t={t} errors={errors} />
+          <button type="submit" class="primary">
+            {t("activate.choose_submit")}
+          </button>
+        </form>
+      </Layout>,
+      Object.keys(errors).length ? 422 : 200,
+    );
   }
 
   function resendPage(c: AppContext, email?: string, error?: string) {
@@ -113,7 +151,11 @@ export function activateRoutes(deps: AppDeps) {
       }
       return badLink(c, link.reason);
     }
-    const auto = await registeredHere(c, link.user.id);
+    const registrant = await registrantHere(c);
+    if (needsNewPassword(link.user, registrant)) {
+      return choosePasswordPage(c, token, link.user);
+    }
+    const auto = registrant === registrantOf(link.user);
     const page = pageInfo(c, config);
     const { t } = page;
     return renderPage(
@@ -140,7 +182,33 @@ export function activateRoutes(deps: AppDeps) {
   });
 
   app.post("/:token", async (c) => {
-    const res = await activateAccount(deps, c.req.param("token"));
+    const token = c.req.param("token");
+    const registrant = await registrantHere(c);
+    // The one-button form sends no fields; the choose-a-password form does.
+    const form = FORM_TYPE.test(c.req.header("content-type") ?? "")
+      ? await readForm(c)
+      : {};
+    let newPassword: string | undefined;
+    if ("password" in form || "password_confirm" in form) {
+      const parsed = ResetPasswordSchema.safeParse(form);
+      if (!parsed.success) {
+        // A dead link says so before anyone fixes fields for nothing.
+        const link = await checkActivationLink(deps, token);
+        if (!link.ok) {
+          return link.reason === "already_active"
+            ? c.redirect(config.redirectIfAlreadyActive, 303)
+            : badLink(c, link.reason);
+        }
+        return choosePasswordPage(
+          c,
+          token,
+          link.user,
+          fieldErrors(parsed.error),
+        );
+      }
+      newPassword = parsed.data.password;
+    }
+    const res = await activateAccount(deps, token, { registrant, newPassword });
     if (res.ok) {
       setSessionCookie(c, config, res.session.token);
       clearCookie(c, config, REGISTERED_COOKIE, "/activate");
@@ -148,6 +216,13 @@ export function activateRoutes(deps: AppDeps) {
     }
     if (res.reason === "already_active") {
       return c.redirect(config.redirectIfAlreadyActive, 303);
+    }
+    if (res.reason === "password_required") {
+      const link = await checkActivationLink(deps, token);
+      if (link.ok) return choosePasswordPage(c, token, link.user);
+      return link.reason === "already_active"
+        ? c.redirect(config.redirectIfAlreadyActive, 303)
+        : badLink(c, link.reason);
     }
     if (res.reason === "retry") {
       const page = pageInfo(c, config);

@@ -1,7 +1,6 @@
 // /register: the sign-up form, its POST, and the "check your inbox" page.
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
-import { v7 as uuidv7 } from "uuid";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { CheckInboxPage } from "../components/Message.tsx";
@@ -103,10 +102,11 @@ export function registerRoutes(deps: AppDeps) {
       );
       return renderPage(c, page, 503);
     }
-    // A taken email gets a cookie too (for an id that exists nowhere), so the
-    // two answers cannot be told apart.
+    // Names whoever set the account's credentials just now. An active
+    // address's answer gets one too (its id matches nothing), so the two
+    // answers cannot be told apart.
     const marker = await signer.sign(REGISTERED_PURPOSE, {
-      sub: res.userId ?? uuidv7(),
+      sub: res.registrant,
       iat: clock.now(),
     });
     setCookie(c, REGISTERED_COOKIE, marker, {

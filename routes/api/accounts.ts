@@ -27,6 +27,7 @@ import {
   EmailOnlySchema,
   LoginSchema,
   RegisterSchema,
+  ResetPasswordApiSchema,
 } from "../../lib/schemas.ts";
 import { deleteSession } from "../../lib/sessions.ts";
 import type { User } from "../../lib/users.ts";
@@ -80,7 +81,16 @@ export function accountApi(deps: AppDeps) {
   app.post("/activate", async (c) => {
     const input = await readJson(c, ActivateApiSchema);
     if (!input.ok) return input.response;
-    const res = await activateAccount(deps, input.data.token);
+    // A new password comes with it only where asked for (a contested
+    // address, see lib/users.ts); when it does, it is checked like any.
+    const body: Record<string, unknown> = await c.req.json();
+    let newPassword: string | undefined;
+    if ("password" in body || "password_confirm" in body) {
+      const pair = await readJson(c, ResetPasswordApiSchema);
+      if (!pair.ok) return pair.response;
+      newPassword = pair.data.password;
+    }
+    const res = await activateAccount(deps, input.data.token, { newPassword });
     if (res.ok) {
       setSessionCookie(c, deps.config, res.session.token);
       return c.json({ user: publicUser(res.user) });
@@ -89,6 +99,14 @@ export function accountApi(deps: AppDeps) {
       case "already_active":
         // Only the token's holder learns this; no address is revealed.
         return apiError(c, 409, "already_active", "login.activated");
+      case "password_required":
+        return apiError(
+          c,
+          422,
+          "password_required",
+          "activate.password_required",
+          { password: "password.required" },
+        );
       case "retry":
         return apiError(c, 503, "unavailable", "activate.retry");
       default:

@@ -60,6 +60,48 @@ Deno.test("api: register, activate, me, logout, me", async () => {
   });
 });
 
+Deno.test("api: a contested address activates only with a new password", async () => {
+  await using app = await startTestApp();
+  const NEW_PW = "the mailbox owner decides";
+  const client = app.browser();
+  assert.equal((await client.api("/api/register", ADA)).status, 202);
+  await app.mailer.waitFor(1);
+  app.clock.advance(3 * 60_000);
+  // Someone registers the pending address again (a new mail goes out).
+  const other = {
+    ...ADA,
+    password: "someone elses phrase",
+    password_confirm: "someone elses phrase",
+  };
+  assert.equal((await app.browser().api("/api/register", other)).status, 202);
+  const token = tokenOf(await app.activationPath(2));
+
+  const bare = await client.api("/api/activate", { token });
+  assert.equal(bare.status, 422);
+  assert.equal(bare.json.error.code, "password_required");
+  assert.equal(bare.json.error.fields.password.code, "password.required");
+  const weak = await client.api("/api/activate", {
+    token,
+    password: "short",
+    password_confirm: "short",
+  });
+  assert.equal(weak.status, 422);
+  assert.equal(weak.json.error.fields.password.code, "password.too_short");
+  assert.equal((await client.get("/api/me")).status, 401);
+
+  const act = await client.api("/api/activate", {
+    token,
+    password: NEW_PW,
+    password_confirm: NEW_PW,
+  });
+  assert.equal(act.status, 200);
+  assert.equal((await client.get("/api/me")).status, 200);
+  const login = (password: string) =>
+    app.browser().api("/api/login", { email: ADA.email, password });
+  assert.equal((await login(other.password)).status, 401);
+  assert.equal((await login(NEW_PW)).status, 200);
+});
+
 Deno.test("api: validation errors name each field with a code and a message", async () => {
   await using app = await startTestApp();
   const res = await app.browser().api("/api/register", {

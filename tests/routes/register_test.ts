@@ -223,6 +223,98 @@ Deno.test("register: an attacker who registers a victim's address first cannot s
   assert.equal((await login(ATTACKER_PW)).status, 400);
 });
 
+Deno.test("register: an attacker who registers a pending address again cannot sign in after the owner activates", async () => {
+  await using app = await startTestApp();
+  const VICTIM_PW = "victims own secret phrase";
+  const ATTACKER_PW = "mallory knows this one";
+  const NEW_PW = "chosen at activation time";
+  const victim = app.browser();
+  await victim.register({
+    email: "victim@example.com",
+    password: VICTIM_PW,
+    password_confirm: VICTIM_PW,
+  });
+  await app.mailer.waitFor(1);
+  // Within the cooldown: no new mail, but the victim's link dies and the
+  // record holds the attacker's password.
+  const attacker = app.browser();
+  await attacker.register({
+    email: "victim@example.com",
+    password: ATTACKER_PW,
+    password_confirm: ATTACKER_PW,
+  });
+  const dead = await victim.post(
+    linkPath(app.mailer.sent[0].text, "/activate/"),
+  );
+  assert.equal(dead.status, 400);
+  // "Didn't get the email?" from the victim's own mailbox.
+  app.clock.advance(60_000);
+  await victim.post("/activate/resend", { email: "victim@example.com" });
+  const link = linkPath((await app.mailer.waitFor(2))[1].text, "/activate/");
+
+  // Her browser did not set the current password: she must choose one.
+  const page = await victim.get(link);
+  assert.equal(page.status, 200);
+  assert.match(page.body, /registered more than once/);
+  assert.match(
+    page.body,
+    /name="password"[^>]*autocomplete="new-password"|autocomplete="new-password"[^>]*name="password"/,
+  );
+  assert.doesNotMatch(page.body, /data-auto-submit/);
+  // The one button alone activates nothing.
+  const bare = await victim.post(link);
+  assert.equal(bare.status, 200);
+  assert.match(bare.body, /registered more than once/);
+  const short = await victim.post(link, {
+    password: "short",
+    password_confirm: "short",
+  });
+  assert.equal(short.status, 422);
+  const index = await app.kv.get<string>([
+    "users_by_email",
+    "victim@example.com",
+  ]);
+  assert.equal(
+    (await app.kv.get<User>(["users", index.value!])).value!.isActivated,
+    false,
+  );
+  const done = await victim.post(link, {
+    password: NEW_PW,
+    password_confirm: NEW_PW,
+  });
+  assert.equal(done.location, "/account");
+  assert.equal((await victim.get("/account")).status, 200);
+  const user = (await app.kv.get<User>(["users", index.value!])).value!;
+  assert.equal(user.isActivated, true);
+  assert.equal(user.contested, undefined);
+  assert.equal(user.registrant, undefined);
+
+  const login = (password: string) =>
+    app.browser().post("/login", { email: "victim@example.com", password });
+  assert.equal((await login(ATTACKER_PW)).status, 400);
+  assert.equal((await login(VICTIM_PW)).status, 400);
+  assert.equal((await login(NEW_PW)).location, "/account");
+});
+
+Deno.test("register: the browser that registered a contested address last activates it as usual", async () => {
+  await using app = await startTestApp();
+  const PW = "second thoughts passphrase";
+  await app.browser().register();
+  await app.mailer.waitFor(1);
+  app.clock.advance(REGISTER_AGAIN_MAIL_COOLDOWN_MS);
+  const again = app.browser();
+  await again.register({ password: PW, password_confirm: PW });
+  const link = await app.activationPath(2);
+  // Its own browser: the usual page, submitting itself.
+  assert.match((await again.get(link)).body, /data-auto-submit/);
+  assert.equal((await again.post(link)).location, "/account");
+  const login = await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: PW,
+  });
+  assert.equal(login.location, "/account");
+});
+
 Deno.test("register: an active address registered again keeps its owner's account", async () => {
   await using app = await startTestApp();
   await app.browser().register();
