@@ -1,7 +1,8 @@
 // The whole journey in headless Chromium against the real server process:
 // register (live validation), the mail over SMTP, activation, sign-in; the
 // same without JavaScript and from a browser that did not register; a new
-// link sent in place with its countdown; the keyboard alone; axe-core and screenshots on every page.
+// link sent in place with its countdown; the keyboard alone; an address
+// registered twice; axe-core and screenshots on every page.
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
 import { checkResend } from "./resend_step.ts";
@@ -280,6 +281,7 @@ Deno.test({
           assert.equal(await focused(), "Create account");
           await p.keyboard.press("Enter");
           await p.waitForURL("**/register/done");
+          await app.activationLink(++mails); // counted, for step 8's mails
           await keys.close();
         },
       );
@@ -303,6 +305,53 @@ Deno.test({
         assert.equal(bad?.status(), 400);
         await checkPage(p, "activate-invalid");
       });
+
+      await t.step(
+        "8. an address registered twice asks its mailbox for the password",
+        async () => {
+          const register = async (context: BrowserContext, pw: string) => {
+            const p = await context.newPage();
+            await p.goto("/register");
+            await p.fill("#field-first_name", "Lin");
+            await p.fill("#field-email", "lin@example.com");
+            await p.fill("#field-password", pw);
+            await p.fill("#field-password_confirm", pw);
+            await p.getByRole("button", { name: "Create account" }).click();
+            await p.waitForURL("**/register/done");
+          };
+          const owner = await browser.newContext({ baseURL: app.origin });
+          const other = await browser.newContext({ baseURL: app.origin });
+          await register(owner, PASSWORD);
+          await app.activationLink(++mails);
+          // Someone registers the address again: the link above dies.
+          await register(other, "Somebody else's 42 words");
+          const resent = await owner.request.post("/api/activation/resend", {
+            data: { email: "lin@example.com" },
+          });
+          assert.equal(resent.status(), 202);
+          const lin = await app.activationLink(++mails);
+
+          const p = await owner.newPage();
+          await p.goto(lin);
+          await p.getByText("registered more than once").waitFor();
+          assert.equal(await hasSession(owner), false);
+          await checkPage(p, "activate-choose-password");
+          await p.fill("#field-password", "Lin's own 42 phrase!");
+          await p.fill("#field-password_confirm", "Lin's own 42 phrase!");
+          await p.getByRole("button", {
+            name: "Activate and save the password",
+          })
+            .click();
+          await p.waitForURL("**/account");
+          assert.equal(
+            await p.textContent("[data-testid=first-name]"),
+            "Lin",
+          );
+          assert.ok(await hasSession(owner));
+          await owner.close();
+          await other.close();
+        },
+      );
       await registrant.close();
     } finally {
       await browser.close();
