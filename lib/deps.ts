@@ -31,4 +31,9 @@ export interface AppDeps extends Deps {
   i18n: import("./i18n.ts").I18n;
   /** The mails sent, for /dev/mail; only in development. */
   mailbox?: import("./mail/recording.ts").Mailbox;
+  /**
+   * Runs `work` after the response has gone; shutdown waits for it, and a
+   * failure is logged as `what` failed.
+   */
+  background(what: string, work: () => Promise<unknown>): void;
 }

@@ -18,9 +18,15 @@ const SERVICES = {
 export type MailRequestResult =
   /** `waitMs`: how long until the same request would pass (from limits only). */
   | { ok: true; waitMs: number }
-  | { ok: false; reason: "limited"; retryAfterMs: number }
-  | { ok: false; reason: "retry" };
+  | { ok: false; reason: "limited"; retryAfterMs: number };
 
+/**
+ * Checks the limits and answers; the request itself runs after the answer.
+ * A pending address costs a commit and an unknown one only a read, so doing
+ * the work first would let response times tell which addresses have
+ * accounts (on a remote KV, by milliseconds). A request that loses every
+ * race with other writes is logged and sends nothing; asking again helps.
+ */
 export async function requestMail(
   deps: AppDeps,
   c: AppContext,
@@ -31,8 +37,15 @@ export async function requestMail(
   if (!limited.ok) {
     return { ok: false, reason: "limited", retryAfterMs: limited.retryAfterMs };
   }
-  const res = await SERVICES[kind](deps, email);
-  if (!res.ok) return { ok: false, reason: "retry" };
-  deliverSoon(deps, res.outboxId);
+  deps.background(`${kind} mail request`, async () => {
+    const res = await SERVICES[kind](deps, email);
+    if (!res.ok) {
+      deps.log.warn("mail request lost every write race; nothing queued", {
+        kind,
+      });
+      return;
+    }
+    deliverSoon(deps, res.outboxId);
+  });
   return { ok: true, waitMs: limited.waitMs };
 }

@@ -29,6 +29,8 @@ export interface RunningApp {
   /** e.g. http://127.0.0.1:8000 */
   url: string;
   server: Deno.HttpServer<Deno.NetAddr>;
+  /** Resolves once no delivery or background work is under way. */
+  idle(): Promise<void>;
   /** Stops accepting, finishes in-flight requests, then closes everything. */
   shutdown(): Promise<void>;
 }
@@ -76,7 +78,8 @@ export async function startApp(
     passwords: createPasswordHasher({ workers: config.passwordWorkers }),
   };
   const stop = new AbortController();
-  // Deliveries under way; shutdown waits for them before closing KV.
+  // Deliveries and background work under way; shutdown waits for them
+  // before closing KV.
   const inFlight = new Set<Promise<unknown>>();
   const track = <T>(work: Promise<T>): Promise<T> => {
     inFlight.add(work);
@@ -88,7 +91,12 @@ export async function startApp(
     deliver: (id: string) => track(untracked.deliver(id)),
   };
   const i18n = opts.i18n ?? await loadLocales();
-  const deps: AppDeps = { ...deps0, deliverer, i18n, mailbox };
+  const background = (what: string, work: () => Promise<unknown>) => {
+    track(
+      work().catch((err) => log.error(`${what} failed`, { error: err })),
+    );
+  };
+  const deps: AppDeps = { ...deps0, deliverer, i18n, mailbox, background };
 
   // Set when shutdown starts: a message handed over after that is refused
   // (the queue keeps it for a retry, here or on another instance) rather
@@ -136,19 +144,24 @@ export async function startApp(
     : addr.hostname;
   const url = `http://${host === "0.0.0.0" ? "localhost" : host}:${addr.port}`;
 
+  // Work can start while other work finishes (a batch, the sweep, a
+  // request's background step): wait until none is left, not just for the
+  // ones seen first.
+  const idle = async () => {
+    while (inFlight.size) await Promise.allSettled([...inFlight]);
+  };
   let closing: Promise<void> | null = null;
   return {
     deps,
     url,
     server,
+    idle,
     shutdown() {
       closing ??= (async () => {
         stopping = true;
         await server.shutdown();
         stop.abort();
-        // Deliveries can start while others finish (a batch, the sweep):
-        // wait until none is left, not just for the ones seen first.
-        while (inFlight.size) await Promise.allSettled([...inFlight]);
+        await idle();
         deps.passwords.close();
         await mailer.close();
         try {

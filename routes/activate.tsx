@@ -22,7 +22,7 @@ import {
   setSessionCookie,
 } from "../lib/http.ts";
 import { requestMail } from "../lib/mail_requests.ts";
-import { retryLaterPage, tooManyPage } from "../lib/request_limits.tsx";
+import { tooManyPage } from "../lib/request_limits.tsx";
 import {
   EmailOnlySchema,
   type FieldErrors,
@@ -119,11 +119,7 @@ export function activateRoutes(deps: AppDeps) {
       return resendPage(c, form.email, fieldErrors(parsed.error).email);
     }
     const res = await requestMail(deps, c, "resend", parsed.data.email);
-    if (!res.ok) {
-      return res.reason === "limited"
-        ? tooManyPage(c, config, res.retryAfterMs)
-        : retryLaterPage(c, config);
-    }
+    if (!res.ok) return tooManyPage(c, config, res.retryAfterMs);
     // The same answer whether or not a mail is due: nothing to enumerate.
     return c.redirect("/activate/sent", 303);
   });

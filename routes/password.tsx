@@ -126,11 +126,7 @@ export function passwordRoutes(deps: AppDeps) {
       return renderPage(c, page, 422);
     }
     const res = await requestMail(deps, c, "forgot", parsed.data.email);
-    if (!res.ok) {
-      return res.reason === "limited"
-        ? tooManyPage(c, config, res.retryAfterMs)
-        : retryLaterPage(c, config);
-    }
+    if (!res.ok) return tooManyPage(c, config, res.retryAfterMs);
     return c.redirect("/password/forgot/sent", 303);
   });
 

@@ -58,10 +58,13 @@ export async function startTestApp(
     env?: Record<string, string>;
     captureLogs?: boolean;
     logFormat?: "text" | "json";
+    /** The app gets this in place of its KV (the same KV, wrapped). */
+    wrapKv?: (kv: Deno.Kv) => Deno.Kv;
   } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
   const kv = await Deno.openKv(":memory:");
+  const appKv = opts.wrapKv?.(kv) ?? kv;
   // Tests that name another backend (smtp to a loopback server) get it.
   const mailer = createMemoryMailer({ from: config.mail.from });
   const realMailer = config.mail.backend === "memory" ? mailer : undefined;
@@ -74,7 +77,7 @@ export async function startTestApp(
     })
     : silentLogger;
   const app = await startApp(config, {
-    kv,
+    kv: appKv,
     mailer: realMailer,
     clock,
     log,
@@ -122,6 +125,7 @@ export class TestBrowser {
       /** Sent as application/json unless headers say otherwise. */
       json?: unknown;
       headers?: HeadersInit;
+      signal?: AbortSignal;
     } = {},
   ): Promise<Sent> {
     const headers = new Headers(init.headers);
@@ -146,6 +150,7 @@ export class TestBrowser {
         ? JSON.stringify(init.json)
         : undefined,
       redirect: "manual",
+      signal: init.signal,
     });
     for (const cookie of res.headers.getSetCookie()) {
       const [pair, ...attrs] = cookie.split(";");
@@ -228,6 +233,8 @@ export async function createActiveAccount(
 }
 
 /** Waits until the outbox is empty: every signal so far was delivered. */
-export function outboxDrained(app: TestApp): Promise<void> {
-  return waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
+/** Waits for requests' background work, then for the outbox to empty. */
+export async function outboxDrained(app: TestApp): Promise<void> {
+  await app.idle();
+  await waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
 }

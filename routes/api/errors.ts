@@ -43,14 +43,12 @@ export function apiTooMany(c: AppContext, retryAfterMs: number) {
   return apiError(c, 429, "rate_limited", "limit.api");
 }
 
-/** The API's answer to a mail request the limits or the store refused. */
+/** The API's answer to a mail request the limits refused. */
 export function mailRequestRefused(
   c: AppContext,
-  res: { reason: "limited"; retryAfterMs: number } | { reason: "retry" },
+  res: { reason: "limited"; retryAfterMs: number },
 ) {
-  return res.reason === "limited"
-    ? apiTooMany(c, res.retryAfterMs)
-    : apiError(c, 503, "unavailable", "register.retry");
+  return apiTooMany(c, res.retryAfterMs);
 }
 
 export function isApiPath(path: string): boolean {

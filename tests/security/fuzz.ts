@@ -472,6 +472,7 @@ export async function fuzzEndpoints(
     report.ms = Math.round(performance.now() - started);
     reports.push(report);
   }
+  await app.idle(); // requests' background work (mail requests) included
   await app.deps.deliverer.sweep({ minAgeMs: 0 });
   const errors = app.logLines.filter((l) => / (ERROR|WARN) /.test(l));
   assert.deepEqual(errors, []);

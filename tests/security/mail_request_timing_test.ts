@@ -1,0 +1,102 @@
+// "Didn't get the email?" and "Forgot your password?" answer before they
+// touch the account: a pending address costs a commit and an unknown one a
+// read, so work done before the answer would let response times list who
+// has an account. Shown without a clock: the account's commit is held back,
+// and the answer still arrives.
+import assert from "node:assert/strict";
+import { keys } from "../../lib/kv_keys.ts";
+import type { User } from "../../lib/users.ts";
+import {
+  createActiveAccount,
+  outboxDrained,
+  startTestApp,
+  type TestApp,
+} from "../helpers.ts";
+
+/**
+ * The same KV, except that while `hold` is set, a commit that writes a user
+ * record waits for it. Everything else (the rate limits) goes through.
+ */
+function holdingUserCommits(kv: Deno.Kv, gate: { hold: Promise<void> | null }) {
+  const wrapOp = (op: Deno.AtomicOperation): Deno.AtomicOperation => {
+    let writesUser = false;
+    const proxy: Deno.AtomicOperation = new Proxy(op, {
+      get(target, prop) {
+        if (prop === "commit") {
+          return async () => {
+            if (writesUser && gate.hold) await gate.hold;
+            return await target.commit();
+          };
+        }
+        const value = Reflect.get(target, prop, target);
+        if (typeof value !== "function") return value;
+        return (...args: unknown[]) => {
+          if (
+            prop === "set" && (args[0] as Deno.KvKey)[0] === keys.users()[0]
+          ) {
+            writesUser = true;
+          }
+          const result = value.apply(target, args);
+          return result === target ? proxy : result;
+        };
+      },
+    });
+    return proxy;
+  };
+  return new Proxy(kv, {
+    get(target, prop) {
+      if (prop === "atomic") return () => wrapOp(target.atomic());
+      const value = Reflect.get(target, prop, target);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+const CASES: [string, string, (app: TestApp) => Promise<unknown>][] = [
+  // "Didn't get the email?" for a pending account: a new link.
+  ["resend", "/activate/resend", (app) => app.browser().register()],
+  // "Forgot your password?" for an active one: a reset link.
+  ["forgot", "/password/forgot", (app) => createActiveAccount(app)],
+];
+
+for (const [name, path, setUp] of CASES) {
+  Deno.test(`${name}: the answer does not wait for the account's commit`, async () => {
+    const gate: { hold: Promise<void> | null } = { hold: null };
+    await using app = await startTestApp({
+      wrapKv: (kv) => holdingUserCommits(kv, gate),
+    });
+    await setUp(app);
+    await outboxDrained(app);
+    const mailsBefore = app.mailer.sent.length;
+    const user = async () => {
+      const id = await app.kv.get<string>(keys.userByEmail("ada@example.com"));
+      return (await app.kv.get<User>(keys.user(id.value!))).value!;
+    };
+    const before = await user();
+
+    const release = Promise.withResolvers<void>();
+    gate.hold = release.promise;
+    try {
+      // A deadlock guard, not a timing goal: an answer that waited for the
+      // held commit would never come.
+      const res = await app.browser().request("POST", path, {
+        form: { email: "ada@example.com" },
+        signal: AbortSignal.timeout(10_000),
+      });
+      assert.equal(res.status, 303);
+      // Answered while the account's write is still held back.
+      assert.deepEqual(await user(), before);
+      assert.equal(app.mailer.sent.length, mailsBefore);
+    } finally {
+      // Let go in any case, or shutdown would wait for the held request.
+      gate.hold = null;
+      release.resolve();
+    }
+    await outboxDrained(app);
+    assert.notDeepEqual(await user(), before);
+    assert.equal(
+      (await app.mailer.waitFor(mailsBefore + 1)).at(-1)!.to,
+      "ada@example.com",
+    );
+  });
+}
