@@ -42,7 +42,7 @@ export function activateByOperator(kv: Deno.Kv, email: string, now: number) {
     kv,
     email,
     now,
-    (user) =>
+    ({ registrant: _r, contested: _c, ...user }) =>
       user.isActivated && user.isActive ? null : {
         ...user,
         isActivated: true,

@@ -151,17 +151,25 @@ async function run(deps: Deps, command: string, arg?: string): Promise<number> {
         ["activated", iso(user.activatedAt)],
         ["pending until", iso(user.pendingUntil)],
         ["token version", user.tokenVersion],
+        ["registered", user.contested ? "more than once (contested)" : "once"],
         ["sessions", await countUserSessions(kv, user.id)],
         ["queued mail", queued.join(", ") || "-"],
       ];
       for (const [k, v] of rows) console.log(`${k.padEnd(14)} ${v}`);
       return 0;
     }
-    case "activate":
-      return report(
-        await activateByOperator(kv, needEmail(arg), now),
-        "activated",
-      );
+    case "activate": {
+      const email = needEmail(arg);
+      if ((await getUserByEmail(kv, email, now))?.contested) {
+        // The activation page would have asked the mailbox for a password.
+        console.error(
+          "warning: this address was registered more than once; its password " +
+            "is the last registrant's, who may not own the address. Ask the " +
+            "owner to reset it (/password/forgot).",
+        );
+      }
+      return report(await activateByOperator(kv, email, now), "activated");
+    }
     case "deactivate":
       return report(
         await deactivateUser(kv, needEmail(arg), now),

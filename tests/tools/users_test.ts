@@ -108,6 +108,7 @@ Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", asy
     assert.equal(show.code, 0);
     assert.match(show.stdout, /state\s+active/);
     assert.match(show.stdout, /sessions\s+2/);
+    assert.match(show.stdout, /registered\s+once/);
     assert.doesNotMatch(show.stdout, /argon2/);
 
     const resend = await users(kvPath, "resend", "bob@example.com");
@@ -210,6 +211,46 @@ Deno.test("users: retry-outbox delivers what is queued; bad input gets usage", a
     const noEmail = await users(kvPath, "show");
     assert.equal(noEmail.code, 2);
     assert.match(noEmail.stderr, /give an email address/);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("users: activating a contested address warns the operator", async () => {
+  const dir = await Deno.makeTempDir();
+  const kvPath = `${dir}/kv.sqlite3`;
+  try {
+    const config = testConfig({ KV_PATH: kvPath, SIGNAL_QUEUE: "none" });
+    const app = await startApp(config, {
+      kv: await Deno.openKv(kvPath),
+      mailer: createMemoryMailer({ from: config.mail.from }),
+      log: silentLogger,
+      sweep: false,
+    });
+    try {
+      for (const password of [GOOD_PASSWORD, "somebody else's phrase"]) {
+        await new TestBrowser(app.url).post("/register", {
+          first_name: "Cy",
+          email: "cy@example.com",
+          password,
+          password_confirm: password,
+        });
+      }
+    } finally {
+      await app.shutdown();
+    }
+    const show = await users(kvPath, "show", "cy@example.com");
+    assert.match(show.stdout, /registered\s+more than once \(contested\)/);
+    const activate = await users(kvPath, "activate", "cy@example.com");
+    assert.equal(activate.code, 0, activate.stderr);
+    assert.match(activate.stderr, /registered more than once/);
+    assert.match(activate.stderr, /reset/);
+    await withKv(kvPath, async (kv) => {
+      const cy = (await user(kv, "cy@example.com"))!;
+      assert.equal(cy.isActivated, true);
+      assert.equal(cy.contested, undefined);
+      assert.equal(cy.registrant, undefined);
+    });
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
