@@ -10,6 +10,7 @@ import {
   createPendingUser,
   getUser,
   getUserByEmail,
+  needsNewPassword,
   type SignalChoice,
   signalUser,
 } from "./users.ts";
@@ -194,9 +195,9 @@ export type ActivateOutcome =
 
 /**
  * Activates the link's account and signs the person in. `registrant` is the
- * id this browser's "registered" cookie holds (null: none); `newPassword`,
- * when given, becomes the account's password (required for a contested
- * address unless the registrant set the current one).
+ * id this browser's "registered" cookie holds (null: none); `newPassword`
+ * becomes the account's password where one is required (a contested address
+ * opened anywhere but by its last registrant) and is ignored elsewhere.
  */
 export async function activateAccount(
   deps: Deps,
@@ -206,9 +207,22 @@ export async function activateAccount(
   const now = deps.clock.now();
   const verified = await verifyActivationToken(deps, token, now);
   if (!verified.ok) return verified;
-  const passwordHash = opts.newPassword
-    ? await deps.passwords.hash(opts.newPassword)
-    : undefined;
+  // A new password costs a hash, so only a link that can still activate a
+  // contested account pays for one: a used link, an old link or an account
+  // that needs none would otherwise let anyone holding one burn CPU at will.
+  // (activateUser checks again inside its guarded commit.)
+  let passwordHash: string | undefined;
+  if (opts.newPassword) {
+    const user = await getUser(deps.kv, verified.payload.sub, now);
+    if (!user) return { ok: false, reason: "invalid" };
+    if (user.isActivated) return { ok: false, reason: "already_active" };
+    if (
+      (verified.payload.v ?? 0) === user.tokenVersion &&
+      needsNewPassword(user, opts.registrant ?? null)
+    ) {
+      passwordHash = await deps.passwords.hash(opts.newPassword);
+    }
+  }
   const res = await activateUser(deps.kv, verified.payload.sub, {
     now,
     sessionTtlMs: deps.config.sessionTtlMs,

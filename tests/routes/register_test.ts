@@ -315,6 +315,28 @@ Deno.test("register: the browser that registered a contested address last activa
   assert.equal(login.location, "/account");
 });
 
+Deno.test("register: a password sent with an uncontested activation is ignored", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const link = await app.activationPath(1);
+  const res = await app.browser().post(link, {
+    password: "not asked for at all",
+    password_confirm: "not asked for at all",
+  });
+  assert.equal(res.location, "/account");
+  const login = (password: string) =>
+    app.browser().post("/login", { email: "ada@example.com", password });
+  assert.equal((await login(GOOD_PASSWORD)).location, "/account");
+  assert.equal((await login("not asked for at all")).status, 400);
+  // A used link with a password: already active, nothing replaced.
+  const again = await app.browser().post(link, {
+    password: "not asked for at all",
+    password_confirm: "not asked for at all",
+  });
+  assert.equal(again.location, "/login?activated=1");
+  assert.equal((await login(GOOD_PASSWORD)).location, "/account");
+});
+
 Deno.test("register: an active address registered again keeps its owner's account", async () => {
   await using app = await startTestApp();
   await app.browser().register();
