@@ -83,8 +83,11 @@ export const ENDPOINTS: Endpoint[] = [
     name: "POST /activate/:token",
     method: "POST",
     path: token.map((t) => `/activate/${t}`),
-    fields: [],
-    body: "none",
+    // The one-button form sends nothing; a contested address's form sends
+    // a new password.
+    fields: ["password", "password_confirm"],
+    body: "form",
+    example: { password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD },
   },
   {
     name: "POST /activate/resend",
@@ -154,7 +157,7 @@ export const ENDPOINTS: Endpoint[] = [
     name: "POST /api/activate",
     method: "POST",
     path: fc.constant("/api/activate"),
-    fields: ["token"],
+    fields: ["token", "password", "password_confirm"],
     body: "json",
   },
   {
