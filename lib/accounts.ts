@@ -183,14 +183,11 @@ export async function checkActivationLink(
 
 export type ActivateOutcome =
   | { ok: true; user: User; session: NewSession }
+  /** `user`: the pending account, for the page that asks for a password. */
+  | { ok: false; reason: "password_required"; user: User }
   | {
     ok: false;
-    reason:
-      | "invalid"
-      | "expired"
-      | "already_active"
-      | "password_required"
-      | "retry";
+    reason: "invalid" | "expired" | "already_active" | "retry";
   };
 
 /**
@@ -230,7 +227,7 @@ export async function activateAccount(
     registrant: opts.registrant ?? null,
     passwordHash,
   });
-  if (res.ok) return res;
+  if (res.ok || res.reason === "password_required") return res;
   if (res.reason === "not_found") return { ok: false, reason: "invalid" };
   if (res.reason === "conflict") return { ok: false, reason: "retry" };
   return { ok: false, reason: res.reason };

@@ -138,10 +138,8 @@ export async function createPendingUser(
 
 export type ActivateResult =
   | { ok: true; user: User; session: NewSession }
-  | {
-    ok: false;
-    reason: "not_found" | "already_active" | "password_required" | "conflict";
-  };
+  | { ok: false; reason: "password_required"; user: User }
+  | { ok: false; reason: "not_found" | "already_active" | "conflict" };
 
 /** Who set a pending user's current credentials (see UserSchema.registrant). */
 export function registrantOf(user: User): string {
@@ -194,7 +192,7 @@ export async function activateUser(
     if (
       !opts.passwordHash && needsNewPassword(current, opts.registrant ?? null)
     ) {
-      return { ok: false, reason: "password_required" };
+      return { ok: false, reason: "password_required", user: current };
     }
     const { registrant: _r, contested: _c, ...settled } = current;
     const user: User = {

@@ -184,25 +184,14 @@ export function activateRoutes(deps: AppDeps) {
     const form = FORM_TYPE.test(c.req.header("content-type") ?? "")
       ? await readForm(c)
       : {};
+    // Sent where nothing asks for them, the fields are ignored (see
+    // activateAccount); where a password is required, wrong ones come back.
     let newPassword: string | undefined;
+    let errors: FieldErrors = {};
     if ("password" in form || "password_confirm" in form) {
       const parsed = ResetPasswordSchema.safeParse(form);
-      if (!parsed.success) {
-        // A dead link says so before anyone fixes fields for nothing.
-        const link = await checkActivationLink(deps, token);
-        if (!link.ok) {
-          return link.reason === "already_active"
-            ? c.redirect(config.redirectIfAlreadyActive, 303)
-            : badLink(c, link.reason);
-        }
-        return choosePasswordPage(
-          c,
-          token,
-          link.user,
-          fieldErrors(parsed.error),
-        );
-      }
-      newPassword = parsed.data.password;
+      if (parsed.success) newPassword = parsed.data.password;
+      else errors = fieldErrors(parsed.error);
     }
     const res = await activateAccount(deps, token, { registrant, newPassword });
     if (res.ok) {
@@ -214,11 +203,7 @@ export function activateRoutes(deps: AppDeps) {
       return c.redirect(config.redirectIfAlreadyActive, 303);
     }
     if (res.reason === "password_required") {
-      const link = await checkActivationLink(deps, token);
-      if (link.ok) return choosePasswordPage(c, token, link.user);
-      return link.reason === "already_active"
-        ? c.redirect(config.redirectIfAlreadyActive, 303)
-        : badLink(c, link.reason);
+      return choosePasswordPage(c, token, res.user, errors);
     }
     if (res.reason === "retry") {
       const page = pageInfo(c, config);
