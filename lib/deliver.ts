@@ -210,21 +210,31 @@ export function createDeliverer(
     return (await deliverMany([outboxId]))[0];
   }
 
+  // A sent mail leaves the outbox as soon as the previous delete commit is
+  // done, together with whatever else was sent meanwhile: not at the end of
+  // its whole batch, which a crash would cut off with every mail of the
+  // batch sent and still listed (sent again after the lease).
+  const clearSent = createBatcher(
+    async (sent: { id: string; entry: OutboxEntry; ms: number }[]) => {
+      await clear(sent);
+      return sent.map(() => undefined);
+    },
+    { maxBatch: MAX_BATCH, maxInFlight: 1 },
+  );
+
   async function deliverMany(ids: string[]): Promise<DeliverOutcome[]> {
     const claims = ids.length === 1
       ? new Map([[ids[0], await claim(ids[0])]])
       : await claimMany(ids);
-    const sent: { id: string; entry: OutboxEntry; ms: number }[] = [];
     const settled = await Promise.allSettled(ids.map(async (id) => {
       const claimed = claims.get(id)!;
       if (typeof claimed === "string") return claimed;
       const { outcome, ms } = await send(id, claimed);
-      if (outcome === "sent") sent.push({ id, entry: claimed.entry, ms });
+      // Whatever else goes wrong in the batch, what was sent must leave the
+      // outbox, or it would be sent again when its lease runs out.
+      if (outcome === "sent") await clearSent({ id, entry: claimed.entry, ms });
       return outcome;
     }));
-    // Whatever else went wrong, what was sent must leave the outbox, or it
-    // would be sent again when its lease runs out.
-    if (sent.length) await clear(sent);
     return settled.map((r) => {
       if (r.status === "rejected") throw r.reason;
       return r.value;
