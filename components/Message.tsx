@@ -1,6 +1,13 @@
 // A page that only says something: errors, notices, "check your inbox".
 import type { ComponentChildren } from "preact";
-import type { PageInfo } from "../lib/http.ts";
+import type { Config } from "../lib/config.ts";
+import {
+  type AppContext,
+  type PageInfo,
+  pageInfo,
+  renderPage,
+} from "../lib/http.ts";
+import type { Translate } from "../lib/i18n.ts";
 import { Layout } from "./Layout.tsx";
 
 export function Message(
@@ -32,4 +39,30 @@ export function CheckInboxPage(
       {props.children}
     </Layout>
   );
+}
+
+/**
+ * The handler for a "check your inbox" page: its title and body keys, the
+ * body's numbers (worked out once from the config), and anything below it.
+ */
+export function checkInboxHandler(
+  config: Config,
+  keys: { title: string; body: string },
+  vars: Record<string, number>,
+  below?: (t: Translate) => ComponentChildren,
+) {
+  return (c: AppContext) => {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    return renderPage(
+      c,
+      <CheckInboxPage
+        page={page}
+        title={t(keys.title)}
+        body={t(keys.body, vars)}
+      >
+        {below?.(t)}
+      </CheckInboxPage>,
+    );
+  };
 }

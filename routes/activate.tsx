@@ -4,7 +4,7 @@
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
 import { Layout } from "../components/Layout.tsx";
-import { CheckInboxPage, Message } from "../components/Message.tsx";
+import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { activateAccount, checkActivationLink } from "../lib/accounts.ts";
@@ -124,19 +124,14 @@ export function activateRoutes(deps: AppDeps) {
     return c.redirect("/activate/sent", 303);
   });
 
-  app.get("/sent", (c) => {
-    const page = pageInfo(c, config);
-    const { t } = page;
-    const hours = Math.round(config.activationMaxAgeMs / 3_600_000);
-    return renderPage(
-      c,
-      <CheckInboxPage
-        page={page}
-        title={t("resend.sent_title")}
-        body={t("resend.sent_body", { hours })}
-      />,
-    );
-  });
+  app.get(
+    "/sent",
+    checkInboxHandler(
+      config,
+      { title: "resend.sent_title", body: "resend.sent_body" },
+      { hours: Math.round(config.activationMaxAgeMs / 3_600_000) },
+    ),
+  );
 
   app.get("/:token", async (c) => {
     const token = c.req.param("token");

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
-import { CheckInboxPage, Message } from "../components/Message.tsx";
+import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import type { AppDeps } from "../lib/deps.ts";
 import {
@@ -130,19 +130,14 @@ export function passwordRoutes(deps: AppDeps) {
     return c.redirect("/password/forgot/sent", 303);
   });
 
-  app.get("/forgot/sent", (c) => {
-    const page = pageInfo(c, config);
-    const { t } = page;
-    const minutes = Math.round(config.passwordResetMaxAgeMs / 60_000);
-    return renderPage(
-      c,
-      <CheckInboxPage
-        page={page}
-        title={t("forgot.sent_title")}
-        body={t("forgot.sent_body", { minutes })}
-      />,
-    );
-  });
+  app.get(
+    "/forgot/sent",
+    checkInboxHandler(
+      config,
+      { title: "forgot.sent_title", body: "forgot.sent_body" },
+      { minutes: Math.round(config.passwordResetMaxAgeMs / 60_000) },
+    ),
+  );
 
   app.get("/reset/:token", async (c) => {
     const token = c.req.param("token");

@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
-import { CheckInboxPage } from "../components/Message.tsx";
+import { checkInboxHandler } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { deliverSoon, registerAccount } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
@@ -120,21 +120,15 @@ export function registerRoutes(deps: AppDeps) {
     return c.redirect("/register/done", 303);
   });
 
-  app.get("/done", (c) => {
-    const page = pageInfo(c, config);
-    const { t } = page;
-    const hours = Math.round(config.activationMaxAgeMs / 3_600_000);
-    return renderPage(
-      c,
-      <CheckInboxPage
-        page={page}
-        title={t("done.title")}
-        body={t("done.body", { hours })}
-      >
-        <ResendForm t={t} />
-      </CheckInboxPage>,
-    );
-  });
+  app.get(
+    "/done",
+    checkInboxHandler(
+      config,
+      { title: "done.title", body: "done.body" },
+      { hours: Math.round(config.activationMaxAgeMs / 3_600_000) },
+      (t) => <ResendForm t={t} />,
+    ),
+  );
 
   return app;
 }
