@@ -1,8 +1,12 @@
 // Sends through Resend's HTTPS API (POST /emails), for platforms that refuse
 // outbound SMTP such as Deno Deploy. Errors follow Resend's documented shape,
 // { statusCode, name, message }: rate limits (429), provider outages (5xx)
-// and a concurrent request with our idempotency key (409) are temporary;
-// anything else (401/403 key problems, 422 invalid sender) needs the operator.
+// and a concurrent request with our idempotency key (409
+// concurrent_idempotent_requests) are temporary; a key already used with
+// another body (409 invalid_idempotent_request) is permanent, since Resend's
+// docs say retrying it "is useless without changing the idempotency key or
+// payload" (resend.com/docs/dashboard/emails/idempotency-keys); anything else
+// (401/403 key problems, 422 invalid sender) needs the operator.
 import { type Logger, silentLogger } from "../log.ts";
 import { assertSafeMail } from "./headers.ts";
 import { type Mailer, MailSendError } from "./types.ts";
@@ -26,6 +30,35 @@ function parseRetryAfter(value: string | null, now = Date.now()) {
   if (/^\d+$/.test(value.trim())) return Number(value) * 1000;
   const at = Date.parse(value);
   return Number.isNaN(at) ? undefined : Math.max(0, at - now);
+}
+
+/**
+ * How long Resend asks us to wait: `retry-after`, else (on a 429 without it)
+ * `ratelimit-reset`, the seconds until the window resets
+ * (resend.com/docs/api-reference/rate-limit).
+ */
+function waitAsked(res: Response): number | undefined {
+  const retryAfter = parseRetryAfter(res.headers.get("retry-after"));
+  if (retryAfter !== undefined || res.status !== 429) return retryAfter;
+  const reset = res.headers.get("ratelimit-reset")?.trim();
+  return reset && /^\d+$/.test(reset) ? Number(reset) * 1000 : undefined;
+}
+
+/**
+ * The caller's key plus a digest of the exact body: Resend refuses a key
+ * reused with another payload (409 invalid_idempotent_request), and a retry
+ * may render differently (the user re-registered, MAIL_FROM changed, a new
+ * release). Same body, same key: a lost answer is never sent twice; another
+ * body is another mail.
+ */
+async function idempotencyKeyFor(base: string, body: string): Promise<string> {
+  const digest = new Uint8Array(
+    await crypto.subtle.digest("SHA-256", new TextEncoder().encode(body)),
+  );
+  // Resend takes 1-256 characters; the digest is 43.
+  return `${base.slice(0, 200)}/${
+    digest.toBase64({ alphabet: "base64url", omitPadding: true })
+  }`;
 }
 
 async function readError(
@@ -67,21 +100,25 @@ export function createResendMailer(opts: ResendMailerOptions): Mailer {
         "Content-Type": "application/json",
         "User-Agent": userAgent,
       });
+      const body = JSON.stringify({
+        from: opts.from,
+        to: [mail.to],
+        subject: mail.subject,
+        html: mail.html,
+        text: mail.text,
+      });
       if (mail.idempotencyKey) {
-        headers.set("Idempotency-Key", mail.idempotencyKey);
+        headers.set(
+          "Idempotency-Key",
+          await idempotencyKeyFor(mail.idempotencyKey, body),
+        );
       }
       let res: Response;
       try {
         res = await fetch(endpoint, {
           method: "POST",
           headers,
-          body: JSON.stringify({
-            from: opts.from,
-            to: [mail.to],
-            subject: mail.subject,
-            html: mail.html,
-            text: mail.text,
-          }),
+          body,
           signal: AbortSignal.timeout(timeoutMs),
         });
       } catch (err) {
@@ -104,9 +141,10 @@ export function createResendMailer(opts: ResendMailerOptions): Mailer {
         `resend: ${res.status}${name ? ` ${name}` : ""}: ${message}`,
         {
           temporary,
+          permanent: name === "invalid_idempotent_request",
           status: res.status,
           code: name,
-          retryAfterMs: parseRetryAfter(res.headers.get("retry-after")),
+          retryAfterMs: waitAsked(res),
         },
       );
     },

@@ -9,6 +9,8 @@ export interface Mail {
   /**
    * The same for every attempt at the same mail, so a provider that supports
    * idempotency keys sends it once even when we retry after a lost answer.
+   * A backend that sends it appends a digest of the request body, so one key
+   * never carries two different bodies.
    */
   idempotencyKey?: string;
 }
@@ -40,11 +42,28 @@ export class MailSendError extends Error {
       code?: string;
       /** The provider asked us to wait this long (Retry-After). */
       retryAfterMs?: number;
+      /**
+       * No retry of this request can succeed (e.g. Resend's
+       * invalid_idempotent_request): stop retrying, keep it for the operator.
+       */
+      permanent?: boolean;
     },
   ) {
     super(message);
   }
   get temporary(): boolean {
     return this.opts.temporary;
+  }
+}
+
+/**
+ * Not sent and not tried: the instance's own rate limit (MAIL_MAX_PER_SECOND)
+ * or a provider's Retry-After has no slot for it soon enough. The mail waits
+ * `retryAfterMs` without the wait counting as a failed attempt.
+ */
+export class MailDeferredError extends MailSendError {
+  override name = "MailDeferredError";
+  constructor(message: string, retryAfterMs: number) {
+    super(message, { temporary: true, retryAfterMs });
   }
 }

@@ -41,7 +41,8 @@ Deno.test("resend: posts the mail to /emails as Resend documents it", async () =
   assert.equal(req.path, "/emails");
   assert.equal(req.authorization, `Bearer ${KEY}`);
   assert.equal(req.contentType, "application/json");
-  assert.equal(req.idempotencyKey, "user_registered/0192-abc");
+  // The caller's key plus a digest of the body (SHA-256, base64url).
+  assert.match(req.idempotencyKey!, /^user_registered\/0192-abc\/[\w-]{43}$/);
   assert.deepEqual(req.body, {
     from: FROM,
     to: ["zoe@example.test"],
@@ -77,6 +78,7 @@ interface ErrorCase {
   temporary: boolean;
   message: RegExp;
   retryAfterMs?: number;
+  permanent?: boolean;
 }
 
 const errorCases: ErrorCase[] = [
@@ -136,6 +138,31 @@ const errorCases: ErrorCase[] = [
     message: /500 application_error: An unexpected error occurred/,
   },
   {
+    name: "a 429 without Retry-After waits for the window's reset",
+    reply: {
+      ...RATE_LIMITED,
+      headers: { "ratelimit-remaining": "0", "ratelimit-reset": "2" },
+    },
+    status: 429,
+    code: "rate_limit_exceeded",
+    temporary: true,
+    message: /429 rate_limit_exceeded/,
+    retryAfterMs: 2000,
+  },
+  {
+    name: "a key used with another payload is permanent, as Resend documents",
+    reply: {
+      status: 409,
+      name: "invalid_idempotent_request",
+      message: "Same idempotency key used with a different request payload.",
+    },
+    status: 409,
+    code: "invalid_idempotent_request",
+    temporary: false,
+    permanent: true,
+    message: /409 invalid_idempotent_request/,
+  },
+  {
     name: "a concurrent request with our key is temporary",
     reply: {
       status: 409,
@@ -170,12 +197,39 @@ for (const c of errorCases) {
       assert.equal(err.opts.code, c.code);
       assert.equal(err.temporary, c.temporary);
       assert.equal(err.opts.retryAfterMs, c.retryAfterMs);
+      assert.equal(err.opts.permanent ?? false, c.permanent ?? false);
     } finally {
       await server.close();
     }
     assert.equal(server.sent.length, 0);
   });
 }
+
+Deno.test("resend: one key never carries two bodies; the same body keeps its key", async () => {
+  const server = await startResendServer(KEY);
+  const mailer = createResendMailer({
+    from: FROM,
+    apiKey: KEY,
+    baseUrl: server.url,
+  });
+  try {
+    // A retry that renders the same mail: Resend answers with the first id.
+    await mailer.send(MAIL);
+    await mailer.send(MAIL);
+    // A retry that renders differently (the person re-registered as Zoë):
+    // with the caller's key alone Resend would refuse it (409
+    // invalid_idempotent_request) on every retry.
+    await mailer.send({ ...MAIL, text: MAIL.text.replace("Zoé", "Zoë") });
+  } finally {
+    await server.close();
+  }
+  const [a, b, c] = server.requests.map((r) => r.idempotencyKey);
+  assert.equal(a, b);
+  assert.notEqual(a, c);
+  assert.ok(c!.startsWith("user_registered/0192-abc/"));
+  assert.equal(server.sent.length, 2);
+  assert.match(server.sent[1].text!, /Zoë/);
+});
 
 Deno.test("resend: an unreachable API is a temporary failure", async () => {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
