@@ -58,6 +58,8 @@ const redirectPath = (fallback: string) =>
 
 const MIN_SECRET_LENGTH = 32;
 const MAIL_BACKENDS = ["console", "smtp", "memory", "resend"] as const;
+/** Resend's documented default rate limit per team. */
+const RESEND_DEFAULT_PER_SECOND = 5;
 /** Backends that only print or keep mail: never what production wants. */
 const FAKE_MAIL_BACKENDS = new Set(["console", "memory"]);
 
@@ -92,6 +94,9 @@ const EnvSchema = z.object({
   SMTP_SECURE: flag(false),
   RESEND_API_KEY: z.string().optional(),
   RESEND_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAIL_MAX_PER_SECOND: z.coerce.number().min(0).max(10_000).optional(),
+  MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  MAIL_MAX_AGE: duration("2d"),
   APP_VERSION: z.string().trim().max(100).optional(),
   HEALTH_MAX_OUTBOX_AGE: duration("15m"),
   SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
@@ -135,6 +140,12 @@ export interface Config {
     from: string;
     /** For MAIL_BACKEND=resend; baseUrl undefined means Resend's own. */
     resend: { apiKey: string; baseUrl?: string };
+    /** Sends per second for the whole instance; 0: no limit. */
+    maxPerSecond: number;
+    /** A mail is kept as a dead letter after this many failed attempts… */
+    maxAttempts: number;
+    /** …or when its next attempt would come later than this after it was queued. */
+    maxAgeMs: number;
     smtp: {
       host: string;
       port: number;
@@ -266,6 +277,13 @@ export function loadConfig(
           secure: e.SMTP_SECURE,
         },
         resend: { apiKey: e.RESEND_API_KEY ?? "", baseUrl: e.RESEND_BASE_URL },
+        // Resend allows 5 requests per second per team by default
+        // (resend.com/docs/api-reference/rate-limit); the others have no
+        // documented limit of their own.
+        maxPerSecond: e.MAIL_MAX_PER_SECOND ??
+          (e.MAIL_BACKEND === "resend" ? RESEND_DEFAULT_PER_SECOND : 0),
+        maxAttempts: e.MAIL_MAX_ATTEMPTS,
+        maxAgeMs: e.MAIL_MAX_AGE,
       },
       // Deploy has no KV queues, and a remote KV (KV Connect) delivers none
       // to its clients: there the sweep (and an immediate try) deliver.

@@ -70,3 +70,45 @@ Deno.test("config: a remote KV URL is kept as given; Deploy without one uses its
   assert.equal(deploy.config.kvPath, undefined);
   assert.equal(deploy.config.signalQueue, "none");
 });
+
+Deno.test("config: Resend gets its documented 5 sends a second, other backends no limit", () => {
+  const resend = loadConfig({ MAIL_BACKEND: "resend", RESEND_API_KEY: "re_k" });
+  assert.ok(resend.ok);
+  assert.equal(resend.config.mail.maxPerSecond, 5);
+  const smtp = loadConfig({ MAIL_BACKEND: "smtp" });
+  assert.ok(smtp.ok);
+  assert.equal(smtp.config.mail.maxPerSecond, 0);
+  const set = loadConfig({
+    MAIL_BACKEND: "resend",
+    RESEND_API_KEY: "re_k",
+    MAIL_MAX_PER_SECOND: "2.5",
+  });
+  assert.ok(set.ok);
+  assert.equal(set.config.mail.maxPerSecond, 2.5);
+});
+
+Deno.test("config: dead letters after 10 attempts or 2 days unless set", () => {
+  const plain = loadConfig({});
+  assert.ok(plain.ok);
+  assert.equal(plain.config.mail.maxAttempts, 10);
+  assert.equal(plain.config.mail.maxAgeMs, 2 * 86_400_000);
+  const set = loadConfig({ MAIL_MAX_ATTEMPTS: "3", MAIL_MAX_AGE: "12h" });
+  assert.ok(set.ok);
+  assert.equal(set.config.mail.maxAttempts, 3);
+  assert.equal(set.config.mail.maxAgeMs, 12 * 3_600_000);
+});
+
+Deno.test("config: bad mail limits are each named", () => {
+  const res = loadConfig({
+    MAIL_MAX_PER_SECOND: "-1",
+    MAIL_MAX_ATTEMPTS: "0",
+    MAIL_MAX_AGE: "soon",
+  });
+  assert.equal(res.ok, false);
+  const error = !res.ok ? res.error : "";
+  for (
+    const name of ["MAIL_MAX_PER_SECOND", "MAIL_MAX_ATTEMPTS", "MAIL_MAX_AGE"]
+  ) {
+    assert.match(error, new RegExp(name));
+  }
+});

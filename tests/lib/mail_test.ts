@@ -238,6 +238,9 @@ Deno.test("createMailer: builds the configured backend", async () => {
     from: FROM,
     smtp: { host: "127.0.0.1", port: freePort(), secure: false },
     resend: { apiKey: "re_test" },
+    maxPerSecond: 0,
+    maxAttempts: 10,
+    maxAgeMs: 86_400_000,
   };
   const memory = createMailer({ ...config, backend: "memory" }, silentLogger);
   await memory.send(MAIL);
