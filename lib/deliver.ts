@@ -2,11 +2,15 @@
 // both call `deliver`, which first claims the entry with a lease in a commit
 // guarded by its versionstamp: of two deliverers (queue redelivery, sweep,
 // another instance) only one sends. Only a crash between sending and deleting
-// the entry can repeat a mail (at-least-once), never a race.
+// the entry can repeat a mail (at-least-once), never a race. Every path
+// claims the same way, so every path waits for an entry's `nextAttemptAt`
+// (backoff, a provider's Retry-After), shares one rate limit per instance
+// (MAIL_MAX_PER_SECOND).
 import type { Deps } from "./deps.ts";
 import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
-import { MailSendError } from "./mail/types.ts";
+import { createThrottledMailer } from "./mail/throttle.ts";
+import { MailDeferredError, MailSendError } from "./mail/types.ts";
 import {
   type HandlerContext,
   handlers,
@@ -34,8 +38,24 @@ const MAX_BATCH = 50;
 const MAX_BATCHES_IN_FLIGHT = 4;
 /** Tries of the delete after a sent mail when the database is busy. */
 const BUSY_RETRIES = 5;
+/**
+ * The longest a claimed entry waits for a slot under MAIL_MAX_PER_SECOND.
+ * With the send's own timeout (15 s for Resend) it stays well inside the
+ * lease; a longer queue defers the entry instead of holding it.
+ */
+export const THROTTLE_MAX_WAIT_MS = 20_000;
 
-export type DeliverOutcome = "sent" | "gone" | "busy" | "failed";
+/**
+ * `not_due`: its nextAttemptAt has not come (left alone); `deferred`: no
+ * rate-limit slot soon enough (not counted as an attempt).
+ */
+export type DeliverOutcome =
+  | "sent"
+  | "gone"
+  | "busy"
+  | "not_due"
+  | "deferred"
+  | "failed";
 
 /** How long to leave a failed entry before the sweep retries it. */
 export function retryDelayMs(attempts: number, err: unknown): number {
@@ -70,10 +90,31 @@ export function createDeliverer(
   deps: Deps,
   emails: EmailRenderer,
 ): Deliverer {
-  const { kv, clock, log } = deps;
-  const ctx: HandlerContext = { ...deps, emails };
+  const { kv, clock, log, config } = deps;
+  // One limiter for every path of this instance (queue, sweep, batch, an
+  // immediate send): they all go through this deliverer.
+  const mailer = createThrottledMailer(deps.mailer, {
+    perSecond: config.mail.maxPerSecond,
+    maxWaitMs: THROTTLE_MAX_WAIT_MS,
+    now: () => clock.now(),
+  });
+  const ctx: HandlerContext = { ...deps, mailer, emails };
 
-  type Claimed = { entry: OutboxEntry; versionstamp: string };
+  /** `before`: the entry as read, given back when a send is deferred. */
+  type Claimed = {
+    entry: OutboxEntry;
+    before: OutboxEntry;
+    versionstamp: string;
+  };
+
+  /** Why a current entry cannot be claimed now, if it cannot. */
+  function unclaimable(current: OutboxEntry, now: number) {
+    if (current.leaseUntil > now) return "busy";
+    // A queue redelivery (or an immediate send) must not jump the backoff or
+    // a provider's Retry-After that the last attempt set.
+    if (current.nextAttemptAt > now) return "not_due";
+    return null;
+  }
 
   function leased(current: OutboxEntry, now: number): OutboxEntry {
     return {
@@ -88,11 +129,14 @@ export function createDeliverer(
     const current = await kv.get<OutboxEntry>(keys.outboxEntry(outboxId));
     if (!current.value) return "gone";
     const now = clock.now();
-    if (current.value.leaseUntil > now) return "busy";
+    const not = unclaimable(current.value, now);
+    if (not) return not;
     const entry = leased(current.value, now);
     const res = await kv.atomic().check(current)
       .set(keys.outboxEntry(outboxId), entry).commit();
-    return res.ok ? { entry, versionstamp: res.versionstamp } : "busy";
+    return res.ok
+      ? { entry, before: current.value, versionstamp: res.versionstamp }
+      : "busy";
   }
 
   /**
@@ -110,20 +154,24 @@ export function createDeliverer(
     }
     const now = clock.now();
     const atomic = kv.atomic();
-    const claiming: { id: string; entry: OutboxEntry }[] = [];
+    const claiming: { id: string; entry: OutboxEntry; before: OutboxEntry }[] =
+      [];
     read.forEach((current, i) => {
       if (!current.value) return out.set(ids[i], "gone");
-      if (current.value.leaseUntil > now) return out.set(ids[i], "busy");
+      const not = unclaimable(current.value, now);
+      if (not) return out.set(ids[i], not);
       const entry = leased(current.value, now);
       atomic.check(current).set(keys.outboxEntry(ids[i]), entry);
-      claiming.push({ id: ids[i], entry });
+      claiming.push({ id: ids[i], entry, before: current.value });
     });
     if (!claiming.length) return out;
     const res = await atomic.commit();
-    for (const { id, entry } of claiming) {
+    for (const { id, entry, before } of claiming) {
       out.set(
         id,
-        res.ok ? { entry, versionstamp: res.versionstamp } : await claim(id),
+        res.ok
+          ? { entry, before, versionstamp: res.versionstamp }
+          : await claim(id),
       );
     }
     return out;
@@ -137,11 +185,31 @@ export function createDeliverer(
     ms: Math.round(ms),
   });
 
+  /**
+   * Writes the entry back after a send that did not happen, in a commit
+   * guarded by the claim. If even that fails (a busy database), the lease
+   * simply runs out: the retry comes later, and the batch's sent mails are
+   * still cleared.
+   */
+  async function putBack(
+    outboxId: string,
+    versionstamp: string,
+    write: (atomic: Deno.AtomicOperation) => Deno.AtomicOperation,
+  ) {
+    try {
+      await write(
+        kv.atomic().check({ key: keys.outboxEntry(outboxId), versionstamp }),
+      ).commit();
+    } catch (releaseErr) {
+      log.warn("outbox lease not released", { outboxId, error: releaseErr });
+    }
+  }
+
   /** Runs the handler for a claimed entry; a failure releases the lease. */
   async function send(
     outboxId: string,
-    { entry, versionstamp }: Claimed,
-  ): Promise<{ outcome: "sent" | "failed"; ms: number }> {
+    { entry, before, versionstamp }: Claimed,
+  ): Promise<{ outcome: "sent" | "failed" | "deferred"; ms: number }> {
     const started = performance.now();
     try {
       const handler = handlers[entry.signal.type] as SignalHandler<SignalType>;
@@ -153,26 +221,39 @@ export function createDeliverer(
     } catch (err) {
       const ms = performance.now() - started;
       const now = clock.now();
-      const backoff = retryDelayMs(entry.attempts, err);
-      // Release the lease so a retry (queue or sweep) can claim it again. If
-      // even that fails (a busy database), the lease simply runs out: the
-      // retry comes later, and the batch's sent mails are still cleared.
-      try {
-        await kv.atomic()
-          .check({ key: keys.outboxEntry(outboxId), versionstamp })
-          .set(
-            keys.outboxEntry(outboxId),
+      const key = keys.outboxEntry(outboxId);
+      if (err instanceof MailDeferredError) {
+        // Nothing was tried: the entry goes back as it was, only later.
+        const wait = err.opts.retryAfterMs ?? 0;
+        await putBack(outboxId, versionstamp, (a) =>
+          a.set(
+            key,
             {
-              ...entry,
+              ...before,
               leaseUntil: 0,
-              lastError: err instanceof Error ? err.message : String(err),
-              nextAttemptAt: now + backoff,
+              nextAttemptAt: Math.max(before.nextAttemptAt, now + wait),
             } satisfies OutboxEntry,
-          )
-          .commit();
-      } catch (releaseErr) {
-        log.warn("outbox lease not released", { outboxId, error: releaseErr });
+          ));
+        log.info("signal delivery deferred", {
+          outboxId,
+          signal: entry.signal.type,
+          retryInSeconds: Math.ceil(wait / 1000),
+        });
+        return { outcome: "deferred", ms };
       }
+      const backoff = retryDelayMs(entry.attempts, err);
+      const lastError = err instanceof Error ? err.message : String(err);
+      // Release the lease so a retry (queue or sweep) can claim it again.
+      await putBack(outboxId, versionstamp, (a) =>
+        a.set(
+          key,
+          {
+            ...entry,
+            leaseUntil: 0,
+            lastError,
+            nextAttemptAt: now + backoff,
+          } satisfies OutboxEntry,
+        ));
       log.warn("signal delivery failed", {
         ...logFields(outboxId, entry, ms),
         error: err,
@@ -256,6 +337,9 @@ export function createDeliverer(
         log.error("queue message ignored: unknown shape");
         return;
       }
+      // The entry's own nextAttemptAt decides when it is retried; a queue
+      // redelivery that comes earlier finds it not due and leaves it to the
+      // sweep (or to a redelivery that comes later).
       if (await deliverQueued(parsed.data.outboxId) === "failed") {
         throw new Error(`delivery of ${parsed.data.outboxId} failed`);
       }

@@ -32,7 +32,7 @@ export const OutboxEntrySchema = z.object({
   lastAttemptAt: z.number().nullable(),
   /** A deliverer owns the entry until then; 0 when nobody does. */
   leaseUntil: z.number(),
-  /** The cron sweep leaves a failed entry alone until then. */
+  /** No deliverer (queue, sweep, batch) tries the entry before then. */
   nextAttemptAt: z.number(),
 });
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;

@@ -2,7 +2,10 @@
 // as Resend documents it (POST /emails, Bearer key, JSON from/to/subject and
 // html or text, Idempotency-Key of 1-256 chars) and answers as Resend does:
 // { id } on success, { statusCode, name, message } on error. A test can queue
-// replies (429 with rate-limit headers, 500) to see how the app copes.
+// replies (429 with rate-limit headers, 500) to see how the app copes, and
+// give it a rate limit, which it enforces as Resend does: over `perSecond`
+// requests in the last second → 429 rate_limit_exceeded with ratelimit-* and
+// retry-after headers (resend.com/docs/api-reference/rate-limit).
 
 export interface ResendRequest {
   method: string;
@@ -11,6 +14,10 @@ export interface ResendRequest {
   contentType: string | null;
   idempotencyKey: string | null;
   body: unknown;
+  /** performance.now() when it arrived. */
+  at: number;
+  /** The status it got. */
+  status?: number;
 }
 
 export interface Scripted {
@@ -50,7 +57,15 @@ export interface SentByResend {
   text?: string;
 }
 
-export async function startResendServer(apiKey: string) {
+export interface ResendServerOptions {
+  /** Requests allowed in any one second; unlimited when absent. */
+  perSecond?: number;
+}
+
+export async function startResendServer(
+  apiKey: string,
+  opts: ResendServerOptions = {},
+) {
   const requests: ResendRequest[] = [];
   const sent: SentByResend[] = [];
   const script: Scripted[] = [];
@@ -63,22 +78,49 @@ export async function startResendServer(apiKey: string) {
       { status: s.status, headers: s.headers },
     );
 
-  const handle = async (req: Request): Promise<Response> => {
+  const recorded = new WeakMap<Request, ResendRequest>();
+  const rateLimited = (now: number): Response | null => {
+    if (opts.perSecond === undefined) return null;
+    const recent = requests.filter((r) => now - r.at < 1000);
+    if (recent.length <= opts.perSecond) return null;
+    const reset = String(
+      Math.max(1, Math.ceil((recent[0].at + 1000 - now) / 1000)),
+    );
+    return error({
+      ...RATE_LIMITED,
+      message:
+        `Too many requests. You can only make ${opts.perSecond} requests per second. See rate limit response headers for more information.`,
+      headers: {
+        "ratelimit-limit": String(opts.perSecond),
+        "ratelimit-remaining": "0",
+        "ratelimit-reset": reset,
+        "retry-after": reset,
+      },
+    });
+  };
+
+  const respond = async (req: Request): Promise<Response> => {
     const url = new URL(req.url);
     const raw = await req.text();
+    const at = performance.now();
     let body: unknown = undefined;
     try {
       body = JSON.parse(raw);
     } catch { /* checked below */ }
     const key = req.headers.get("idempotency-key");
-    requests.push({
+    const record: ResendRequest = {
       method: req.method,
       path: url.pathname,
       authorization: req.headers.get("authorization"),
       contentType: req.headers.get("content-type"),
       idempotencyKey: key,
       body,
-    });
+      at,
+    };
+    requests.push(record);
+    recorded.set(req, record);
+    const limited = rateLimited(at);
+    if (limited) return limited;
     if (url.pathname !== "/emails") {
       return error({ status: 404, name: "not_found", message: "Not found" });
     }
@@ -166,6 +208,13 @@ export async function startResendServer(apiKey: string) {
     if (key !== null) seen.set(key, { body: raw, id });
     if (next) return error(next);
     return Response.json({ id });
+  };
+
+  const handle = async (req: Request): Promise<Response> => {
+    const res = await respond(req);
+    const record = recorded.get(req);
+    if (record) record.status = res.status;
+    return res;
   };
 
   const ready = Promise.withResolvers<Deno.NetAddr>();

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { keys } from "../../lib/kv_keys.ts";
+import type { OutboxEntry } from "../../lib/signals.ts";
 import { createPendingUser } from "../../lib/users.ts";
 import { countPrefix, startTestApp } from "../helpers.ts";
 
@@ -45,7 +46,17 @@ Deno.test("deliver: a failed send in a burst is retried without holding up the o
       }, { now: app.clock.now(), pendingTtlMs: 86_400_000, queue: true })),
   );
   await app.mailer.waitFor(9);
-  // The queue retries the failed one after its first backoff (1 s).
+  // The queue retries the failed one after its first backoff (1 s), once
+  // the entry's own retry time has come.
+  let failed: OutboxEntry | undefined;
+  for (let i = 0; i < 200 && !failed?.lastError; i++) {
+    for await (const e of app.kv.list<OutboxEntry>({ prefix: keys.outbox() })) {
+      failed = e.value;
+    }
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(failed?.lastError);
+  app.clock.time = failed.nextAttemptAt;
   const all = await app.mailer.waitFor(10, 5_000);
   assert.equal(new Set(all.map((m) => m.to)).size, 10);
   assert.equal(await outboxSize(app.kv), 0);

@@ -7,22 +7,31 @@ import { createLogger } from "../../lib/log.ts";
 import { keys } from "../../lib/kv_keys.ts";
 import { startApp } from "../../lib/server.ts";
 import type { OutboxEntry } from "../../lib/signals.ts";
+import { createPendingUser, type User } from "../../lib/users.ts";
 import { linkPath, TestBrowser, TestClock, testConfig } from "../helpers.ts";
 import {
   RATE_LIMITED,
+  type ResendServerOptions,
   SERVER_ERROR,
   startResendServer,
 } from "../resend_server.ts";
 
 const KEY = "re_deploy_test_key";
 
-async function startDeployLikeApp(apiKey = KEY) {
-  const resend = await startResendServer(KEY);
+async function startDeployLikeApp(
+  apiKey = KEY,
+  { env = {}, server = {} }: {
+    env?: Record<string, string>;
+    server?: ResendServerOptions;
+  } = {},
+) {
+  const resend = await startResendServer(KEY, server);
   const config = testConfig({
     MAIL_BACKEND: "resend",
     RESEND_API_KEY: apiKey,
     RESEND_BASE_URL: resend.url,
     SIGNAL_QUEUE: "none",
+    ...env,
   });
   const kv = await Deno.openKv(":memory:");
   const clock = new TestClock();
@@ -45,6 +54,21 @@ async function startDeployLikeApp(apiKey = KEY) {
         out.push(e.value);
       }
       return out;
+    },
+    /** Pending users with their outbox entries, no queue message, nothing sent. */
+    async seed(count: number): Promise<string[]> {
+      const ids: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const res = await createPendingUser(kv, {
+          firstName: "Ada",
+          email: `ada${i}@example.com`,
+          passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaA",
+          lang: "en",
+        }, { now: clock.now(), pendingTtlMs: 86_400_000, queue: false });
+        if (!res.ok) throw new Error("seed failed");
+        ids.push(res.outboxId);
+      }
+      return ids;
     },
     async [Symbol.asyncDispose]() {
       await app.shutdown();
@@ -169,4 +193,94 @@ Deno.test("deploy path: a refused API key is logged with Resend's message and re
   assert.equal(failed.level, "warn");
   assert.match(failed.error, /API key is invalid/);
   assert.equal(t.resend.sent.length, 0);
+});
+
+Deno.test("deploy path: Retry-After holds the mail back from every deliverer, and one 429 pauses the others", async () => {
+  await using t = await startDeployLikeApp();
+  const ids = await t.seed(6);
+  const d = t.app.deps.deliverer;
+  t.resend.reply({ ...RATE_LIMITED, headers: { "retry-after": "120" } });
+  // The first send gets the 429; the instance then holds every other send
+  // back for the same two minutes instead of spending attempts on 429s.
+  assert.deepEqual(await d.sweep({ minAgeMs: 0 }), {
+    sent: 0,
+    failed: 1,
+    skipped: 5,
+  });
+  assert.equal(t.resend.requests.length, 1);
+  const waiting = await t.outbox();
+  for (const e of waiting) {
+    assert.ok(e.nextAttemptAt >= t.clock.now() + 120_000, e.id);
+    assert.equal(e.leaseUntil, 0);
+  }
+  assert.deepEqual(waiting.map((e) => e.attempts).sort(), [0, 0, 0, 0, 0, 1]);
+
+  // Past the usual first backoff (60 s) but before Retry-After: the
+  // immediate path, queue messages (six at once, so some go as one batch)
+  // and the sweep all leave every entry alone.
+  t.clock.advance(60_000);
+  const before = await t.outbox();
+  assert.deepEqual(
+    await Promise.all(ids.map((id) => d.deliver(id))),
+    ids.map(() => "not_due"),
+  );
+  await Promise.all(ids.map((outboxId) => d.onQueueMessage({ outboxId })));
+  assert.deepEqual(await d.sweep({ minAgeMs: 0 }), {
+    sent: 0,
+    failed: 0,
+    skipped: 6,
+  });
+  assert.deepEqual(await t.outbox(), before);
+  assert.equal(t.resend.requests.length, 1);
+
+  // Once it has passed, the queue path sends them all, once each.
+  t.clock.advance(60_000);
+  await Promise.all(ids.map((outboxId) => d.onQueueMessage({ outboxId })));
+  assert.equal(t.resend.sent.length, 6);
+  assert.equal(new Set(t.resend.sent.map((m) => m.to[0])).size, 6);
+  assert.deepEqual(await t.outbox(), []);
+});
+
+Deno.test("deploy path: a burst stays under Resend's rate limit, shared by every deliverer", async () => {
+  // Resend allows 10 a second here; the app keeps to 8, whichever path sends.
+  await using t = await startDeployLikeApp(KEY, {
+    env: { MAIL_MAX_PER_SECOND: "8" },
+    server: { perSecond: 10 },
+  });
+  const ids = await t.seed(16);
+  const d = t.app.deps.deliverer;
+  await Promise.all([
+    ...ids.slice(0, 8).map((id) => d.deliver(id)),
+    ...ids.slice(8).map((outboxId) => d.onQueueMessage({ outboxId })),
+    d.sweep({ minAgeMs: 0 }),
+  ]);
+  assert.deepEqual(
+    t.resend.requests.filter((r) => r.status !== 200).map((r) => r.status),
+    [],
+  );
+  assert.equal(t.resend.sent.length, 16);
+  assert.deepEqual(await t.outbox(), []);
+  // Evenly spaced: nine requests span at least eight gaps of 125 ms.
+  const at = t.resend.requests.map((r) => r.at);
+  for (let i = 8; i < at.length; i++) {
+    assert.ok(at[i] - at[i - 8] >= 950, `requests ${i - 8}..${i} too close`);
+  }
+});
+
+Deno.test("deploy path: a retry that renders another mail gets its own key, not Resend's 409", async () => {
+  await using t = await startDeployLikeApp();
+  // The first attempt went out, but its answer was lost …
+  t.resend.reply({ ...SERVER_ERROR, afterSending: true });
+  const [id] = await t.seed(1);
+  assert.equal(await t.app.deps.deliverer.deliver(id), "failed");
+  // … and before the retry the person registered again under another name.
+  const userId = (await t.outbox())[0].signal.userId;
+  const user = await t.kv.get<User>(["users", userId]);
+  await t.kv.set(["users", userId], { ...user.value!, firstName: "Adele" });
+  t.clock.advance(3_600_000);
+  assert.equal(await t.app.deps.deliverer.deliver(id), "sent");
+  const [first, second] = t.resend.requests;
+  assert.notEqual(first.idempotencyKey, second.idempotencyKey);
+  assert.equal(second.status, 200);
+  assert.match(t.resend.sent[1].text!, /Adele/);
 });

@@ -67,7 +67,34 @@ Deno.test("deliver: a failed send keeps the entry with its error, and a retry se
   assert.ok(failed.nextAttemptAt > app.clock.now());
   assert.equal(app.mailer.sent.length, 0);
 
+  // Before its retry time, no deliverer touches it.
+  assert.equal(await app.deps.deliverer.deliver(entry.id), "not_due");
+  assert.deepEqual(await outbox(app), [failed]);
+  app.clock.time = failed.nextAttemptAt;
   assert.equal(await app.deps.deliverer.deliver(entry.id), "sent");
+  assert.equal(app.mailer.sent.length, 1);
+  assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
+});
+
+Deno.test("deliver: a queue redelivery that arrives before the retry time leaves the entry alone", async () => {
+  await using app = await startTestApp();
+  await seedRegistration(app);
+  const [entry] = await outbox(app);
+  app.mailer.failNext(1, new Error("421 try again later"));
+  await assert.rejects(
+    app.deps.deliverer.onQueueMessage({ outboxId: entry.id }),
+  );
+  const failed = await app.kv.get<OutboxEntry>(["outbox", entry.id]);
+  assert.equal(failed.value!.attempts, 1);
+  // The queue's own backoff (1 s, 5 s, …) is shorter than the entry's: the
+  // redelivery is acknowledged and changes nothing, not even the versionstamp.
+  app.clock.advance(1_000);
+  await app.deps.deliverer.onQueueMessage({ outboxId: entry.id });
+  const after = await app.kv.get<OutboxEntry>(["outbox", entry.id]);
+  assert.equal(after.versionstamp, failed.versionstamp);
+  assert.equal(app.mailer.sent.length, 0);
+  app.clock.time = failed.value!.nextAttemptAt;
+  await app.deps.deliverer.onQueueMessage({ outboxId: entry.id });
   assert.equal(app.mailer.sent.length, 1);
   assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
 });
@@ -76,7 +103,15 @@ Deno.test("deliver: the queue retries a failed delivery without sending twice", 
   await using app = await startTestApp();
   app.mailer.failNext(1, new Error("temporary failure"));
   await app.browser().register();
-  // The queue's first try fails; its backoff retry (1 s) succeeds.
+  // The queue's first try fails; its backoff retry (1 s) succeeds once the
+  // entry's own retry time has come.
+  let failed: OutboxEntry | undefined;
+  for (let i = 0; i < 200 && !failed?.lastError; i++) {
+    [failed] = await outbox(app);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+  assert.ok(failed?.lastError);
+  app.clock.time = failed.nextAttemptAt;
   const [mail] = await app.mailer.waitFor(1, 8_000);
   assert.equal(mail.to, "ada@example.com");
   await new Promise((r) => setTimeout(r, 300));
