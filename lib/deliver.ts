@@ -5,7 +5,8 @@
 // the entry can repeat a mail (at-least-once), never a race. Every path
 // claims the same way, so every path waits for an entry's `nextAttemptAt`
 // (backoff, a provider's Retry-After), shares one rate limit per instance
-// (MAIL_MAX_PER_SECOND).
+// (MAIL_MAX_PER_SECOND), and gives up the same way: after MAIL_MAX_ATTEMPTS
+// or MAIL_MAX_AGE an entry becomes a dead letter, kept for the operator.
 import type { Deps } from "./deps.ts";
 import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
@@ -17,6 +18,7 @@ import {
   type SignalHandler,
 } from "./signal_handlers.ts";
 import {
+  type DeadLetter,
   type OutboxEntry,
   QueueMessageSchema,
   type SignalType,
@@ -47,7 +49,8 @@ export const THROTTLE_MAX_WAIT_MS = 20_000;
 
 /**
  * `not_due`: its nextAttemptAt has not come (left alone); `deferred`: no
- * rate-limit slot soon enough (not counted as an attempt).
+ * rate-limit slot soon enough (not counted as an attempt); `dead`: this
+ * failure made it a dead letter.
  */
 export type DeliverOutcome =
   | "sent"
@@ -55,7 +58,8 @@ export type DeliverOutcome =
   | "busy"
   | "not_due"
   | "deferred"
-  | "failed";
+  | "failed"
+  | "dead";
 
 /** How long to leave a failed entry before the sweep retries it. */
 export function retryDelayMs(attempts: number, err: unknown): number {
@@ -185,6 +189,17 @@ export function createDeliverer(
     ms: Math.round(ms),
   });
 
+  /** Why a failed entry stops retrying now, if it does. */
+  function giveUp(entry: OutboxEntry, err: unknown, retryAt: number) {
+    if (err instanceof MailSendError && err.opts.permanent) return "permanent";
+    if (entry.attempts >= config.mail.maxAttempts) return "max_attempts";
+    // No attempt starts later than MAIL_MAX_AGE after the mail was queued
+    // (or revived by an operator).
+    const since = entry.revivedAt ?? entry.createdAt;
+    if (retryAt > since + config.mail.maxAgeMs) return "max_age";
+    return null;
+  }
+
   /**
    * Writes the entry back after a send that did not happen, in a commit
    * guarded by the claim. If even that fails (a busy database), the lease
@@ -209,7 +224,7 @@ export function createDeliverer(
   async function send(
     outboxId: string,
     { entry, before, versionstamp }: Claimed,
-  ): Promise<{ outcome: "sent" | "failed" | "deferred"; ms: number }> {
+  ): Promise<{ outcome: "sent" | "failed" | "deferred" | "dead"; ms: number }> {
     const started = performance.now();
     try {
       const handler = handlers[entry.signal.type] as SignalHandler<SignalType>;
@@ -243,6 +258,30 @@ export function createDeliverer(
       }
       const backoff = retryDelayMs(entry.attempts, err);
       const lastError = err instanceof Error ? err.message : String(err);
+      const gaveUp = giveUp(entry, err, now + backoff);
+      if (gaveUp) {
+        await putBack(
+          outboxId,
+          versionstamp,
+          (a) =>
+            a.delete(key).delete(keys.undelivered(outboxId))
+              .set(
+                keys.deadLetter(outboxId),
+                {
+                  ...entry,
+                  leaseUntil: 0,
+                  lastError,
+                  deadAt: now,
+                } satisfies DeadLetter,
+              ),
+        );
+        log.error("signal delivery failed", {
+          ...logFields(outboxId, entry, ms),
+          error: err,
+          gaveUp,
+        });
+        return { outcome: "dead", ms };
+      }
       // Release the lease so a retry (queue or sweep) can claim it again.
       await putBack(outboxId, versionstamp, (a) =>
         a.set(
@@ -365,7 +404,7 @@ export function createDeliverer(
           continue;
         }
         if (outcome === "sent") report.sent++;
-        else if (outcome === "failed") report.failed++;
+        else if (outcome === "failed" || outcome === "dead") report.failed++;
         else report.skipped++;
       }
       for await (

@@ -2,7 +2,10 @@
 // and for how long, how many entries failed their last attempt. Only an
 // unreachable KV makes the instance unhealthy (503): a stuck outbox is a mail
 // provider's outage, which restarting or draining this instance cannot fix,
-// so it shows as "degraded" with 200 for monitoring to alert on.
+// so it shows as "degraded" with 200 for monitoring to alert on. Dead letters
+// (mails that stopped retrying) are counted apart and never make the status
+// degraded: they wait for an operator, and would otherwise keep it degraded
+// for good.
 import { keys } from "./kv_keys.ts";
 import type { OutboxEntry } from "./signals.ts";
 
@@ -22,6 +25,8 @@ export interface HealthReport {
   };
   /** Outbox entries whose last attempt failed (they are retried). */
   failedDeliveries: number | null;
+  /** Mails that stopped retrying; at most BACKLOG_COUNT_LIMIT. */
+  deadLetters: number | null;
 }
 
 export interface HealthOptions {
@@ -54,6 +59,16 @@ async function scanOutbox(kv: Deno.Kv, now: number) {
   };
 }
 
+async function countDeadLetters(kv: Deno.Kv): Promise<number> {
+  let n = 0;
+  const entries = kv.list({ prefix: keys.deadLetters() }, {
+    limit: BACKLOG_COUNT_LIMIT,
+    batchSize: 500,
+  });
+  for await (const _ of entries) n++;
+  return n;
+}
+
 /** Rejects when `work` takes longer than `ms` (a remote KV can hang). */
 async function within<T>(work: Promise<T>, ms: number): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
@@ -75,8 +90,8 @@ export async function checkHealth(
   opts: HealthOptions,
 ): Promise<HealthReport> {
   try {
-    const outbox = await within(
-      scanOutbox(kv, opts.now),
+    const [outbox, deadLetters] = await within(
+      Promise.all([scanOutbox(kv, opts.now), countDeadLetters(kv)]),
       opts.timeoutMs ?? KV_TIMEOUT_MS,
     );
     const stuck = outbox.oldestAgeSeconds * 1000 > opts.maxOutboxAgeMs;
@@ -90,6 +105,7 @@ export async function checkHealth(
         oldestAgeSeconds: outbox.oldestAgeSeconds,
       },
       failedDeliveries: outbox.failed,
+      deadLetters,
     };
   } catch (err) {
     return {
@@ -101,6 +117,7 @@ export async function checkHealth(
       },
       outbox: { backlog: null, capped: false, oldestAgeSeconds: null },
       failedDeliveries: null,
+      deadLetters: null,
     };
   }
 }

@@ -12,6 +12,9 @@ export const keys = {
   userSessions: (userId: string) => ["sessions_by_user", userId] as const,
   outboxEntry: (id: string) => ["outbox", id] as const,
   outbox: () => ["outbox"] as const,
+  /** Outbox entries that stopped retrying, kept for the operator. */
+  deadLetter: (id: string) => ["outbox_dead", id] as const,
+  deadLetters: () => ["outbox_dead"] as const,
   /** Written by the KV queue itself when it gives up on a message. */
   undelivered: (id: string) => ["signals_undelivered", id] as const,
   undeliveredAll: () => ["signals_undelivered"] as const,

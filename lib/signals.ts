@@ -34,8 +34,23 @@ export const OutboxEntrySchema = z.object({
   leaseUntil: z.number(),
   /** No deliverer (queue, sweep, batch) tries the entry before then. */
   nextAttemptAt: z.number(),
+  /**
+   * When an operator revived it from the dead letters; MAIL_MAX_AGE counts
+   * from then. Absent on entries never revived (and on older records).
+   */
+  revivedAt: z.number().optional(),
 });
 export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+
+/**
+ * An entry that stopped retrying (MAIL_MAX_ATTEMPTS or MAIL_MAX_AGE, or an
+ * error no retry can fix), kept with its last error until an operator
+ * revives it (`deno task users retry-outbox`) or deletes the user.
+ */
+export const DeadLetterSchema = OutboxEntrySchema.extend({
+  deadAt: z.number(),
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
 
 export const QueueMessageSchema = z.object({ outboxId: z.string() });
 export type QueueMessage = z.infer<typeof QueueMessageSchema>;

@@ -1,8 +1,9 @@
 // What operators do to accounts (tools/users.ts): activate by hand,
-// deactivate, delete everything about a user, look at the outbox.
+// deactivate, delete everything about a user, look at the outbox and revive
+// its dead letters.
 import { keys } from "./kv_keys.ts";
 import { clearLoginAttempts } from "./rate_limit.ts";
-import type { OutboxEntry } from "./signals.ts";
+import type { DeadLetter, OutboxEntry } from "./signals.ts";
 import { deleteUserSessions } from "./sessions.ts";
 import { getUserByEmail, type User } from "./users.ts";
 
@@ -90,6 +91,11 @@ export async function deleteUser(
       .delete(keys.undelivered(entry.id)).commit();
     mails++;
   }
+  for await (const entry of listDeadLetters(kv)) {
+    if (entry.signal.userId !== user.id) continue;
+    await kv.delete(keys.deadLetter(entry.id));
+    mails++;
+  }
   await kv.atomic()
     .delete(keys.user(user.id))
     .delete(keys.userByEmail(user.email))
@@ -108,6 +114,56 @@ export async function* listOutbox(kv: Deno.Kv): AsyncIterable<OutboxEntry> {
   for await (const e of kv.list<OutboxEntry>({ prefix: keys.outbox() })) {
     yield e.value;
   }
+}
+
+export async function* listDeadLetters(
+  kv: Deno.Kv,
+): AsyncIterable<DeadLetter> {
+  for await (const e of kv.list<DeadLetter>({ prefix: keys.deadLetters() })) {
+    yield e.value;
+  }
+}
+
+/**
+ * Makes outbox entries due now, all of them or the one `id`: a dead letter
+ * goes back to the outbox with a fresh count of attempts (MAIL_MAX_AGE counts
+ * from now), a waiting entry skips the rest of its wait. An entry leased by a
+ * deliverer is left to it. Returns the ids to try.
+ */
+export async function reviveOutbox(
+  kv: Deno.Kv,
+  now: number,
+  id?: string,
+): Promise<string[]> {
+  const due: string[] = [];
+  for await (const e of kv.list<OutboxEntry>({ prefix: keys.outbox() })) {
+    if (id !== undefined && e.value.id !== id) continue;
+    if (e.value.leaseUntil > now) continue;
+    const res = await kv.atomic().check(e)
+      .set(e.key, { ...e.value, nextAttemptAt: now } satisfies OutboxEntry)
+      .commit();
+    if (res.ok) due.push(e.value.id);
+  }
+  for await (const e of kv.list<DeadLetter>({ prefix: keys.deadLetters() })) {
+    if (id !== undefined && e.value.id !== id) continue;
+    const { deadAt: _, ...entry } = e.value;
+    const res = await kv.atomic().check(e)
+      .check({ key: keys.outboxEntry(entry.id), versionstamp: null })
+      .delete(e.key)
+      .set(
+        keys.outboxEntry(entry.id),
+        {
+          ...entry,
+          attempts: 0,
+          leaseUntil: 0,
+          nextAttemptAt: now,
+          revivedAt: now,
+        } satisfies OutboxEntry,
+      )
+      .commit();
+    if (res.ok) due.push(entry.id);
+  }
+  return due;
 }
 
 export async function countUserSessions(

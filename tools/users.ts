@@ -1,7 +1,7 @@
 // Operator commands on the same KV the app uses:
 //   deno task users list [pending|active]
 //   deno task users show|activate|deactivate|delete|resend <email>
-//   deno task users outbox | retry-outbox
+//   deno task users outbox | retry-outbox [<outbox id>]
 // Reads the same environment as main.ts (KV_PATH, SECRET_KEY, MAIL_*).
 import { resendActivation } from "../lib/accounts.ts";
 import { loadConfig } from "../lib/config.ts";
@@ -20,7 +20,9 @@ import {
   countUserSessions,
   deactivateUser,
   deleteUser,
+  listDeadLetters,
   listOutbox,
+  reviveOutbox,
 } from "../lib/user_admin.ts";
 import { getUser, getUserByEmail, listUsers, type User } from "../lib/users.ts";
 
@@ -31,8 +33,10 @@ const USAGE = `usage: deno task users <command>
   deactivate <email>      disable and sign out everywhere
   delete <email>          the user, its index, sessions and outbox entries
   resend <email>          a fresh activation link (older links stop working)
-  outbox                  deliveries not done yet, with their last error
-  retry-outbox            try every queued delivery now`;
+  outbox                  deliveries not done yet and dead letters (failed
+                          for good), with their last error
+  retry-outbox [<id>]     try every queued delivery and dead letter now, or
+                          only the one with this outbox id`;
 
 const iso = (ms: number | null) =>
   ms === null ? "-" : new Date(ms).toISOString();
@@ -141,6 +145,11 @@ async function run(deps: Deps, command: string, arg?: string): Promise<number> {
       for await (const e of listOutbox(kv)) {
         if (e.signal.userId === user.id) queued.push(e.signal.type);
       }
+      for await (const e of listDeadLetters(kv)) {
+        if (e.signal.userId === user.id) {
+          queued.push(`${e.signal.type} (failed)`);
+        }
+      }
       const rows: [string, string | number][] = [
         ["id", user.id],
         ["email", user.email],
@@ -210,21 +219,40 @@ async function run(deps: Deps, command: string, arg?: string): Promise<number> {
         );
         n++;
       }
-      console.log(`${n} queued`);
+      let dead = 0;
+      for await (const e of listDeadLetters(kv)) {
+        const user = await getUser(kv, e.signal.userId, now);
+        console.log(
+          [
+            e.id,
+            e.signal.type,
+            user?.email ?? "(gone)",
+            `attempts=${e.attempts}`,
+            `FAILED=${iso(e.deadAt)}`,
+            `error=${e.lastError ?? "-"}`,
+          ].join("  "),
+        );
+        dead++;
+      }
+      console.log(`${n} queued, ${dead} failed for good (retry-outbox)`);
       return 0;
     }
     case "retry-outbox": {
+      const ids = await reviveOutbox(kv, now, arg);
+      if (arg !== undefined && !ids.length) {
+        console.error(`no outbox entry ${arg} to retry`);
+        return 1;
+      }
       const counts: Record<string, number> = {};
-      for await (const e of listOutbox(kv)) {
-        const outcome = await deliverer.deliver(e.id);
+      for (const id of ids) {
+        const outcome = await deliverer.deliver(id);
         counts[outcome] = (counts[outcome] ?? 0) + 1;
       }
       console.log(
-        `sent=${counts.sent ?? 0} failed=${counts.failed ?? 0} busy=${
-          counts.busy ?? 0
-        } gone=${counts.gone ?? 0}`,
+        ["sent", "failed", "dead", "deferred", "busy", "gone"]
+          .map((o) => `${o}=${counts[o] ?? 0}`).join(" "),
       );
-      return counts.failed ? 1 : 0;
+      return counts.failed || counts.dead || counts.deferred ? 1 : 0;
     }
     default:
       throw new UsageError(`unknown command "${command}"`);

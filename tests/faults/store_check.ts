@@ -7,7 +7,7 @@ import {
   RateCountSchema,
 } from "../../lib/rate_limit.ts";
 import { SessionSchema } from "../../lib/sessions.ts";
-import { OutboxEntrySchema } from "../../lib/signals.ts";
+import { DeadLetterSchema, OutboxEntrySchema } from "../../lib/signals.ts";
 import { UserSchema } from "../../lib/users.ts";
 
 export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
@@ -21,6 +21,7 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
       users: UserSchema,
       sessions: SessionSchema,
       outbox: OutboxEntrySchema,
+      outbox_dead: DeadLetterSchema,
       rate_limits: RateCountSchema,
       login_attempts: AttemptsSchema,
       cooldowns: CooldownSchema,

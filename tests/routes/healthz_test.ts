@@ -17,6 +17,7 @@ Deno.test("healthz: a fresh app is ok with an empty outbox and its version", asy
     kv: { ok: true },
     outbox: { backlog: 0, capped: false, oldestAgeSeconds: 0 },
     failedDeliveries: 0,
+    deadLetters: 0,
   });
 });
 
@@ -75,6 +76,7 @@ Deno.test("healthz: 503 when KV cannot be reached", async () => {
     oldestAgeSeconds: null,
   });
   assert.equal(body.failedDeliveries, null);
+  assert.equal(body.deadLetters, null);
 });
 
 Deno.test("checkHealth: counting stops at the limit and says so", async () => {

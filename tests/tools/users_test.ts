@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { startApp } from "../../lib/server.ts";
 import { createMemoryMailer } from "../../lib/mail/memory.ts";
 import { silentLogger } from "../../lib/log.ts";
-import type { OutboxEntry } from "../../lib/signals.ts";
+import type { DeadLetter, OutboxEntry } from "../../lib/signals.ts";
 import type { User } from "../../lib/users.ts";
 import {
   countPrefix,
@@ -204,6 +204,44 @@ Deno.test("users: retry-outbox delivers what is queued; bad input gets usage", a
     await withKv(kvPath, async (kv) => {
       assert.equal(await countPrefix(kv, ["outbox"]), 0);
     });
+
+    // A mail that failed for good: listed, and revived by its id.
+    await withKv(kvPath, async (kv) => {
+      const id = (await user(kv, "bob@example.com"))!.id;
+      const dead = (n: string): DeadLetter => ({
+        id: n,
+        signal: { type: "activation_requested", userId: id },
+        createdAt: 0,
+        attempts: 10,
+        lastError: "550 mailbox unavailable",
+        lastAttemptAt: 0,
+        leaseUntil: 0,
+        nextAttemptAt: 0,
+        deadAt: Date.parse("2026-01-02T03:04:05Z"),
+      });
+      await kv.set(["outbox_dead", "d1"], dead("d1"));
+      await kv.set(["outbox_dead", "d2"], dead("d2"));
+    });
+    const listed = await users(kvPath, "outbox");
+    assert.match(
+      listed.stdout,
+      /d1\s+activation_requested\s+bob@example\.com\s+attempts=10\s+FAILED=2026-01-02T03:04:05\.000Z\s+error=550 mailbox unavailable/,
+    );
+    assert.match(listed.stdout, /0 queued, 2 failed for good/);
+    const one = await users(kvPath, "retry-outbox", "d1");
+    assert.equal(one.code, 0, one.stderr);
+    assert.match(one.stdout, /sent=1 failed=0 dead=0/);
+    await withKv(kvPath, async (kv) => {
+      assert.equal(await countPrefix(kv, ["outbox"]), 0);
+      assert.deepEqual(
+        (await Array.fromAsync(kv.list({ prefix: ["outbox_dead"] })))
+          .map((e) => e.key[1]),
+        ["d2"],
+      );
+    });
+    const missing = await users(kvPath, "retry-outbox", "nope");
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /no outbox entry nope/);
 
     const unknown = await users(kvPath, "frobnicate");
     assert.equal(unknown.code, 2);
