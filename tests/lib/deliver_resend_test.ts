@@ -241,30 +241,23 @@ Deno.test("deploy path: Retry-After holds the mail back from every deliverer, an
   assert.deepEqual(await t.outbox(), []);
 });
 
-Deno.test("deploy path: a burst stays under Resend's rate limit, shared by every deliverer", async () => {
-  // Resend allows 10 a second here; the app keeps to 8, whichever path sends.
-  await using t = await startDeployLikeApp(KEY, {
-    env: { MAIL_MAX_PER_SECOND: "8" },
-    server: { perSecond: 10 },
-  });
-  const ids = await t.seed(16);
+Deno.test("deploy path: a burst stays under Resend's default rate limit, shared by every deliverer", async () => {
+  // Resend's documented default, 5 requests a second per team, enforced by
+  // the stand-in; the app keeps under it with its own default.
+  await using t = await startDeployLikeApp(KEY, { server: { perSecond: 5 } });
+  const ids = await t.seed(12);
   const d = t.app.deps.deliverer;
   await Promise.all([
-    ...ids.slice(0, 8).map((id) => d.deliver(id)),
-    ...ids.slice(8).map((outboxId) => d.onQueueMessage({ outboxId })),
+    ...ids.slice(0, 6).map((id) => d.deliver(id)),
+    ...ids.slice(6).map((outboxId) => d.onQueueMessage({ outboxId })),
     d.sweep({ minAgeMs: 0 }),
   ]);
   assert.deepEqual(
     t.resend.requests.filter((r) => r.status !== 200).map((r) => r.status),
     [],
   );
-  assert.equal(t.resend.sent.length, 16);
+  assert.equal(t.resend.sent.length, 12);
   assert.deepEqual(await t.outbox(), []);
-  // Evenly spaced: nine requests span at least eight gaps of 125 ms.
-  const at = t.resend.requests.map((r) => r.at);
-  for (let i = 8; i < at.length; i++) {
-    assert.ok(at[i] - at[i - 8] >= 950, `requests ${i - 8}..${i} too close`);
-  }
 });
 
 Deno.test("deploy path: a retry that renders another mail gets its own key, not Resend's 409", async () => {
