@@ -148,6 +148,20 @@ Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", asy
           nextAttemptAt: 0,
         } satisfies OutboxEntry,
       );
+      await kv.set(
+        ["outbox_dead", "x2"],
+        {
+          id: "x2",
+          signal: { type: "password_reset_requested", userId: id },
+          createdAt: 0,
+          attempts: 10,
+          lastError: "550 no such user",
+          lastAttemptAt: 0,
+          leaseUntil: 0,
+          nextAttemptAt: 0,
+          deadAt: 0,
+        } satisfies DeadLetter,
+      );
     });
 
     const outbox = await users(kvPath, "outbox");
@@ -158,7 +172,7 @@ Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", asy
 
     const del = await users(kvPath, "delete", "ada@example.com");
     assert.equal(del.code, 0);
-    assert.match(del.stdout, /1 outbox entry deleted/);
+    assert.match(del.stdout, /2 outbox entries deleted/);
     await withKv(kvPath, async (kv) => {
       assert.equal(await user(kv, "ada@example.com"), null);
       assert.equal(
@@ -166,6 +180,7 @@ Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", asy
         null,
       );
       assert.equal(await countPrefix(kv, ["outbox"]), 0);
+      assert.equal(await countPrefix(kv, ["outbox_dead"]), 0);
       assert.equal(await countPrefix(kv, ["users"]), 1);
     });
     const gone = await users(kvPath, "show", "ada@example.com");
