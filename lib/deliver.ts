@@ -11,7 +11,8 @@ import type { Deps } from "./deps.ts";
 import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
 import { createThrottledMailer } from "./mail/throttle.ts";
-import { MailDeferredError, MailSendError } from "./mail/types.ts";
+import { MailDeferredError } from "./mail/types.ts";
+import { retryDelayMs, whyGiveUp } from "./retry_policy.ts";
 import {
   type HandlerContext,
   handlers,
@@ -31,7 +32,6 @@ export { ACTIVATION_PURPOSE } from "./links.ts";
 export const LEASE_MS = 60_000;
 /** The sweep leaves entries younger than this to the queue. */
 export const SWEEP_MIN_AGE_MS = 60_000;
-const MAX_BACKOFF_MS = 3_600_000;
 /** kv.getMany reads at most this many keys per call. */
 const KV_GET_MANY_MAX = 10;
 /** Entries per batch: a check and a set each, well within KV's atomic limits. */
@@ -60,21 +60,6 @@ export type DeliverOutcome =
   | "deferred"
   | "failed"
   | "dead";
-
-/** How long to leave a failed entry before the sweep retries it. */
-export function retryDelayMs(attempts: number, err: unknown): number {
-  const backoff = Math.min(
-    MAX_BACKOFF_MS,
-    SWEEP_MIN_AGE_MS * 2 ** (attempts - 1),
-  );
-  if (!(err instanceof MailSendError)) return backoff;
-  // Retrying soon will not fix a wrong API key or an unverified sender.
-  if (!err.temporary) return MAX_BACKOFF_MS;
-  return Math.min(
-    MAX_BACKOFF_MS,
-    Math.max(backoff, err.opts.retryAfterMs ?? 0),
-  );
-}
 
 export interface SweepReport {
   sent: number;
@@ -189,17 +174,6 @@ export function createDeliverer(
     ms: Math.round(ms),
   });
 
-  /** Why a failed entry stops retrying now, if it does. */
-  function giveUp(entry: OutboxEntry, err: unknown, retryAt: number) {
-    if (err instanceof MailSendError && err.opts.permanent) return "permanent";
-    if (entry.attempts >= config.mail.maxAttempts) return "max_attempts";
-    // No attempt starts later than MAIL_MAX_AGE after the mail was queued
-    // (or revived by an operator).
-    const since = entry.revivedAt ?? entry.createdAt;
-    if (retryAt > since + config.mail.maxAgeMs) return "max_age";
-    return null;
-  }
-
   /**
    * Writes the entry back after a send that did not happen, in a commit
    * guarded by the claim. If even that fails (a busy database), the lease
@@ -258,7 +232,7 @@ export function createDeliverer(
       }
       const backoff = retryDelayMs(entry.attempts, err);
       const lastError = err instanceof Error ? err.message : String(err);
-      const gaveUp = giveUp(entry, err, now + backoff);
+      const gaveUp = whyGiveUp(entry, err, now + backoff, config.mail);
       if (gaveUp) {
         await putBack(
           outboxId,
