@@ -9,7 +9,7 @@ import { createEmailRenderer } from "./emails.ts";
 import { createLogger, type Logger } from "./log.ts";
 import { createMailer } from "./mail/index.ts";
 import type { Mailer } from "./mail/types.ts";
-import { createPasswordHasher } from "./passwords.ts";
+import { createPasswordHasher, type PasswordHasher } from "./passwords.ts";
 import { createSigner } from "./signing.ts";
 import { type I18n, loadLocales } from "./i18n.ts";
 import { createRecordingMailer, type Mailbox } from "./mail/recording.ts";
@@ -20,6 +20,8 @@ export interface StartOptions {
   clock?: Clock;
   log?: Logger;
   i18n?: I18n;
+  /** Tests that hash thousands of passwords pass a cheaper Argon2id. */
+  passwords?: PasswordHasher;
   /** Run the cron sweep (default true). Tests usually call sweep() directly. */
   sweep?: boolean;
 }
@@ -75,7 +77,8 @@ export async function startApp(
     log,
     clock: opts.clock ?? systemClock,
     signer: await createSigner(config.secretKey, config.secretKeyFallbacks),
-    passwords: createPasswordHasher({ workers: config.passwordWorkers }),
+    passwords: opts.passwords ??
+      createPasswordHasher({ workers: config.passwordWorkers }),
   };
   const stop = new AbortController();
   // Deliveries and background work under way; shutdown waits for them

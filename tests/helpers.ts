@@ -5,6 +5,7 @@ import { type Config, loadConfig } from "../lib/config.ts";
 import type { Clock } from "../lib/deps.ts";
 import { createLogger, silentLogger } from "../lib/log.ts";
 import { createMemoryMailer, type MemoryMailer } from "../lib/mail/memory.ts";
+import type { PasswordHasher } from "../lib/passwords.ts";
 import { type RunningApp, startApp } from "../lib/server.ts";
 
 export const TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789";
@@ -60,6 +61,8 @@ export async function startTestApp(
     logFormat?: "text" | "json";
     /** The app gets this in place of its KV (the same KV, wrapped). */
     wrapKv?: (kv: Deno.Kv) => Deno.Kv;
+    /** In place of the app's Argon2id pool (see lib/server.ts). */
+    passwords?: PasswordHasher;
   } = {},
 ): Promise<TestApp> {
   const config = testConfig(opts.env);
@@ -82,6 +85,7 @@ export async function startTestApp(
     clock,
     log,
     sweep: false,
+    passwords: opts.passwords,
   });
   return {
     ...app,
@@ -165,6 +169,13 @@ export class TestBrowser {
       body: await res.text(),
       location: res.headers.get("location"),
     };
+  }
+
+  /** Another tab of this browser: the same cookies, kept apart from now on. */
+  tab(): TestBrowser {
+    const copy = new TestBrowser(this.base);
+    copy.cookies = new Map(this.cookies);
+    return copy;
   }
 
   get(path: string, headers?: HeadersInit) {
