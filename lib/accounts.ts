@@ -3,14 +3,21 @@
 import type { AppDeps, Deps } from "./deps.ts";
 import { ACTIVATION_PURPOSE } from "./links.ts";
 import { beginLoginAttempt, clearLoginAttempts } from "./rate_limit.ts";
-import type { LoginInput, RegisterInput } from "./schemas.ts";
+import * as z from "zod/mini";
+import {
+  ChangePasswordSchema,
+  type LoginInput,
+  type RegisterInput,
+} from "./schemas.ts";
 import { createSession, type NewSession } from "./sessions.ts";
 import {
   activateUser,
+  activationNeeds,
+  type ActivationProof,
   createPendingUser,
+  epochOf,
   getUser,
   getUserByEmail,
-  needsNewPassword,
   type SignalChoice,
   signalUser,
 } from "./users.ts";
@@ -181,10 +188,29 @@ export async function checkActivationLink(
   return { ok: true, user };
 }
 
+/**
+ * The account's password, typed to activate it outside the browser that
+ * registered (the field and its messages are the account page's). Kept out
+ * of lib/schemas.ts, which the browser bundle carries.
+ */
+export const ActivatePasswordSchema = z.object({
+  current_password: ChangePasswordSchema.shape.current_password,
+});
+
 export type ActivateOutcome =
   | { ok: true; user: User; session: NewSession }
-  /** `user`: the pending account, for the page that asks for a password. */
-  | { ok: false; reason: "password_required"; user: User }
+  /**
+   * The link works, but this browser must prove it may activate (see
+   * activationNeeds): `needs` says what the page offers, `wrong` that the
+   * password typed is not the account's.
+   */
+  | {
+    ok: false;
+    reason: "password_required";
+    user: User;
+    needs: "password" | "new_password";
+    wrong: boolean;
+  }
   | {
     ok: false;
     reason: "invalid" | "expired" | "already_active" | "retry";
@@ -192,42 +218,65 @@ export type ActivateOutcome =
 
 /**
  * Activates the link's account and signs the person in. `registrant` is the
- * id this browser's "registered" cookie holds (null: none); `newPassword`
- * becomes the account's password where one is required (a contested address
- * opened anywhere but by its last registrant) and is ignored elsewhere.
+ * id this browser's "registered" cookie holds (null: none). Anywhere but the
+ * browser that set the account's password, the person proves they may:
+ * `currentPassword` must be the account's (not on a contested address), or
+ * `newPassword` replaces it. Fields nobody asked for are ignored.
  */
 export async function activateAccount(
   deps: Deps,
   token: string,
-  opts: { registrant?: string | null; newPassword?: string } = {},
+  opts: {
+    registrant?: string | null;
+    currentPassword?: string;
+    newPassword?: string;
+  } = {},
 ): Promise<ActivateOutcome> {
   const now = deps.clock.now();
   const verified = await verifyActivationToken(deps, token, now);
   if (!verified.ok) return verified;
-  // A new password costs a hash, so only a link that can still activate a
-  // contested account pays for one: a used link, an old link or an account
-  // that needs none would otherwise let anyone holding one burn CPU at will.
-  // (activateUser checks again inside its guarded commit.)
-  let passwordHash: string | undefined;
-  if (opts.newPassword) {
-    const user = await getUser(deps.kv, verified.payload.sub, now);
-    if (!user) return { ok: false, reason: "invalid" };
-    if (user.isActivated) return { ok: false, reason: "already_active" };
-    if (
-      (verified.payload.v ?? 0) === user.tokenVersion &&
-      needsNewPassword(user, opts.registrant ?? null)
-    ) {
-      passwordHash = await deps.passwords.hash(opts.newPassword);
-    }
+  const tokenVersion = verified.payload.v ?? 0;
+  const registrant = opts.registrant ?? null;
+  const user = await getUser(deps.kv, verified.payload.sub, now);
+  if (!user) return { ok: false, reason: "invalid" };
+  if (user.isActivated) return { ok: false, reason: "already_active" };
+  if (tokenVersion !== user.tokenVersion) {
+    return { ok: false, reason: "invalid" };
   }
-  const res = await activateUser(deps.kv, verified.payload.sub, {
-    now,
-    sessionTtlMs: deps.config.sessionTtlMs,
-    tokenVersion: verified.payload.v ?? 0,
-    registrant: opts.registrant ?? null,
-    passwordHash,
-  });
-  if (res.ok || res.reason === "password_required") return res;
+  // A password costs a hash, so only a link that can still activate, on an
+  // account that asks for one, pays for it: otherwise anyone holding a used
+  // or old link could burn CPU at will. (activateUser checks again inside
+  // its guarded commit.)
+  const needs = activationNeeds(user, registrant);
+  let proof: ActivationProof = { registrant };
+  let wrong = false;
+  if (needs !== "nothing" && opts.newPassword) {
+    proof = { newPasswordHash: await deps.passwords.hash(opts.newPassword) };
+  } else if (needs === "password" && opts.currentPassword) {
+    if (await deps.passwords.verify(opts.currentPassword, user.passwordHash)) {
+      proof = { verifiedHash: user.passwordHash };
+    } else wrong = true;
+  }
+  const res = wrong
+    ? { ok: false as const, reason: "password_required" as const, user }
+    : await activateUser(deps.kv, verified.payload.sub, {
+      now,
+      sessionTtlMs: deps.config.sessionTtlMs,
+      tokenVersion,
+      proof,
+    });
+  if (res.ok) return res;
+  if (res.reason === "password_required") {
+    const needsNow = activationNeeds(res.user, registrant);
+    if (needsNow === "nothing") return { ok: false, reason: "retry" };
+    return {
+      ok: false,
+      reason: "password_required",
+      user: res.user,
+      needs: needsNow,
+      wrong: wrong || ("wrong" in res && res.wrong),
+    };
+  }
   if (res.reason === "not_found") return { ok: false, reason: "invalid" };
   if (res.reason === "conflict") return { ok: false, reason: "retry" };
   return { ok: false, reason: res.reason };
@@ -235,11 +284,25 @@ export async function activateAccount(
 
 export type SignInOutcome =
   | { ok: true; user: User; session: NewSession }
-  | { ok: false; reason: "failed" | "pending" | "inactive" | "retry" }
+  | { ok: false; reason: "failed" | "inactive" | "retry" }
   | { ok: false; reason: "throttled"; retryAfterMs: number };
 
+/**
+ * A sign-in with the right password on an account still waiting for
+ * activation mails its owner a fresh link, at most once per this.
+ */
+export const SIGN_IN_REMINDER_COOLDOWN_MS = REGISTER_AGAIN_MAIL_COOLDOWN_MS;
+
+/**
+ * Checks the password and, in one commit, creates a session stamped with the
+ * credential epoch read with the hash, so a password change that commits
+ * in between leaves it worthless. A pending account answers exactly like a
+ * wrong password (otherwise "register, then sign in" tells a stranger
+ * whether the address had an account); its owner gets a fresh link instead,
+ * after the answer has gone.
+ */
 export async function signIn(
-  deps: Deps,
+  deps: AppDeps,
   input: LoginInput,
   /** The client (its IP): failures slow down this client, not the owner. */
   from: string,
@@ -265,15 +328,38 @@ export async function signIn(
   if (!await deps.passwords.verify(input.password, user.passwordHash)) {
     return { ok: false, reason: "failed" };
   }
+  if (!user.isActivated) {
+    // Counted as a failure (nothing cleared), like a wrong password.
+    deps.background(
+      "activation reminder",
+      () => remindActivation(deps, input.email),
+    );
+    return { ok: false, reason: "failed" };
+  }
   await clearLoginAttempts(deps.kv, input.email);
   // Only someone who knows the password learns the account's state.
-  if (!user.isActivated) return { ok: false, reason: "pending" };
   if (!user.isActive) return { ok: false, reason: "inactive" };
   const session = await createSession(
     deps.kv,
     user.id,
     now,
     deps.config.sessionTtlMs,
+    epochOf(user),
   );
   return session ? { ok: true, user, session } : { ok: false, reason: "retry" };
+}
+
+/** A fresh link for a pending account, within the mail cooldown. */
+async function remindActivation(deps: AppDeps, email: string) {
+  const res = await signalUser(
+    deps.kv,
+    email,
+    (user) =>
+      user.isActivated ? null : {
+        type: "activation_requested",
+        cooldownMs: SIGN_IN_REMINDER_COOLDOWN_MS,
+      },
+    { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" },
+  );
+  if (res.ok) deliverSoon(deps, res.outboxId);
 }

@@ -30,7 +30,7 @@ import {
 } from "./http.ts";
 import { loggedPath, requestIdOf } from "./request_log.ts";
 import { isComplete, secureHeaders } from "./secure_headers.ts";
-import { getSession } from "./sessions.ts";
+import { getSession, sessionMatchesEpoch } from "./sessions.ts";
 import { getUser } from "./users.ts";
 
 export function createApp(deps: AppDeps): Hono<AppEnv> {
@@ -133,7 +133,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       const now = clock.now();
       const session = await getSession(kv, token, now);
       const user = session ? await getUser(kv, session.userId, now) : null;
-      if (session && user?.isActive) {
+      // A session from before the last password change is over.
+      if (session && user?.isActive && sessionMatchesEpoch(session, user)) {
         c.set("session", session);
         c.set("user", user);
       }

@@ -70,8 +70,9 @@ export type ResetOutcome =
 
 /**
  * Saves the new password and signs the person in, in one commit that only
- * succeeds while the link still matches the stored hash (so it works once),
- * then ends every other session of the account.
+ * succeeds while the link still matches the stored hash (so it works once).
+ * That commit raises the credential epoch, which ends every other session,
+ * even one a sign-in with the old password commits a moment later.
  */
 export async function resetPassword(
   deps: Deps,
@@ -126,6 +127,9 @@ export async function changePassword(
     // Unchanged since the current password was checked against it.
     allow: (current) =>
       current.isActive && current.passwordHash === user.passwordHash,
+    // The caller's session moves to the new credential epoch; every other
+    // one ends with the commit (deleting them below only tidies up).
+    keepSessionIdHash,
   });
   if (!res.ok) return { ok: false, reason: "retry" };
   const endedSessions = await deleteUserSessions(

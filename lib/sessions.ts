@@ -8,6 +8,12 @@ export const SessionSchema = z.object({
   userId: z.string(),
   createdAt: z.number(),
   expiresAt: z.number(),
+  /**
+   * The user's credential epoch when the session was made; a later password
+   * change or reset raises the user's, and the session stops working
+   * (absent: 0, as in sessions made before it existed).
+   */
+  epoch: z.number().int().min(0).optional(),
 });
 export type Session = z.infer<typeof SessionSchema>;
 
@@ -22,13 +28,23 @@ export async function newSession(
   userId: string,
   now: number,
   ttlMs: number,
+  /** The user's credential epoch as read with the credentials checked. */
+  epoch: number,
 ): Promise<NewSession> {
   const token = randomToken(32);
   return {
     token,
     idHash: await sha256Hex(token),
-    session: { userId, createdAt: now, expiresAt: now + ttlMs },
+    session: { userId, createdAt: now, expiresAt: now + ttlMs, epoch },
   };
+}
+
+/** True when no password change has happened since the session was made. */
+export function sessionMatchesEpoch(
+  session: Session,
+  user: { credentialEpoch?: number },
+): boolean {
+  return (session.epoch ?? 0) === (user.credentialEpoch ?? 0);
 }
 
 /** Adds the session and its per-user index to a caller's atomic operation. */
@@ -50,8 +66,9 @@ export async function createSession(
   userId: string,
   now: number,
   ttlMs: number,
+  epoch: number,
 ): Promise<NewSession | null> {
-  const created = await newSession(userId, now, ttlMs);
+  const created = await newSession(userId, now, ttlMs, epoch);
   const res = await addSession(kv.atomic(), created, ttlMs).commit();
   return res.ok ? created : null;
 }

@@ -4,7 +4,12 @@ import { z } from "zod";
 import { v7 as uuidv7 } from "uuid";
 import { keys } from "./kv_keys.ts";
 import { addSignal, type SignalType } from "./signals.ts";
-import { addSession, type NewSession, newSession } from "./sessions.ts";
+import {
+  addSession,
+  type NewSession,
+  newSession,
+  type Session,
+} from "./sessions.ts";
 
 export const UserSchema = z.object({
   id: z.string(),
@@ -35,6 +40,11 @@ export const UserSchema = z.object({
    * browser that is not the current registrant's must choose a new one.
    */
   contested: z.boolean().optional(),
+  /**
+   * Raised by every change of password: a session made under an older
+   * epoch is worthless (absent: 0, as in records made before it existed).
+   */
+  credentialEpoch: z.number().int().min(0).optional(),
 });
 export type User = z.infer<typeof UserSchema>;
 
@@ -138,7 +148,7 @@ export async function createPendingUser(
 
 export type ActivateResult =
   | { ok: true; user: User; session: NewSession }
-  | { ok: false; reason: "password_required"; user: User }
+  | { ok: false; reason: "password_required"; user: User; wrong: boolean }
   | { ok: false; reason: "not_found" | "already_active" | "conflict" };
 
 /** Who set a pending user's current credentials (see UserSchema.registrant). */
@@ -146,23 +156,47 @@ export function registrantOf(user: User): string {
   return user.registrant ?? user.id;
 }
 
+/** A user's credential epoch (see UserSchema.credentialEpoch). */
+export function epochOf(user: User): number {
+  return user.credentialEpoch ?? 0;
+}
+
 /**
- * True when activation must come with a new password: the address was
- * registered more than once, and this browser did not set the password.
+ * What activating a pending user asks of whoever holds its link:
+ * - "nothing": this browser (its "registered" cookie) set the current
+ *   password, so pressing the button (or the page itself) is enough;
+ * - "password": anywhere else, the account's password or a new one, so that
+ *   pressing a link someone sent you never signs you in to an account whose
+ *   password you do not know (login CSRF), and an account registered by a
+ *   stranger never goes live with his password (pre-account hijacking);
+ * - "new_password": the address was registered more than once, so nobody
+ *   can vouch for its password: only a new one will do.
  */
-export function needsNewPassword(
+export function activationNeeds(
   user: User,
   registrant: string | null,
-): boolean {
-  return Boolean(user.contested) && registrant !== registrantOf(user);
+): "nothing" | "password" | "new_password" {
+  if (registrant !== null && registrant === registrantOf(user)) {
+    return "nothing";
+  }
+  return user.contested ? "new_password" : "password";
 }
+
+/** How the person activating proved they may (see activationNeeds). */
+export type ActivationProof =
+  /** The id in the browser's "registered" cookie (null: none). */
+  | { registrant: string | null }
+  /** The stored hash the caller checked the typed password against. */
+  | { verifiedHash: string }
+  /** A new password, which replaces the stored one. */
+  | { newPasswordHash: string };
 
 /**
  * Activates a pending user and signs them in, in one commit guarded by the
  * user's versionstamp: of many simultaneous clicks exactly one wins, and only
- * the winner gets a session. A contested record (see UserSchema) activates
- * only with `passwordHash`, which replaces the one nobody can vouch for,
- * unless `registrant` (from the browser's cookie) set the current one.
+ * the winner gets a session. `proof` must answer what activationNeeds asks
+ * of the record as it is at the commit (a password checked against a hash
+ * that has since been replaced proves nothing).
  */
 export async function activateUser(
   kv: Deno.Kv,
@@ -171,11 +205,10 @@ export async function activateUser(
     now: number;
     sessionTtlMs: number;
     tokenVersion?: number;
-    registrant?: string | null;
-    passwordHash?: string;
+    proof: ActivationProof;
   },
 ): Promise<ActivateResult> {
-  const { now, sessionTtlMs } = opts;
+  const { now, sessionTtlMs, proof } = opts;
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
     const entry = await kv.get<User>(keys.user(userId));
     const current = entry.value;
@@ -189,21 +222,33 @@ export async function activateUser(
     ) {
       return { ok: false, reason: "not_found" };
     }
-    if (
-      !opts.passwordHash && needsNewPassword(current, opts.registrant ?? null)
-    ) {
-      return { ok: false, reason: "password_required", user: current };
+    const needs = activationNeeds(
+      current,
+      "registrant" in proof ? proof.registrant : null,
+    );
+    const proven = needs === "nothing" || "newPasswordHash" in proof ||
+      (needs === "password" && "verifiedHash" in proof &&
+        proof.verifiedHash === current.passwordHash);
+    if (!proven) {
+      return {
+        ok: false,
+        reason: "password_required",
+        user: current,
+        wrong: "verifiedHash" in proof,
+      };
     }
     const { registrant: _r, contested: _c, ...settled } = current;
+    const replaced = "newPasswordHash" in proof;
     const user: User = {
       ...settled,
-      passwordHash: opts.passwordHash ?? current.passwordHash,
+      passwordHash: replaced ? proof.newPasswordHash : current.passwordHash,
       isActivated: true,
       isActive: true,
       activatedAt: now,
       pendingUntil: null,
+      ...(replaced ? { credentialEpoch: epochOf(current) + 1 } : {}),
     };
-    const session = await newSession(user.id, now, sessionTtlMs);
+    const session = await newSession(user.id, now, sessionTtlMs, epochOf(user));
     // Rewritten without expireIn: an active account and its index stay.
     const atomic = kv.atomic()
       .check(entry)
@@ -218,13 +263,18 @@ export async function activateUser(
 /** What to announce about a user, or null for nothing. */
 export type SignalChoice = {
   type: SignalType;
-  /** Retires every activation link mailed so far. */
+  /**
+   * Retires every activation link mailed so far, only ever together with a
+   * mail carrying a newer one (never while cooling down).
+   */
   bumpTokenVersion?: boolean;
   /** Queue nothing if a mail to this owner was queued more recently. */
   cooldownMs?: number;
   /**
    * New credentials for a pending record (someone registered the address
-   * again). Older links always die with them, mail or no mail.
+   * again). Links already mailed keep working: while the mail cooldown holds
+   * the new mail back, they are all the mailbox has, and outside the
+   * registering browser they ask for a new password anyway.
    */
   replace?: Pick<User, "firstName" | "passwordHash" | "lang" | "registrant">;
 } | null;
@@ -267,7 +317,7 @@ export async function signalUser(
       ...(choice.replace ? { contested: true } : {}),
       mailedAt: coolingDown ? entry.value.mailedAt : now,
       tokenVersion: entry.value.tokenVersion +
-        (choice.bumpTokenVersion || choice.replace ? 1 : 0),
+        (choice.bumpTokenVersion && !coolingDown ? 1 : 0),
     };
     // A pending record keeps the expiry it had.
     const expireIn = user.pendingUntil === null
@@ -275,7 +325,8 @@ export async function signalUser(
       : user.pendingUntil - now;
     const atomic = kv.atomic().check(index).check(entry)
       .set(keys.user(user.id), user, { expireIn });
-    // Cooling down: the credentials change (older links die) but no mail.
+    // Cooling down: the credentials may change, but no mail, so no link
+    // may die either (see bumpTokenVersion).
     const outboxId = coolingDown ? null : uuidv7();
     if (outboxId) {
       addSignal(atomic, { type: choice.type, userId: entry.value.id }, {
@@ -301,6 +352,10 @@ export type ReplacePasswordResult =
  * Stores a new password hash if `allow` accepts the user as read (e.g. the
  * reset link still matches the old hash), optionally with a new session, in
  * one commit guarded by that read: of two uses of one reset link, one wins.
+ * The same commit raises the credential epoch, which ends every session made
+ * before it, including a sign-in that read the old hash and commits its
+ * session later; `keepSessionIdHash` (the caller's own) moves to the new
+ * epoch in that commit.
  */
 export async function replacePassword(
   kv: Deno.Kv,
@@ -311,6 +366,7 @@ export async function replacePassword(
     allow: (user: User) => boolean | Promise<boolean>;
     /** Set to sign the person in within the same commit. */
     sessionTtlMs?: number;
+    keepSessionIdHash?: string;
   },
 ): Promise<ReplacePasswordResult> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
@@ -319,11 +375,32 @@ export async function replacePassword(
       return { ok: false, reason: "not_found" };
     }
     if (!await opts.allow(entry.value)) return { ok: false, reason: "refused" };
-    const user: User = { ...entry.value, passwordHash };
+    const user: User = {
+      ...entry.value,
+      passwordHash,
+      credentialEpoch: epochOf(entry.value) + 1,
+    };
     const atomic = kv.atomic().check(entry).set(keys.user(userId), user);
+    if (opts.keepSessionIdHash) {
+      const kept = await kv.get<Session>(keys.session(opts.keepSessionIdHash));
+      if (kept.value && kept.value.userId === userId) {
+        const ttl = kept.value.expiresAt - opts.now;
+        if (ttl > 0) {
+          atomic.check(kept).set(kept.key, {
+            ...kept.value,
+            epoch: epochOf(user),
+          }, { expireIn: ttl });
+        }
+      }
+    }
     let session: NewSession | null = null;
     if (opts.sessionTtlMs) {
-      session = await newSession(userId, opts.now, opts.sessionTtlMs);
+      session = await newSession(
+        userId,
+        opts.now,
+        opts.sessionTtlMs,
+        epochOf(user),
+      );
       addSession(atomic, session, opts.sessionTtlMs);
     }
     if ((await atomic.commit()).ok) return { ok: true, user, session };

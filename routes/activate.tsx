@@ -3,18 +3,22 @@
 // registered); the POST activates and signs the person in.
 import { Hono } from "hono";
 import { getCookie } from "hono/cookie";
+import { Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
-import { activateAccount, checkActivationLink } from "../lib/accounts.ts";
+import {
+  activateAccount,
+  ActivatePasswordSchema,
+  checkActivationLink,
+} from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
   type AppContext,
   type AppEnv,
   clearCookie,
   FORM_TYPE,
-  maskEmail,
   pageInfo,
   readForm,
   REGISTERED_COOKIE,
@@ -29,7 +33,8 @@ import {
   fieldErrors,
   ResetPasswordSchema,
 } from "../lib/schemas.ts";
-import { needsNewPassword, registrantOf, type User } from "../lib/users.ts";
+import { deleteSession } from "../lib/sessions.ts";
+import { activationNeeds, type User } from "../lib/users.ts";
 import { REGISTERED_PURPOSE } from "./register.tsx";
 
 export function activateRoutes(deps: AppDeps) {
@@ -71,23 +76,50 @@ export function activateRoutes(deps: AppDeps) {
   }
 
   /**
-   * A contested address (registered more than once while pending) activates
-   * only with a password chosen here, by whoever holds the mailbox.
+   * Outside the browser that registered, whoever holds the link proves they
+   * may activate (see activationNeeds): the account's password, or a new
+   * one; a contested address offers only the second. The full address is
+   * shown, so nobody activates someone else's account unawares.
    */
-  function choosePasswordPage(
+  function credentialsPage(
     c: AppContext,
     token: string,
     user: User,
+    needs: "password" | "new_password",
     errors: FieldErrors = {},
   ) {
     const page = pageInfo(c, config);
     const { t } = page;
+    const action = `/activate/${token}`;
     return renderPage(
       c,
       <Layout page={page} title={t("activate.title")}>
         <h1>{t("activate.title")}</h1>
-        <p>{t("activate.choose_body", { email: maskEmail(user.email) })}</p>
-        <form method="post" action={`/activate/${token}`} novalidate>
+        <p>{t("activate.for_address", { email: user.email })}</p>
+        {needs === "password" && (
+          <form method="post" action={action} novalidate>
+            <p>{t("activate.password_body")}</p>
+            <Field
+              t={t}
+              name="current_password"
+              type="password"
+              label={t("activate.current_password")}
+              error={errors.current_password}
+              autocomplete="current-password"
+              required
+            />
+            <button type="submit" class="primary">
+              {t("activate.password_submit")}
+            </button>
+          </form>
+        )}
+        {needs === "password" && <h2>{t("activate.or_choose")}</h2>}
+        <p>
+          {needs === "password"
+            ? t("activate.choose_instead")
+            : t("activate.choose_body", { email: user.email })}
+        </p>
+        <form method="post" action={action} novalidate>
           <NewPasswordFields t={t} errors={errors} />
           <button type="submit" class="primary">
             {t("activate.choose_submit")}
@@ -143,10 +175,12 @@ export function activateRoutes(deps: AppDeps) {
       return badLink(c, link.reason);
     }
     const registrant = await registrantHere(c);
-    if (needsNewPassword(link.user, registrant)) {
-      return choosePasswordPage(c, token, link.user);
+    const needs = activationNeeds(link.user, registrant);
+    if (needs !== "nothing") {
+      return credentialsPage(c, token, link.user, needs);
     }
-    const auto = registrant === registrantOf(link.user);
+    // Only the browser that registered gets here: one step, no typing (the
+    // page submits itself where JavaScript runs).
     const page = pageInfo(c, config);
     const { t } = page;
     return renderPage(
@@ -154,20 +188,16 @@ export function activateRoutes(deps: AppDeps) {
       <Layout
         page={page}
         title={t("activate.title")}
-        scripts={auto ? ["/static/activate.js"] : undefined}
+        scripts={["/static/activate.js"]}
       >
         <h1>{t("activate.title")}</h1>
-        <p>{t("activate.body", { email: maskEmail(link.user.email) })}</p>
-        <form
-          method="post"
-          action={`/activate/${token}`}
-          data-auto-submit={auto ? "" : undefined}
-        >
+        <p>{t("activate.body", { email: link.user.email })}</p>
+        <form method="post" action={`/activate/${token}`} data-auto-submit="">
           <button type="submit" class="primary">
             {t("activate.submit")}
           </button>
         </form>
-        {auto && <p class="aside" aria-live="polite">{t("activate.auto")}</p>}
+        <p class="aside" aria-live="polite">{t("activate.auto")}</p>
       </Layout>,
     );
   });
@@ -175,21 +205,33 @@ export function activateRoutes(deps: AppDeps) {
   app.post("/:token", async (c) => {
     const token = c.req.param("token");
     const registrant = await registrantHere(c);
-    // The one-button form sends no fields; the choose-a-password form does.
+    // The one-button form sends no fields; the password forms do.
     const form = FORM_TYPE.test(c.req.header("content-type") ?? "")
       ? await readForm(c)
       : {};
     // Sent where nothing asks for them, the fields are ignored (see
     // activateAccount); where a password is required, wrong ones come back.
     let newPassword: string | undefined;
+    let currentPassword: string | undefined;
     let errors: FieldErrors = {};
     if ("password" in form || "password_confirm" in form) {
       const parsed = ResetPasswordSchema.safeParse(form);
       if (parsed.success) newPassword = parsed.data.password;
       else errors = fieldErrors(parsed.error);
+    } else if ("current_password" in form) {
+      const parsed = ActivatePasswordSchema.safeParse(form);
+      if (parsed.success) currentPassword = parsed.data.current_password;
+      else errors = fieldErrors(parsed.error);
     }
-    const res = await activateAccount(deps, token, { registrant, newPassword });
+    const res = await activateAccount(deps, token, {
+      registrant,
+      currentPassword,
+      newPassword,
+    });
     if (res.ok) {
+      // A fresh session: whatever this browser was signed in to ends here.
+      const old = c.get("session");
+      if (old) await deleteSession(deps.kv, old.idHash);
       setSessionCookie(c, config, res.session.token);
       clearCookie(c, config, REGISTERED_COOKIE, "/activate");
       return c.redirect(config.redirectAfterActivation, 303);
@@ -198,7 +240,8 @@ export function activateRoutes(deps: AppDeps) {
       return c.redirect(config.redirectIfAlreadyActive, 303);
     }
     if (res.reason === "password_required") {
-      return choosePasswordPage(c, token, res.user, errors);
+      if (res.wrong) errors = { current_password: "activate.wrong_password" };
+      return credentialsPage(c, token, res.user, res.needs, errors);
     }
     if (res.reason === "retry") {
       const page = pageInfo(c, config);

@@ -27,13 +27,16 @@ import {
 import { deleteSession } from "../lib/sessions.ts";
 
 function LoginPage(
-  { page, email, errors = {}, notice, pending }: {
+  { page, email, errors = {}, notice, offerResend }: {
     page: PageInfo;
     email?: string;
     errors?: FieldErrors;
     notice?: string;
-    /** The password was right but the account waits for activation. */
-    pending?: boolean;
+    /**
+     * After any failed sign-in: a pending account's owner (who answers
+     * exactly like a wrong password) may just need the link again.
+     */
+    offerResend?: boolean;
   },
 ) {
   const { t } = page;
@@ -75,14 +78,13 @@ function LoginPage(
       <p class="aside">
         {t("login.no_account")} <a href="/register">{t("nav.register")}</a>
       </p>
-      {pending && <ResendForm t={t} email={email} />}
+      {offerResend && <ResendForm t={t} email={email} />}
     </Layout>
   );
 }
 
 const FAILURE_MESSAGES = {
   failed: "login.failed",
-  pending: "login.pending",
   inactive: "login.inactive",
   retry: "register.retry",
 } as const;
@@ -129,7 +131,7 @@ export function loginRoutes(deps: AppDeps) {
           page={pageInfo(c, config)}
           email={parsed.data.email}
           errors={{ _form: FAILURE_MESSAGES[res.reason] }}
-          pending={res.reason === "pending"}
+          offerResend={res.reason === "failed"}
         />
       );
       return renderPage(c, page, res.reason === "retry" ? 503 : 400);

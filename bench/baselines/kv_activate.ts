@@ -12,10 +12,14 @@ const started = performance.now();
 await Promise.all(
   Array.from({ length: Number(concurrency) }, async () => {
     while (next < ids.length) {
-      const res = await activateUser(kv, ids[next++], {
+      const id = ids[next++];
+      const res = await activateUser(kv, id, {
         now: Date.now(),
         sessionTtlMs: 14 * 86_400_000,
         tokenVersion: 0,
+        // As the app does for the browser that registered (no registrant
+        // recorded: the user's id).
+        proof: { registrant: id },
       });
       if (!res.ok) failed++;
     }

@@ -5,7 +5,8 @@ import { ACTIVATION_PURPOSE } from "../../lib/deliver.ts";
 import { keys } from "../../lib/kv_keys.ts";
 import { hashPassword } from "../../lib/passwords.ts";
 import { createSigner } from "../../lib/signing.ts";
-import { createPendingUser, type User } from "../../lib/users.ts";
+import { createPendingUser, registrantOf, type User } from "../../lib/users.ts";
+import { REGISTERED_PURPOSE } from "../../routes/register.tsx";
 
 const PENDING_TTL_MS = 7 * 86_400_000;
 /** Commits in flight while preparing; KV batches them well. */
@@ -55,7 +56,8 @@ async function dropOutbox(kv: Deno.Kv): Promise<void> {
 
 /**
  * Pending users whose activation mail was already sent, and a file with one
- * fresh activation token per user (signed with the server's key).
+ * fresh activation token per user and its registering browser's cookie
+ * (signed with the server's key), separated by a space.
  */
 export async function prepareActivations(opts: {
   kvPath: string;
@@ -73,14 +75,22 @@ export async function prepareActivations(opts: {
     if (opts.tokensFile) {
       const signer = await createSigner(opts.secret);
       const now = Date.now();
+      // Each token with the "registered" cookie of the browser that
+      // registered it: only there does one POST activate (see
+      // lib/users.ts activationNeeds).
       const tokens = await Promise.all(
-        users.map((u) =>
-          signer.sign(ACTIVATION_PURPOSE, {
+        users.map(async (u) => {
+          const token = await signer.sign(ACTIVATION_PURPOSE, {
             sub: u.id,
             iat: now,
             v: u.tokenVersion,
-          })
-        ),
+          });
+          const marker = await signer.sign(REGISTERED_PURPOSE, {
+            sub: registrantOf(u),
+            iat: now,
+          });
+          return `${token} ${marker}`;
+        }),
       );
       await Deno.writeTextFile(opts.tokensFile, tokens.join("\n") + "\n");
     }

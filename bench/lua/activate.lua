@@ -1,5 +1,6 @@
 -- POST /activate/<token>, one fresh token per request, read from a file
--- prepared before the timed part. args: origin tokens-file
+-- prepared before the timed part, each sent with the "registered" cookie of
+-- the browser that registered it. args: origin tokens-file
 local origin
 local tokens = {}
 local i = 0
@@ -7,7 +8,10 @@ bad = 0
 exhausted = 0
 function init(args)
   origin = args[1]
-  for line in io.lines(args[2]) do table.insert(tokens, line) end
+  for line in io.lines(args[2]) do
+    local token, marker = line:match("^(%S+) (%S+)$")
+    table.insert(tokens, { token, marker })
+  end
 end
 function request()
   i = i + 1
@@ -17,7 +21,10 @@ function request()
     exhausted = exhausted + 1
     token = tokens[1]
   end
-  return wrk.format("POST", "/activate/" .. token, { ["Origin"] = origin })
+  return wrk.format("POST", "/activate/" .. token[1], {
+    ["Origin"] = origin,
+    ["Cookie"] = "registered=" .. token[2],
+  })
 end
 function response(status, headers)
   local location = headers["location"] or headers["Location"]

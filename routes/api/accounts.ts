@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import {
   activateAccount,
+  ActivatePasswordSchema,
   deliverSoon,
   registerAccount,
   signIn,
@@ -81,17 +82,28 @@ export function accountApi(deps: AppDeps) {
   app.post("/activate", async (c) => {
     const input = await readJson(c, ActivateApiSchema);
     if (!input.ok) return input.response;
-    // A new password comes with it only where asked for (a contested
-    // address, see lib/users.ts); when it does, it is checked like any.
+    // No browser registered through the API, so the client proves it may
+    // activate: the account's password, or a new one (see activationNeeds).
     const body: Record<string, unknown> = await c.req.json();
     let newPassword: string | undefined;
+    let currentPassword: string | undefined;
     if ("password" in body || "password_confirm" in body) {
       const pair = await readJson(c, ResetPasswordApiSchema);
       if (!pair.ok) return pair.response;
       newPassword = pair.data.password;
+    } else if ("current_password" in body) {
+      const current = await readJson(c, ActivatePasswordSchema);
+      if (!current.ok) return current.response;
+      currentPassword = current.data.current_password;
     }
-    const res = await activateAccount(deps, input.data.token, { newPassword });
+    const res = await activateAccount(deps, input.data.token, {
+      currentPassword,
+      newPassword,
+    });
     if (res.ok) {
+      // Whatever this client was signed in to ends here.
+      const old = c.get("session");
+      if (old) await deleteSession(deps.kv, old.idHash);
       setSessionCookie(c, deps.config, res.session.token);
       return c.json({ user: publicUser(res.user) });
     }
@@ -105,7 +117,14 @@ export function accountApi(deps: AppDeps) {
           422,
           "password_required",
           "activate.password_required",
-          { password: "password.required" },
+          res.wrong
+            ? { current_password: "activate.wrong_password" }
+            : res.needs === "password"
+            ? {
+              current_password: "current_password.required",
+              password: "password.required",
+            }
+            : { password: "password.required" },
         );
       case "retry":
         return apiError(c, 503, "unavailable", "activate.retry");
@@ -145,11 +164,10 @@ export function accountApi(deps: AppDeps) {
       switch (res.reason) {
         case "throttled":
           return apiTooMany(c, res.retryAfterMs);
+        // A pending account too: see signIn.
         case "failed":
           return apiError(c, 401, "invalid_credentials", "login.failed");
         // Said only to someone who gave the right password.
-        case "pending":
-          return apiError(c, 403, "account_pending", "login.pending");
         case "inactive":
           return apiError(c, 403, "account_disabled", "login.inactive");
         case "retry":

@@ -85,7 +85,8 @@ Deno.test("conflicts: an activation that keeps losing its commit asks to retry a
     await raw.set(["users", userId], entry.value!);
   });
   await using app = await startFaultApp({ kv });
-  await app.browser().register();
+  const browser = app.browser();
+  await browser.register();
   userId = (await raw.get<string>(["users_by_email", EMAIL])).value!;
   const mailer = app.deps.mailer as unknown as {
     waitFor(n: number): Promise<{ text: string }[]>;
@@ -95,7 +96,6 @@ Deno.test("conflicts: an activation that keeps losing its commit asks to retry a
     new URL(/http:\/\/app\.test\/activate\/\S+/.exec(mail.text)![0]).pathname;
 
   competing = true;
-  const browser = app.browser();
   const res = await browser.post(path);
   assert.equal(res.status, 503);
   assert.match(res.body, /We could not activate the account just now/);

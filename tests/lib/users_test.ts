@@ -61,6 +61,7 @@ Deno.test("users: an expired pending registration is replaced without orphans", 
   const activated = await activateUser(kv, first.user.id, {
     now: HOUR + 2,
     sessionTtlMs: HOUR,
+    proof: { registrant: first.user.id },
   });
   assert.deepEqual(activated, { ok: false, reason: "not_found" });
 });
@@ -98,6 +99,7 @@ Deno.test("users: activation clears the pending deadline and signs in once", asy
     now: 10,
     sessionTtlMs: HOUR,
     tokenVersion: 0,
+    proof: { registrant: created.user.id },
   });
   assert.ok(res.ok);
   assert.equal(res.user.pendingUntil, null);
@@ -110,6 +112,7 @@ Deno.test("users: activation clears the pending deadline and signs in once", asy
   const again = await activateUser(kv, created.user.id, {
     now: 20,
     sessionTtlMs: HOUR,
+    proof: { registrant: created.user.id },
   });
   assert.deepEqual(again, { ok: false, reason: "already_active" });
 });
@@ -122,6 +125,7 @@ Deno.test("users: a link with an old token version does not activate", async () 
     now: 1,
     sessionTtlMs: HOUR,
     tokenVersion: 7,
+    proof: { registrant: created.user.id },
   });
   assert.deepEqual(res, { ok: false, reason: "not_found" });
 });

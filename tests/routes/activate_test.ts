@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { countPrefix, startTestApp, type TestApp } from "../helpers.ts";
+import {
+  countPrefix,
+  createActiveAccount,
+  GOOD_PASSWORD,
+  startTestApp,
+  type TestApp,
+} from "../helpers.ts";
 import type { User } from "../../lib/users.ts";
 
 async function pendingUser(app: TestApp, email = "ada@example.com") {
@@ -16,8 +22,10 @@ Deno.test("activate: a GET or HEAD of the link shows a button and changes nothin
   const scanner = app.browser();
   const page = await scanner.get(path);
   assert.equal(page.status, 200);
-  assert.match(page.body, /Activate the account for a…@example\.com/);
+  // Not the browser that registered: the full address, and a password.
+  assert.match(page.body, /activating the account for ada@example\.com/);
   assert.match(page.body, new RegExp(`<form method="post" action="${path}"`));
+  assert.match(page.body, /name="current_password"/);
   assert.equal(page.headers.get("cache-control"), "no-store");
   assert.equal(page.headers.get("referrer-policy"), "no-referrer");
   const head = await scanner.request("HEAD", path);
@@ -85,9 +93,10 @@ Deno.test("activate: the POST activates, signs in and redirects to the account",
 
 Deno.test("activate: a second click goes to the already-active page without a session", async () => {
   await using app = await startTestApp();
-  await app.browser().register();
+  const owner = app.browser();
+  await owner.register();
   const path = await app.activationPath();
-  assert.equal((await app.browser().post(path)).location, "/account");
+  assert.equal((await owner.post(path)).location, "/account");
 
   const again = app.browser();
   for (const res of [await again.post(path), await again.get(path)]) {
@@ -107,9 +116,10 @@ Deno.test("activate: redirects follow REDIRECT_AFTER_ACTIVATION and REDIRECT_IF_
       REDIRECT_IF_ALREADY_ACTIVE: "/signin?again=1",
     },
   });
-  await app.browser().register();
+  const owner = app.browser();
+  await owner.register();
   const path = await app.activationPath();
-  assert.equal((await app.browser().post(path)).location, "/welcome");
+  assert.equal((await owner.post(path)).location, "/welcome");
   assert.equal((await app.browser().post(path)).location, "/signin?again=1");
 });
 
@@ -173,10 +183,11 @@ Deno.test("activate: a pending user past PENDING_USER_TTL cannot activate", asyn
 
 Deno.test("activate: twenty simultaneous POSTs activate once and create one session", async () => {
   await using app = await startTestApp();
-  await app.browser().register();
+  const owner = app.browser();
+  await owner.register();
   const path = await app.activationPath();
   const results = await Promise.all(
-    Array.from({ length: 20 }, () => app.browser().post(path)),
+    Array.from({ length: 20 }, () => owner.tab().post(path)),
   );
   const signedIn = results.filter((r) => r.location === "/account");
   const already = results.filter((r) => r.location === "/login?activated=1");
@@ -190,4 +201,93 @@ Deno.test("activate: twenty simultaneous POSTs activate once and create one sess
   );
   assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
   assert.equal(await countPrefix(app.kv, ["sessions_by_user"]), 1);
+});
+
+const MALLORY_PW = "mallory knows this one";
+const VICTIM_PW = "victims own secret phrase";
+
+Deno.test("activate: an address only a stranger registered never goes live with his password", async () => {
+  await using app = await startTestApp();
+  const attacker = app.browser();
+  await attacker.register({
+    email: "victim@example.com",
+    password: MALLORY_PW,
+    password_confirm: MALLORY_PW,
+  });
+  const link = await app.activationPath(1);
+  // The victim opens the mail: the address is shown, and a password asked.
+  const victim = app.browser();
+  const page = await victim.get(link);
+  assert.equal(page.status, 200);
+  assert.match(page.body, /activating the account for victim@example\.com/);
+  assert.match(page.body, /name="current_password"/);
+  assert.match(page.body, /name="password_confirm"/);
+  assert.doesNotMatch(page.body, /data-auto-submit/);
+  // Pressing a button proves nothing; her own password is not the account's.
+  assert.equal((await victim.post(link)).status, 200);
+  const wrong = await victim.post(link, { current_password: VICTIM_PW });
+  assert.equal(wrong.status, 422);
+  assert.match(wrong.body, /not the password this account was registered with/);
+  assert.equal(
+    (await pendingUser(app, "victim@example.com")).isActivated,
+    false,
+  );
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 0);
+  // She chooses her own: the stranger's stops working.
+  const done = await victim.post(link, {
+    password: VICTIM_PW,
+    password_confirm: VICTIM_PW,
+  });
+  assert.equal(done.location, "/account");
+  const login = (password: string) =>
+    app.browser().post("/login", { email: "victim@example.com", password });
+  assert.equal((await login(MALLORY_PW)).status, 400);
+  assert.equal((await login(VICTIM_PW)).location, "/account");
+});
+
+Deno.test("activate: a link someone else registered does not sign this browser in to his account", async () => {
+  await using app = await startTestApp();
+  await app.browser().register({
+    email: "mallory@evil.test",
+    password: MALLORY_PW,
+    password_confirm: MALLORY_PW,
+  });
+  const link = await app.activationPath(1);
+  // Login CSRF: the victim presses Mallory's link (or a page posts it).
+  const victim = app.browser();
+  const res = await victim.post(link);
+  assert.equal(res.status, 200);
+  assert.equal(victim.cookies.has("session"), false);
+  assert.equal(
+    (await pendingUser(app, "mallory@evil.test")).isActivated,
+    false,
+  );
+});
+
+Deno.test("activate: in another browser the account's password activates it", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const link = await app.activationPath(1);
+  const phone = app.browser();
+  const res = await phone.post(link, { current_password: GOOD_PASSWORD });
+  assert.equal(res.location, "/account");
+  assert.equal((await phone.get("/account")).status, 200);
+});
+
+Deno.test("activate: signing in by activation ends the session the browser had", async () => {
+  await using app = await startTestApp();
+  const browser = await createActiveAccount(app, {
+    email: "first@example.com",
+  });
+  const before = browser.cookies.get("session")!;
+  const copy = app.browser();
+  copy.cookies.set("session", before);
+  assert.equal((await copy.get("/account")).status, 200);
+  await browser.register({ email: "second@example.com" });
+  const res = await browser.post(await app.activationPath(2));
+  assert.equal(res.location, "/account");
+  assert.notEqual(browser.cookies.get("session"), before);
+  // The earlier session is gone, not merely replaced in this cookie jar.
+  assert.equal((await copy.get("/account")).status, 303);
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
 });

@@ -2,14 +2,17 @@ import assert from "node:assert/strict";
 import {
   countPrefix,
   GOOD_PASSWORD,
+  linkPath,
+  outboxDrained,
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
 
 async function activeAccount(app: TestApp, email = "ada@example.com") {
-  await app.browser().register({ email });
+  const owner = app.browser();
+  await owner.register({ email });
   const path = await app.activationPath(app.mailer.sent.length || 1);
-  await app.browser().post(path);
+  await owner.post(path);
 }
 
 Deno.test("account: without a session it redirects to the sign-in page", async () => {
@@ -51,21 +54,42 @@ Deno.test("login: a wrong password and an unknown email get the same message", a
     assert.equal(res.headers.getSetCookie().length, 0);
   }
   assert.equal(
-    wrong.body.replace("ada@example.com", "X"),
-    unknown.body.replace("nobody@example.com", "X"),
+    wrong.body.replaceAll("ada@example.com", "X"),
+    unknown.body.replaceAll("nobody@example.com", "X"),
   );
 });
 
-Deno.test("login: a pending user is told to activate first", async () => {
+Deno.test("login: the right password on a pending account answers like a wrong one and mails a fresh link", async () => {
   await using app = await startTestApp();
   await app.browser().register();
-  const res = await app.browser().post("/login", {
+  await outboxDrained(app);
+  app.clock.advance(3 * 60_000);
+  const right = await app.browser().post("/login", {
     email: "ada@example.com",
     password: GOOD_PASSWORD,
   });
-  assert.equal(res.status, 400);
-  assert.match(res.body, /not activated yet/);
+  const wrong = await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: "not the password",
+  });
+  assert.equal(right.status, 400);
+  assert.equal(right.body, wrong.body);
+  assert.deepEqual(right.headers.getSetCookie(), []);
+  // The wording still helps whoever forgot to activate, and offers a link.
+  assert.match(right.body, /once you have opened the link we emailed you/);
+  assert.match(right.body, /action="\/activate\/resend"/);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 0);
+  await outboxDrained(app);
+  assert.equal(app.mailer.sent.length, 2);
+  const newest = linkPath(app.mailer.sent[1].text, "/activate/");
+  assert.equal((await app.browser().get(newest)).status, 200);
+  // Within the mail cooldown, a second right password mails nothing more.
+  await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  await outboxDrained(app);
+  assert.equal(app.mailer.sent.length, 2);
 });
 
 Deno.test("login: an empty form shows field errors", async () => {

@@ -8,6 +8,7 @@ import {
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
+import { type CheapHasher, createCheapHasher } from "../model/cheap_hasher.ts";
 
 const NEW_PASSWORD = "a brand new passphrase";
 
@@ -207,4 +208,62 @@ Deno.test("password change: guesses at the current password are rate limited", a
   const limited = await guess("wrong guess 3");
   assert.equal(limited.status, 429);
   assert.ok(Number(limited.headers.get("retry-after")) > 0);
+});
+
+/**
+ * A sign-in with the old password that has read the stored hash when a
+ * password change commits, and finishes after it (issue 11, hole 3).
+ */
+async function signInAcross(
+  app: TestApp,
+  hasher: CheapHasher,
+  change: () => Promise<unknown>,
+) {
+  const late = app.browser();
+  const held = hasher.holdNextVerify();
+  const login = late.post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  await held.reached;
+  await change();
+  held.release();
+  const res = await login;
+  return { late, res };
+}
+
+Deno.test("password: a sign-in racing a reset leaves no session that outlives it", async () => {
+  const hasher = await createCheapHasher();
+  await using app = await startTestApp({ passwords: hasher });
+  await createActiveAccount(app);
+  const path = await resetLink(app);
+  const resetter = app.browser();
+  const { late } = await signInAcross(app, hasher, async () => {
+    const reset = await resetter.post(path, {
+      password: NEW_PASSWORD,
+      password_confirm: NEW_PASSWORD,
+    });
+    assert.equal(reset.location, "/account?password=reset");
+  });
+  // Whatever the late sign-in answered, its session does not work.
+  assert.equal((await late.get("/account")).status, 303);
+  assert.equal((await late.get("/api/me")).status, 401);
+  assert.equal((await resetter.get("/account")).status, 200);
+});
+
+Deno.test("password: a sign-in racing a change leaves no session that outlives it", async () => {
+  const hasher = await createCheapHasher();
+  await using app = await startTestApp({ passwords: hasher });
+  const owner = await createActiveAccount(app);
+  const { late } = await signInAcross(app, hasher, async () => {
+    const changed = await owner.post("/account/password", {
+      current_password: GOOD_PASSWORD,
+      password: NEW_PASSWORD,
+      password_confirm: NEW_PASSWORD,
+    });
+    assert.equal(changed.location, "/account?password=changed");
+  });
+  assert.equal((await late.get("/api/me")).status, 401);
+  // The session that changed the password goes on.
+  assert.equal((await owner.get("/account")).status, 200);
 });
