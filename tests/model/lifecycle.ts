@@ -1,0 +1,643 @@
+// A model-based test of the whole account lifecycle: fast-check plays random
+// sequences of what browsers and mailboxes do against the real app (real KV,
+// memory mailer, TestClock) and checks the invariants after every step.
+//
+// The cast: Ada owns the mailbox ada@example.com and uses a laptop and a
+// phone. Mallory owns mallory@evil.test; he probes Ada's address from one
+// browser (every probe is played again, from a twin browser, on a control
+// address nobody else touches: the answers must match) and uses his own
+// address from another. Each person types only passwords from their own
+// pool, so "whose password is this" is a question the model can answer.
+//
+// Invariants (see issue 11):
+//   fresh_link   the newest activation mail of a pending account, while its
+//                link is young enough, activates it (nobody is left holding
+//                only dead links)
+//   own_password nobody is signed in to an account, and no owner's account
+//                is active, with a password that person never typed
+//   epoch        no session outlives a credential change that committed
+//                after it was created
+//   store        every KV record parses, one address has at most one user
+//   stranger     a stranger's answers for ada@ match the control's
+//
+// Replay a failure with MODEL_SEED and MODEL_PATH (printed on failure);
+// MODEL_INVARIANTS=fresh_link,epoch checks only those.
+import fc from "fast-check";
+import { checkActivationLink } from "../../lib/accounts.ts";
+import { maskEmail, SESSION_COOKIE } from "../../lib/http.ts";
+import { verifyPassword } from "../../lib/passwords.ts";
+import { getUserByEmail } from "../../lib/users.ts";
+import { checkStore } from "../faults/store_check.ts";
+import {
+  type Sent,
+  startTestApp,
+  type TestApp,
+  type TestBrowser,
+} from "../helpers.ts";
+import { type CheapHasher, createCheapHasher } from "./cheap_hasher.ts";
+
+const ADA = "ada@example.com";
+const MALLORY = "mallory@evil.test";
+const CONTROL = "control@example.com";
+
+type Person = "ada" | "mallory";
+const POOLS: Record<Person, string[]> = {
+  ada: ["violet tractor 4411", "amber glacier 9321", "copper meadow 7720"],
+  mallory: ["raven lantern 6602"],
+};
+
+/** Browsers by index: who uses each, and which address they act on. */
+const BROWSERS = [
+  { name: "ada-laptop", person: "ada", email: ADA },
+  { name: "ada-phone", person: "ada", email: ADA },
+  { name: "mallory-probe", person: "mallory", email: ADA },
+  { name: "control-twin", person: "mallory", email: CONTROL },
+  { name: "mallory-own", person: "mallory", email: MALLORY },
+] as const;
+const PROBE = 2;
+const TWIN = 3;
+type BrowserIx = 0 | 1 | 2 | 4;
+/** Browsers whose person holds the mailbox they act on. */
+const MAILBOX_HOLDERS = [0, 1, 4] as const;
+
+export const INVARIANTS = [
+  "fresh_link",
+  "own_password",
+  "epoch",
+  "store",
+  "stranger",
+] as const;
+type Invariant = typeof INVARIANTS[number];
+
+export interface Model {
+  step: number;
+  /** Per browser: the step whose credentials its session was made with. */
+  born: (number | null)[];
+  /** Per address: the step of its last credential change. */
+  changedAt: Map<string, number>;
+  /** Per address: the stored hash as last seen. */
+  hashes: Map<string, string>;
+  /** When each sent mail (by index in mailer.sent) went out. */
+  mailTimes: number[];
+  checked: Set<Invariant>;
+}
+
+export interface Real {
+  app: TestApp;
+  hasher: CheapHasher;
+  browsers: TestBrowser[];
+}
+
+class Violation extends Error {
+  constructor(invariant: Invariant, detail: string) {
+    super(`invariant ${invariant}: ${detail}`);
+  }
+}
+
+function pw(person: Person, ix: number): string {
+  const pool = POOLS[person];
+  return pool[ix % pool.length];
+}
+
+function linkIn(text: string, prefix: string): string | null {
+  for (const raw of text.match(/https?:\/\/[^\s"<]+/g) ?? []) {
+    const url = new URL(raw);
+    if (url.pathname.startsWith(prefix)) return url.pathname;
+  }
+  return null;
+}
+
+/** Links of one kind mailed to `email`, oldest first, with their times. */
+function mailedLinks(m: Model, r: Real, email: string, prefix: string) {
+  const out: { path: string; at: number }[] = [];
+  r.app.mailer.sent.forEach((mail, i) => {
+    const path = mail.to === email ? linkIn(mail.text, prefix) : null;
+    if (path) out.push({ path, at: m.mailTimes[i] });
+  });
+  return out;
+}
+
+/** Picks the newest link (pick 0) or an older one. */
+function pickLink<T>(links: T[], pick: number): T | null {
+  return links.length ? links[links.length - 1 - pick % links.length] : null;
+}
+
+/** What a stranger can see of an answer, with the address taken out. */
+function shape(res: Sent, email: string) {
+  const cookies = res.headers.getSetCookie().map((c) =>
+    c.split("=")[0] + (/max-age=0/i.test(c) ? " (cleared)" : "")
+  ).sort();
+  const body = res.body.replaceAll(email, "<email>")
+    .replaceAll(maskEmail(email), "<masked>")
+    .replace(/nonce="[^"]*"/g, 'nonce=""');
+  return JSON.stringify({
+    status: res.status,
+    location: res.location,
+    cookies,
+    body,
+  });
+}
+
+// ---------------------------------------------------------------- commands
+
+type Cmd = fc.AsyncCommand<Model, Real, false>;
+
+abstract class Base implements Cmd {
+  check(_m: Readonly<Model>) {
+    return true;
+  }
+  abstract act(m: Model, r: Real): Promise<void>;
+  abstract toString(): string;
+  async run(m: Model, r: Real) {
+    m.step++;
+    const before = r.browsers.map((b) => b.cookies.get(SESSION_COOKIE));
+    await this.act(m, r);
+    await r.app.idle();
+    r.browsers.forEach((b, i) => {
+      const now = b.cookies.get(SESSION_COOKIE);
+      if (!now) m.born[i] = null;
+      else if (now !== before[i] && m.born[i] !== m.step - 0.5) {
+        m.born[i] = m.step;
+      }
+    });
+    // Time passes between steps (past RESEND_INTERVAL, see the app config).
+    r.app.clock.advance(1_000);
+    await checkInvariants(m, r);
+  }
+}
+
+/** A probe of ada@ by Mallory, played again on the control address. */
+async function probe(
+  m: Model,
+  r: Real,
+  what: string,
+  send: (b: TestBrowser, email: string) => Promise<Sent>,
+) {
+  const real = await send(r.browsers[PROBE], ADA);
+  const twin = await send(r.browsers[TWIN], CONTROL);
+  if (!m.checked.has("stranger")) return;
+  const a = shape(real, ADA);
+  const b = shape(twin, CONTROL);
+  if (a !== b) {
+    // Where they part, not two whole pages.
+    let at = 0;
+    while (a[at] === b[at]) at++;
+    const near = (s: string) => s.slice(Math.max(0, at - 60), at + 100);
+    throw new Violation(
+      "stranger",
+      `${what} answers differ for ${ADA} and a control address:\n` +
+        `  …${near(a)}…\n  …${near(b)}…`,
+    );
+  }
+}
+
+class Register extends Base {
+  constructor(readonly b: BrowserIx, readonly p: number) {
+    super();
+  }
+  toString() {
+    return `register(${BROWSERS[this.b].name}, pw${this.p})`;
+  }
+  async act(m: Model, r: Real) {
+    const { person } = BROWSERS[this.b];
+    const send = (b: TestBrowser, email: string) =>
+      b.register({
+        email,
+        password: pw(person, this.p),
+        password_confirm: pw(person, this.p),
+      });
+    if (this.b === PROBE) await probe(m, r, "register", send);
+    else await send(r.browsers[this.b], BROWSERS[this.b].email);
+  }
+}
+
+class Login extends Base {
+  constructor(readonly b: BrowserIx, readonly p: number) {
+    super();
+  }
+  toString() {
+    return `login(${BROWSERS[this.b].name}, pw${this.p})`;
+  }
+  async act(m: Model, r: Real) {
+    const password = pw(BROWSERS[this.b].person, this.p);
+    const send = (b: TestBrowser, email: string) =>
+      b.post("/login", { email, password });
+    if (this.b === PROBE) await probe(m, r, "login", send);
+    else await send(r.browsers[this.b], BROWSERS[this.b].email);
+  }
+}
+
+class MailRequest extends Base {
+  constructor(readonly b: BrowserIx, readonly kind: "resend" | "forgot") {
+    super();
+  }
+  toString() {
+    return `${this.kind}(${BROWSERS[this.b].name})`;
+  }
+  async act(m: Model, r: Real) {
+    const path = this.kind === "resend"
+      ? "/activate/resend"
+      : "/password/forgot";
+    const send = (b: TestBrowser, email: string) => b.post(path, { email });
+    if (this.b === PROBE) await probe(m, r, this.kind, send);
+    else await send(r.browsers[this.b], BROWSERS[this.b].email);
+  }
+}
+
+type Answer = { kind: "current" | "choose"; p: number };
+
+/**
+ * Opens an activation link from a mailbox and does what the page asks:
+ * pressing its button (or letting it submit itself, with JavaScript),
+ * typing the account's password, or choosing a new one.
+ */
+class OpenActivation extends Base {
+  constructor(
+    readonly b: 0 | 1 | 4,
+    /** Whose mailbox: the browser's own, or Mallory's (a forwarded link). */
+    readonly forwarded: boolean,
+    readonly pick: number,
+    readonly js: boolean,
+    readonly answer: Answer,
+  ) {
+    super();
+  }
+  toString() {
+    const from = this.forwarded ? "mallory's mail" : "own mail";
+    return `openActivation(${BROWSERS[this.b].name}, ${from} #-${this.pick}, ${
+      this.js ? "js" : "no js"
+    }, ${this.answer.kind} pw${this.answer.p})`;
+  }
+  async act(m: Model, r: Real) {
+    const email = this.forwarded ? MALLORY : BROWSERS[this.b].email;
+    const link = pickLink(mailedLinks(m, r, email, "/activate/"), this.pick);
+    if (!link) return;
+    const browser = r.browsers[this.b];
+    const page = await browser.get(link.path);
+    if (page.status !== 200) return;
+    const password = pw(BROWSERS[this.b].person, this.answer.p);
+    const asksCurrent = page.body.includes('name="current_password"');
+    const asksNew = page.body.includes('name="password"');
+    if (this.answer.kind === "current" && asksCurrent) {
+      await browser.post(link.path, { current_password: password });
+    } else if (asksNew) {
+      await browser.post(link.path, { password, password_confirm: password });
+    } else if (asksCurrent) {
+      await browser.post(link.path, { current_password: password });
+    } else {
+      // A one-button page: with JavaScript in the registering browser it
+      // submits itself, otherwise the person presses; the same POST.
+      await browser.post(link.path);
+    }
+  }
+}
+
+class OpenReset extends Base {
+  constructor(
+    readonly b: 0 | 1 | 4,
+    readonly pick: number,
+    readonly p: number,
+  ) {
+    super();
+  }
+  toString() {
+    return `openReset(${BROWSERS[this.b].name}, #-${this.pick}, pw${this.p})`;
+  }
+  async act(m: Model, r: Real) {
+    const { email, person } = BROWSERS[this.b];
+    const link = pickLink(
+      mailedLinks(m, r, email, "/password/reset/"),
+      this.pick,
+    );
+    if (!link) return;
+    const browser = r.browsers[this.b];
+    const page = await browser.get(link.path);
+    if (page.status !== 200) return;
+    const password = pw(person, this.p);
+    await browser.post(link.path, { password, password_confirm: password });
+  }
+}
+
+class ChangePassword extends Base {
+  constructor(readonly b: 0 | 1 | 4, readonly cur: number, readonly p: number) {
+    super();
+  }
+  toString() {
+    return `changePassword(${
+      BROWSERS[this.b].name
+    }, pw${this.cur} → pw${this.p})`;
+  }
+  async act(m: Model, r: Real) {
+    const { person } = BROWSERS[this.b];
+    const password = pw(person, this.p);
+    const res = await r.browsers[this.b].post("/account/password", {
+      current_password: pw(person, this.cur),
+      password,
+      password_confirm: password,
+    });
+    // The session that changed the password is made with the new one.
+    if (res.location === "/account?password=changed") m.born[this.b] = m.step;
+  }
+}
+
+class Logout extends Base {
+  constructor(readonly b: BrowserIx) {
+    super();
+  }
+  toString() {
+    return `logout(${BROWSERS[this.b].name})`;
+  }
+  async act(_m: Model, r: Real) {
+    await r.browsers[this.b].post("/logout");
+  }
+}
+
+const ADVANCES = {
+  "2m": 121_000,
+  "1h": 3_601_000,
+  "3d": 3 * 86_400_000 + 60_000,
+  "7d": 7 * 86_400_000 + 60_000,
+} as const;
+
+class Advance extends Base {
+  constructor(readonly by: keyof typeof ADVANCES) {
+    super();
+  }
+  toString() {
+    return `advance(${this.by})`;
+  }
+  act(_m: Model, r: Real) {
+    r.app.clock.advance(ADVANCES[this.by]);
+    return Promise.resolve();
+  }
+}
+
+/**
+ * A sign-in with Ada's (old) password that has read the stored hash when a
+ * reset from her other browser commits: the sign-in finishes after it.
+ */
+class LoginRacingReset extends Base {
+  constructor(readonly b: 0 | 1, readonly old: number, readonly p: number) {
+    super();
+  }
+  toString() {
+    return `loginRacingReset(${
+      BROWSERS[this.b].name
+    }, pw${this.old}; reset → pw${this.p})`;
+  }
+  async act(m: Model, r: Real) {
+    const link = pickLink(mailedLinks(m, r, ADA, "/password/reset/"), 0);
+    if (!link) return;
+    const other = r.browsers[1 - this.b];
+    const held = r.hasher.holdNextVerify();
+    const login = r.browsers[this.b].post("/login", {
+      email: ADA,
+      password: pw("ada", this.old),
+    });
+    const reached = await Promise.race([
+      held.reached.then(() => true),
+      login.then(() => false),
+    ]);
+    try {
+      if (reached) {
+        const password = pw("ada", this.p);
+        await other.post(link.path, { password, password_confirm: password });
+      }
+    } finally {
+      held.release();
+    }
+    const before = r.browsers[this.b].cookies.get(SESSION_COOKIE);
+    await login;
+    // Made with the credentials from before the reset.
+    if (r.browsers[this.b].cookies.get(SESSION_COOKIE) !== before) {
+      m.born[this.b] = m.step - 0.5;
+    }
+  }
+}
+
+// -------------------------------------------------------------- invariants
+
+async function checkInvariants(m: Model, r: Real) {
+  const { app } = r;
+  const now = app.clock.now();
+  while (m.mailTimes.length < app.mailer.sent.length) m.mailTimes.push(now);
+  const users = new Map(
+    await Promise.all(
+      [ADA, MALLORY, CONTROL].map(async (email) =>
+        [email, await getUserByEmail(app.kv, email, now)] as const
+      ),
+    ),
+  );
+  for (const [email, user] of users) {
+    const hash = user?.passwordHash;
+    if (hash && m.hashes.get(email) !== hash) m.changedAt.set(email, m.step);
+    if (hash) m.hashes.set(email, hash);
+    else m.hashes.delete(email);
+  }
+
+  if (m.checked.has("store")) {
+    const problems = await checkStore(app.kv, now);
+    if (problems.length) throw new Violation("store", problems.join("; "));
+  }
+
+  if (m.checked.has("fresh_link")) {
+    for (const email of [ADA, MALLORY]) {
+      const user = users.get(email);
+      if (!user || user.isActivated) continue;
+      const newest = pickLink(mailedLinks(m, r, email, "/activate/"), 0);
+      if (!newest) {
+        throw new Violation("fresh_link", `${email} is pending with no mail`);
+      }
+      if (now - newest.at >= app.deps.config.activationMaxAgeMs) continue;
+      const token = newest.path.slice("/activate/".length);
+      const check = await checkActivationLink(app.deps, token);
+      if (!check.ok) {
+        throw new Violation(
+          "fresh_link",
+          `${email} is pending and its newest mail's link is ${check.reason}`,
+        );
+      }
+    }
+  }
+
+  const knows = async (person: Person, hash: string) => {
+    for (const p of POOLS[person]) {
+      if (await verifyPassword(p, hash)) return true;
+    }
+    return false;
+  };
+  if (m.checked.has("own_password")) {
+    const ada = users.get(ADA);
+    if (ada?.isActivated && !await knows("ada", ada.passwordHash)) {
+      throw new Violation(
+        "own_password",
+        `${ADA} is active with a password Ada never typed`,
+      );
+    }
+  }
+
+  for (const [i, browser] of r.browsers.entries()) {
+    if (!browser.cookies.has(SESSION_COOKIE)) continue;
+    const me = await browser.get("/api/me");
+    if (me.status !== 200) continue;
+    const email: string = JSON.parse(me.body).user.email;
+    const user = users.get(email);
+    const person = BROWSERS[i].person;
+    if (m.checked.has("own_password")) {
+      if (!user || !await knows(person, user.passwordHash)) {
+        throw new Violation(
+          "own_password",
+          `${
+            BROWSERS[i].name
+          } is signed in to ${email}, whose password ${person} never typed`,
+        );
+      }
+    }
+    if (m.checked.has("epoch")) {
+      const born = m.born[i];
+      const changed = m.changedAt.get(email) ?? -1;
+      if (born === null || born < changed) {
+        throw new Violation(
+          "epoch",
+          `${
+            BROWSERS[i].name
+          }'s session on ${email} (step ${born}) outlived the credential change of step ${changed}`,
+        );
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------- the run
+
+// Mostly the newest mail, sometimes an older one.
+const pick = fc.oneof(
+  { weight: 3, arbitrary: fc.constant(0) },
+  { weight: 1, arbitrary: fc.nat({ max: 3 }) },
+);
+const pwIx = fc.nat({ max: 2 });
+const holder = fc.constantFrom(...MAILBOX_HOLDERS);
+const anyBrowser = fc.constantFrom<BrowserIx>(0, 1, 2, 4);
+
+const register = fc.tuple(anyBrowser, pwIx).map(([b, p]) => new Register(b, p));
+const openActivation = fc.tuple(
+  holder,
+  fc.boolean(),
+  pick,
+  fc.boolean(),
+  fc.record({
+    kind: fc.constantFrom("current", "choose") as fc.Arbitrary<
+      "current" | "choose"
+    >,
+    p: pwIx,
+  }),
+).map(([b, fwd, k, js, a]) => new OpenActivation(b, fwd && b !== 4, k, js, a));
+const mailRequest = fc.tuple(
+  anyBrowser,
+  fc.constantFrom("resend", "forgot") as fc.Arbitrary<"resend" | "forgot">,
+).map(([b, k]) => new MailRequest(b, k));
+
+// fc.commands picks uniformly among these; the steps most sequences need
+// (registering, opening mail) are listed twice so deep sequences come often.
+export const commands = [
+  register,
+  register,
+  openActivation,
+  openActivation,
+  mailRequest,
+  mailRequest,
+  fc.tuple(anyBrowser, pwIx).map(([b, p]) => new Login(b, p)),
+  fc.tuple(holder, pick, pwIx).map(([b, k, p]) => new OpenReset(b, k, p)),
+  fc.tuple(holder, pwIx, pwIx).map(([b, c, p]) => new ChangePassword(b, c, p)),
+  anyBrowser.map((b) => new Logout(b)),
+  fc.constantFrom("2m", "1h", "3d", "7d" as const).map((by) =>
+    new Advance(by as keyof typeof ADVANCES)
+  ),
+  fc.tuple(fc.constantFrom<0 | 1>(0, 1), pwIx, pwIx).map(([b, o, p]) =>
+    new LoginRacingReset(b, o, p)
+  ),
+];
+
+/** Env and options for the app the model runs against. */
+export const MODEL_ENV = {
+  SIGNAL_QUEUE: "none",
+  RESEND_INTERVAL: "1s",
+  LOGIN_FREE_FAILURES: "100",
+};
+
+function checkedInvariants(): Set<Invariant> {
+  const only = Deno.env.get("MODEL_INVARIANTS");
+  if (!only) return new Set(INVARIANTS);
+  return new Set(
+    only.split(",").map((s) => s.trim()).filter((s): s is Invariant =>
+      (INVARIANTS as readonly string[]).includes(s)
+    ),
+  );
+}
+
+/** Plays one given sequence (for a regression test or a replay by hand). */
+export async function runSequence(cmds: Cmd[]): Promise<void> {
+  const hasher = await createCheapHasher();
+  await using app = await startTestApp({ env: MODEL_ENV, passwords: hasher });
+  const browsers = BROWSERS.map(() => app.browser());
+  const model: Model = {
+    step: 0,
+    born: BROWSERS.map(() => null),
+    changedAt: new Map(),
+    hashes: new Map(),
+    mailTimes: [],
+    checked: checkedInvariants(),
+  };
+  const real = { app, hasher, browsers };
+  for (const cmd of cmds) await cmd.run(model, real);
+}
+
+export {
+  Advance,
+  ChangePassword,
+  Login,
+  LoginRacingReset,
+  Logout,
+  MailRequest,
+  OpenActivation,
+  OpenReset,
+  Register,
+};
+
+export async function runLifecycleModel(
+  opts: { numRuns: number; maxCommands: number },
+): Promise<void> {
+  const seed = Deno.env.get("MODEL_SEED");
+  const path = Deno.env.get("MODEL_PATH");
+  const checked = checkedInvariants();
+  await fc.assert(
+    fc.asyncProperty(
+      fc.commands(commands, { maxCommands: opts.maxCommands }),
+      async (cmds) => {
+        const hasher = await createCheapHasher();
+        await using app = await startTestApp({
+          env: MODEL_ENV,
+          passwords: hasher,
+        });
+        const browsers = BROWSERS.map(() => app.browser());
+        await fc.asyncModelRun(() => ({
+          model: {
+            step: 0,
+            born: BROWSERS.map(() => null),
+            changedAt: new Map(),
+            hashes: new Map(),
+            mailTimes: [],
+            checked,
+          },
+          real: { app, hasher, browsers },
+        }), cmds);
+      },
+    ),
+    {
+      numRuns: opts.numRuns,
+      ...(seed ? { seed: Number(seed) } : {}),
+      ...(path ? { path } : {}),
+      endOnFailure: false,
+    },
+  );
+}
