@@ -201,7 +201,7 @@ Deno.test({
       );
 
       await t.step(
-        "5b. a browser that did not register must press it too",
+        "5b. a browser that did not register asks for the password",
         async () => {
           const p = await registrant.newPage();
           await page.getByRole("button", { name: "Sign out" }).first().click();
@@ -219,11 +219,21 @@ Deno.test({
           const elsewhere = await browser.newContext({ baseURL: app.origin });
           const q = await elsewhere.newPage();
           await q.goto(linusLink);
-          await checkPage(q, "activate");
+          // The address, and the password chosen when registering (or a
+          // new one): a link alone never signs a browser in.
+          await q.getByText("activating the account for linus@example.com")
+            .waitFor();
+          await checkPage(q, "activate-password");
           await q.waitForTimeout(500);
           assert.equal(q.url(), linusLink);
           assert.equal(await hasSession(elsewhere), false);
-          await q.getByRole("button", { name: "Activate my account" }).click();
+          await q.fill("#field-current_password", "not Linus's password");
+          await q.getByRole("button", { name: "Activate and sign in" }).click();
+          await q.getByText("not the password this account was registered with")
+            .waitFor();
+          assert.equal(await hasSession(elsewhere), false);
+          await q.fill("#field-current_password", PASSWORD);
+          await q.getByRole("button", { name: "Activate and sign in" }).click();
           await q.waitForURL("**/account");
           assert.equal(
             await q.textContent("[data-testid=first-name]"),
@@ -323,7 +333,8 @@ Deno.test({
           const other = await browser.newContext({ baseURL: app.origin });
           await register(owner, PASSWORD);
           await app.activationLink(++mails);
-          // Someone registers the address again: the link above dies.
+          // Someone registers the address again (the link above still
+          // works, but asks for a new password); the owner asks for a link.
           await register(other, "Somebody else's 42 words");
           const resent = await owner.request.post("/api/activation/resend", {
             data: { email: "lin@example.com" },
