@@ -1,23 +1,37 @@
 // The entry point: read the environment, start the app, stop cleanly on
 // SIGTERM/SIGINT. Nothing else in the codebase reads Deno.env or opens KV.
 import { loadConfig } from "./lib/config.ts";
+import { createLogger } from "./lib/log.ts";
 import { startApp } from "./lib/server.ts";
 
 const loaded = loadConfig(Deno.env.toObject());
 if (!loaded.ok) {
-  console.error(loaded.error);
+  // No config, but LOG_FORMAT=json still means every line is JSON.
+  const format = Deno.env.get("LOG_FORMAT") === "json" ? "json" : "text";
+  const log = createLogger({ format });
+  log.error(loaded.error);
+  await log.flush();
   Deno.exit(1);
 }
 const config = loaded.config;
-const app = await startApp(config);
-console.log(
-  `${config.appName} listening on ${app.url} (${config.env}, mail: ${config.mail.backend}, links: ${config.appOrigin})`,
-);
+const log = createLogger({
+  format: config.logFormat,
+  level: config.logLevel,
+  bufferLines: config.logBufferLines,
+});
+const app = await startApp(config, { log });
+log.info(`${config.appName} listening on ${app.url}`, {
+  env: config.env,
+  mail: config.mail.backend,
+  links: config.appOrigin,
+});
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.addSignalListener(signal, async () => {
-    console.log(`${signal}: shutting down`);
+    log.info("shutting down", { signal });
     await app.shutdown();
+    log.info("stopped");
+    await log.flush();
     Deno.exit(0);
   });
 }

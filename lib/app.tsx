@@ -28,6 +28,7 @@ import {
   renderPage,
   SESSION_COOKIE,
 } from "./http.ts";
+import { PasswordsBusyError } from "./passwords.ts";
 import { loggedPath, requestIdOf } from "./request_log.ts";
 import { isComplete, secureHeaders } from "./secure_headers.ts";
 import { getSession, sessionMatchesEpoch } from "./sessions.ts";
@@ -39,8 +40,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   function errorPage(
     c: AppContext,
-    status: 400 | 403 | 404 | 413 | 415 | 500,
+    status: 400 | 403 | 404 | 413 | 415 | 500 | 503,
     name:
+      | "busy"
       | "malformed"
       | "forbidden"
       | "not_found"
@@ -178,12 +180,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
         return errorPage(c as AppContext, 415, "unsupported");
       }
     }
+    if (err instanceof PasswordsBusyError) {
+      // Refused before anything was written: the client may simply retry.
+      c.header("Retry-After", String(err.retryAfterSeconds));
+      return errorPage(c as AppContext, 503, "busy");
+    }
     log.error("unhandled error", {
       requestId: c.get("requestId"),
       method: c.req.method,
       path: loggedPath(c),
-      error: err,
-      stack: err.stack,
+      error: err, // logged with its stack (error_stack)
     });
     return errorPage(c as AppContext, 500, "server");
   });

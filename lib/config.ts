@@ -2,6 +2,14 @@
 // start names every wrong variable in one message; secrets have no defaults.
 import { z } from "zod";
 import denoJson from "../deno.json" with { type: "json" };
+import {
+  DEFAULT_ARGON2_PARAMS,
+  MAX_ITERATIONS,
+  MAX_MEMORY_KIB,
+  meetsOwaspMinimum,
+  OWASP_MINIMUMS,
+} from "./argon2.ts";
+import { DEFAULT_LOG_BUFFER_LINES } from "./log.ts";
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -102,8 +110,19 @@ const EnvSchema = z.object({
   SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
   LOG_FORMAT: z.enum(["text", "json"]).default("text"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  LOG_BUFFER_LINES: z.coerce.number().int().min(16).max(1_000_000).default(
+    DEFAULT_LOG_BUFFER_LINES,
+  ),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
   PASSWORD_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  PASSWORD_BACKEND: z.enum(["auto", "native", "wasm"]).default("auto"),
+  PASSWORD_QUEUE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(
+    64,
+  ),
+  PASSWORD_MEMORY_KIB: z.coerce.number().int().min(1).max(MAX_MEMORY_KIB)
+    .default(DEFAULT_ARGON2_PARAMS.memoryKib),
+  PASSWORD_ITERATIONS: z.coerce.number().int().min(1).max(MAX_ITERATIONS)
+    .default(DEFAULT_ARGON2_PARAMS.iterations),
 });
 
 export interface Config {
@@ -158,9 +177,17 @@ export interface Config {
   signalQueue: "kv" | "none";
   logFormat: "text" | "json";
   logLevel: "debug" | "info" | "warn" | "error";
+  /** Log lines held while stdout is slow; beyond, lines are dropped and counted. */
+  logBufferLines: number;
   maxBodyBytes: number;
-  /** Argon2id worker threads; 0 hashes on the main thread. */
+  /** Hashes at once (native) or hash-wasm worker threads (0: main thread). */
   passwordWorkers: number;
+  /** "auto": the native addon when it loads, else hash-wasm. */
+  passwordBackend: "auto" | "native" | "wasm";
+  /** Hashing jobs that may wait; beyond, requests get 503 + Retry-After. */
+  passwordQueueLimit: number;
+  /** Argon2id cost for new hashes; never below an OWASP configuration. */
+  passwordParams: { memoryKib: number; iterations: number };
   /** APP_VERSION, else deno.json's "version"; shown by /healthz. */
   version: string;
   /** /healthz says "degraded" once the oldest outbox entry is older. */
@@ -238,6 +265,18 @@ export function loadConfig(
   if (production && e.APP_ORIGIN && origin.protocol !== "https:") {
     problems.push("APP_ORIGIN: must be https in production");
   }
+  const passwordParams = {
+    memoryKib: e.PASSWORD_MEMORY_KIB,
+    iterations: e.PASSWORD_ITERATIONS,
+  };
+  if (!meetsOwaspMinimum(passwordParams)) {
+    const pairs = OWASP_MINIMUMS.map((o) => `${o.memoryKib}/${o.iterations}`);
+    problems.push(
+      `PASSWORD_MEMORY_KIB/PASSWORD_ITERATIONS: ${passwordParams.memoryKib}/${passwordParams.iterations} is below OWASP's minimum; use at least one of ${
+        pairs.join(", ")
+      }`,
+    );
+  }
   if (problems.length) {
     return { ok: false, error: `bad configuration: ${problems.join("; ")}` };
   }
@@ -291,12 +330,16 @@ export function loadConfig(
         (onDeploy || e.KV_PATH?.includes("://") ? "none" : "kv"),
       logFormat: e.LOG_FORMAT,
       logLevel: e.LOG_LEVEL,
+      logBufferLines: e.LOG_BUFFER_LINES,
       maxBodyBytes: e.MAX_BODY_BYTES,
       // One core stays with the event loop: on 2 cores, two hashing workers
       // made GET p99 4-7x its idle value during a sign-up rush, one worker
       // 1.8-2.2x, at 8 instead of 13 sign-ups/s (README, Benchmarks).
       passwordWorkers: e.PASSWORD_WORKERS ??
         Math.max(1, Math.min((navigator.hardwareConcurrency ?? 1) - 1, 8)),
+      passwordBackend: e.PASSWORD_BACKEND,
+      passwordQueueLimit: e.PASSWORD_QUEUE_LIMIT,
+      passwordParams,
       version: e.APP_VERSION ?? denoJson.version,
       healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
     },

@@ -27,6 +27,10 @@ export interface HealthReport {
   failedDeliveries: number | null;
   /** Mails that stopped retrying; at most BACKLOG_COUNT_LIMIT. */
   deadLetters: number | null;
+  /** Which Argon2id implementation hashes, and how many jobs wait for it. */
+  passwords: { backend: string; queued: number };
+  /** Log lines dropped since start because stdout did not keep up. */
+  log: { dropped: number };
 }
 
 export interface HealthOptions {
@@ -35,6 +39,8 @@ export interface HealthOptions {
   /** The oldest entry may wait this long before the status is "degraded". */
   maxOutboxAgeMs: number;
   timeoutMs?: number;
+  passwords: HealthReport["passwords"];
+  log: HealthReport["log"];
 }
 
 async function scanOutbox(kv: Deno.Kv, now: number) {
@@ -106,6 +112,8 @@ export async function checkHealth(
       },
       failedDeliveries: outbox.failed,
       deadLetters,
+      passwords: opts.passwords,
+      log: opts.log,
     };
   } catch (err) {
     return {
@@ -118,6 +126,8 @@ export async function checkHealth(
       outbox: { backlog: null, capped: false, oldestAgeSeconds: null },
       failedDeliveries: null,
       deadLetters: null,
+      passwords: opts.passwords,
+      log: opts.log,
     };
   }
 }

@@ -1,5 +1,8 @@
 // Structured logging: one line per event, readable by default, JSON for
-// machines (LOG_FORMAT=json). Callers pass fields, never secrets.
+// machines (LOG_FORMAT=json). Callers pass fields, never secrets. Lines go
+// through a bounded buffer written to stdout asynchronously: a slow reader
+// (a stalled log shipper, a full pipe) costs dropped lines, counted and
+// reported, never a stalled server.
 
 export type LogFields = Record<string, unknown>;
 export type LogLevel = "debug" | "info" | "warn" | "error";
@@ -11,14 +14,29 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** False when lines at `level` are dropped: skip gathering their fields. */
   enabled(level: LogLevel): boolean;
+  /** Lines dropped since start because the buffer was full. */
+  dropped(): number;
+  /** Resolves once every buffered line is written (or `ms` passed). */
+  flush(ms?: number): Promise<void>;
+}
+
+/** Where buffered lines go; Deno.stdout unless a test gives its own. */
+export interface LogOutput {
+  write(bytes: Uint8Array): Promise<number>;
 }
 
 export interface LoggerOptions {
   format: "text" | "json";
   level?: LogLevel;
-  /** Where lines go; defaults to the console. Tests capture lines here. */
+  /** Takes each line synchronously, in place of the buffer; for tests. */
   write?: (level: LogLevel, line: string) => void;
+  /** Where the buffer writes; defaults to Deno.stdout. */
+  output?: LogOutput;
+  /** Lines the buffer holds while the output is slow; more are dropped. */
+  bufferLines?: number;
 }
+
+export const DEFAULT_LOG_BUFFER_LINES = 4096;
 
 const ORDER: Record<LogLevel, number> = {
   debug: 0,
@@ -27,13 +45,7 @@ const ORDER: Record<LogLevel, number> = {
   error: 3,
 };
 
-function writeConsole(level: LogLevel, line: string): void {
-  if (level === "error" || level === "warn") console.error(line);
-  else console.log(line);
-}
-
 function formatValue(value: unknown): string {
-  if (value instanceof Error) return JSON.stringify(value.message);
   if (typeof value === "string") {
     return /^[\w.:/@+-]*$/.test(value) && value !== ""
       ? value
@@ -42,28 +54,114 @@ function formatValue(value: unknown): string {
   return JSON.stringify(value);
 }
 
+/** An error becomes its message, with its stack beside it under `<key>_stack`. */
+function flatten(fields: LogFields): LogFields {
+  const out: LogFields = {};
+  for (const [k, v] of Object.entries(fields)) {
+    if (v instanceof Error) {
+      out[k] = v.message;
+      if (v.stack && !(`${k}_stack` in fields)) out[`${k}_stack`] = v.stack;
+    } else out[k] = v;
+  }
+  return out;
+}
+
+/**
+ * Lines wait here while one write to the output is under way; a full buffer
+ * drops the newest and counts them, and the count is told (through
+ * `onResumed`) after the next write succeeds.
+ */
+function createBuffer(
+  output: LogOutput,
+  maxLines: number,
+  onResumed: (dropped: number) => void,
+) {
+  const encoder = new TextEncoder();
+  let lines: string[] = [];
+  let droppedTotal = 0;
+  let unreported = 0;
+  let writing: Promise<void> | null = null;
+
+  async function drain(): Promise<void> {
+    try {
+      while (lines.length) {
+        const batch = lines;
+        lines = [];
+        const bytes = encoder.encode(batch.join("\n") + "\n");
+        for (let at = 0; at < bytes.length;) {
+          at += await output.write(bytes.subarray(at));
+        }
+        if (unreported) {
+          const count = unreported;
+          unreported = 0;
+          onResumed(count);
+        }
+      }
+    } catch {
+      // stdout is gone (closed pipe): nobody can read logs any more.
+      droppedTotal += lines.length;
+      lines = [];
+    } finally {
+      writing = null;
+    }
+  }
+
+  return {
+    push(line: string) {
+      if (lines.length >= maxLines) {
+        droppedTotal++;
+        unreported++;
+        return;
+      }
+      lines.push(line);
+      writing ??= drain();
+    },
+    dropped: () => droppedTotal,
+    async flush(ms: number) {
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      let late = false;
+      const deadline = new Promise<void>((resolve) => {
+        timer = setTimeout(() => {
+          late = true;
+          resolve();
+        }, ms);
+      });
+      try {
+        // A write can start another (lines logged meanwhile): wait for all.
+        while (writing && !late) await Promise.race([writing, deadline]);
+      } finally {
+        clearTimeout(timer);
+      }
+    },
+  };
+}
+
 export function createLogger(options: LoggerOptions): Logger {
   const min = ORDER[options.level ?? "info"];
-  const write = options.write ?? writeConsole;
+  const format = (level: LogLevel, msg: string, fields: LogFields) => {
+    const time = new Date().toISOString();
+    const flat = flatten(fields);
+    if (options.format === "json") {
+      return JSON.stringify({ time, level, msg, ...flat });
+    }
+    const rest = Object.entries(flat).map(([k, v]) => `${k}=${formatValue(v)}`)
+      .join(" ");
+    return `${time} ${level.toUpperCase()} ${msg}${rest ? " " + rest : ""}`;
+  };
+  const buffer = options.write ? null : createBuffer(
+    options.output ?? Deno.stdout,
+    options.bufferLines ?? DEFAULT_LOG_BUFFER_LINES,
+    (count) =>
+      buffer!.push(format("warn", "log lines dropped", {
+        count,
+        reason: "stdout too slow",
+      })),
+  );
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (ORDER[level] < min) return;
-    const time = new Date().toISOString();
-    if (options.format === "json") {
-      const clean = Object.fromEntries(
-        Object.entries(fields).map((
-          [k, v],
-        ) => [k, v instanceof Error ? v.message : v]),
-      );
-      write(level, JSON.stringify({ time, level, msg, ...clean }));
-    } else {
-      const rest = Object.entries(fields).map(([k, v]) =>
-        `${k}=${formatValue(v)}`
-      ).join(" ");
-      write(
-        level,
-        `${time} ${level.toUpperCase()} ${msg}${rest ? " " + rest : ""}`,
-      );
-    }
+    const line = format(level, msg, fields);
+    if (buffer) buffer.push(line);
+    else options.write!(level, line);
   };
   return {
     debug: (m, f) => emit("debug", m, f),
@@ -71,6 +169,8 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     enabled: (level) => ORDER[level] >= min,
+    dropped: () => buffer?.dropped() ?? 0,
+    flush: (ms = 2_000) => buffer ? buffer.flush(ms) : Promise.resolve(),
   };
 }
 

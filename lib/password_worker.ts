@@ -1,10 +1,8 @@
-// Entry point of the Argon2id workers that lib/passwords.ts starts. Answers
-// every request by its id; a failure goes back as a message, never a crash.
-import {
-  runPasswordJob,
-  type WorkerRequest,
-  type WorkerResponse,
-} from "./passwords.ts";
+// Entry point of the hash-wasm workers that lib/password_pool.ts starts.
+// Answers every request by its id; a failure goes back as a message, never a
+// crash.
+import { runPasswordJob, wasmArgon2 } from "./argon2.ts";
+import type { WorkerRequest, WorkerResponse } from "./password_pool.ts";
 
 // hash-wasm instantiates a fresh module with ~19 MiB of memory for every
 // hash, and a worker that only hashes allocates too little to trigger a GC
@@ -15,8 +13,9 @@ import {
 // (+89 MiB per worker over 10 hashes). A full GC after each job keeps the
 // growth at one memory (+33 MiB) and, on this tiny heap, costs less than the
 // page faults it saves (133-143 ms per hash against 161-168 ms with minor).
-// `gc` exists when the process runs with --v8-flags=--expose-gc (deno task
-// start does); without it, allocating a few MiB of short-lived objects makes
+// `gc` exists when the process runs with --v8-flags=--expose-gc (nothing
+// needs it: Deno Deploy cannot pass it, and the native backend has no such
+// pile-up); without it, allocating a few MiB of short-lived objects makes
 // V8 scavenge, which frees at least the youngest.
 const gc = (globalThis as { gc?: (o: { type: "major" }) => void }).gc;
 // Written, never read: keeps V8 from optimising the allocations away.
@@ -32,7 +31,11 @@ function releaseArgon2Memory(): void {
 async function answer(data: WorkerRequest): Promise<void> {
   let response: WorkerResponse;
   try {
-    response = { id: data.id, ok: true, value: await runPasswordJob(data) };
+    response = {
+      id: data.id,
+      ok: true,
+      value: await runPasswordJob(wasmArgon2, data),
+    };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     response = { id: data.id, ok: false, error: message };

@@ -1,241 +1,158 @@
-// Argon2id password hashing with OWASP's parameters, run on a small pool of
-// workers so a ~100 ms hash never stalls every other request.
-import { argon2id } from "hash-wasm";
-import { timingSafeEqual } from "node:crypto";
+// Password hashing for the app: Argon2id with the configured parameters, on
+// the native addon when it loads (hash-wasm workers when not), through a
+// bounded queue so a wave of sign-ups can neither take every core from the
+// pages nor pile up work without end.
+import {
+  type Argon2Backend,
+  type Argon2Params,
+  type BackendName,
+  DEFAULT_ARGON2_PARAMS,
+  HASH_BYTES,
+  loadNativeArgon2,
+  parseEncoded,
+  type PasswordJob,
+  runPasswordJob,
+  SALT_BYTES,
+  wasmArgon2,
+} from "./argon2.ts";
 import type { Logger } from "./log.ts";
+import { createWorkerPool } from "./password_pool.ts";
+
+export { DEFAULT_ARGON2_PARAMS, meetsOwaspMinimum } from "./argon2.ts";
+
+/** Verifies with hash-wasm on the calling thread, outside any hasher's queue. */
+export async function verifyPassword(
+  password: string,
+  encoded: string,
+): Promise<boolean> {
+  return await runPasswordJob(wasmArgon2, {
+    op: "verify",
+    password,
+    encoded,
+  }) as boolean;
+}
+export type { Argon2Params, BackendName } from "./argon2.ts";
 
 export interface PasswordHasher {
+  /** Which implementation hashes: "native" (@node-rs/argon2) or "wasm". */
+  readonly backend: BackendName;
+  /** Throws PasswordsBusyError when the queue is full. */
   hash(password: string): Promise<string>;
   /** False, never a throw, for a wrong password or a malformed `encoded`. */
   verify(password: string, encoded: string): Promise<boolean>;
   /** Verifies against a fixed dummy hash so unknown-user logins take as long as wrong-password ones. */
   verifyDummy(password: string): Promise<void>;
-  /** True when `encoded` is weaker than the current parameters (or unreadable). */
+  /** True when `encoded` is weaker than the configured parameters (or unreadable). */
   needsRehash(encoded: string): boolean;
+  /** Jobs waiting for a free hashing slot (not those running). */
+  queueLength(): number;
   close(): void;
 }
 
-/** OWASP's Argon2id minimum: 19 MiB, 2 passes, 1 lane. */
-export const ARGON2_PARAMS = {
-  memorySize: 19_456,
-  iterations: 2,
-  parallelism: 1,
-  hashLength: 32,
-} as const;
-const SALT_BYTES = 16;
-
-// What a stored string may make us spend on one verify; a corrupt or planted
-// m=4000000 must not allocate gigabytes. Raise these with ARGON2_PARAMS.
-const MAX_MEMORY_KIB = 262_144;
-const MAX_ITERATIONS = 16;
-const MAX_PARALLELISM = 8;
-// Only what hashPassword writes: argon2id, version 19, m,t,p in that order,
-// unpadded standard base64 salt (8-64 bytes) and hash (4-64 bytes).
-const ENCODED =
-  /^\$argon2id\$v=19\$m=(\d{1,7}),t=(\d{1,3}),p=(\d{1,2})\$([A-Za-z0-9+/]{11,86})\$([A-Za-z0-9+/]{6,86})$/;
-
-interface Argon2Encoded {
-  memorySize: number;
-  iterations: number;
-  parallelism: number;
-  salt: Uint8Array;
-  hash: Uint8Array;
-}
-
-function parseEncoded(encoded: unknown): Argon2Encoded | null {
-  if (typeof encoded !== "string") return null;
-  const match = ENCODED.exec(encoded);
-  if (!match) return null;
-  const [memorySize, iterations, parallelism] = match.slice(1, 4).map(Number);
-  if (
-    parallelism < 1 || parallelism > MAX_PARALLELISM ||
-    iterations < 1 || iterations > MAX_ITERATIONS ||
-    memorySize < 8 * parallelism || memorySize > MAX_MEMORY_KIB
-  ) return null;
-  try {
-    const salt = Uint8Array.fromBase64(match[4]);
-    const hash = Uint8Array.fromBase64(match[5]);
-    return { memorySize, iterations, parallelism, salt, hash };
-  } catch {
-    return null; // a length no base64 encoder produces
+/** Every slot busy and the queue full: the caller answers 503, changes nothing. */
+export class PasswordsBusyError extends Error {
+  constructor(readonly retryAfterSeconds: number) {
+    super("password hashing queue is full");
+    this.name = "PasswordsBusyError";
   }
 }
 
-// NIST SP 800-63B: normalise so the same password typed on another keyboard
-// or OS (composed vs decomposed accents) still matches.
-const normalise = (password: string) => password.normalize("NFKC");
-
-/** Hashes on the calling thread; the pool's workers run this too. */
-export async function hashPassword(password: string): Promise<string> {
-  if (!password) throw new Error("refusing to hash an empty password");
-  return await argon2id({
-    ...ARGON2_PARAMS,
-    password: normalise(password),
-    salt: crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
-    outputType: "encoded",
-  });
-}
-
-/** Verifies on the calling thread; the pool's workers run this too. */
-export async function verifyPassword(
-  password: string,
-  encoded: string,
-): Promise<boolean> {
-  const stored = parseEncoded(encoded);
-  if (!stored || typeof password !== "string" || !password) return false;
-  const actual = await argon2id({
-    password: normalise(password),
-    salt: stored.salt,
-    memorySize: stored.memorySize,
-    iterations: stored.iterations,
-    parallelism: stored.parallelism,
-    hashLength: stored.hash.length,
-    outputType: "binary",
-  });
-  // Constant time, so response timing says nothing about how much matched.
-  return timingSafeEqual(actual, stored.hash);
-}
-
-export type PasswordJob =
-  | { op: "hash"; password: string }
-  | { op: "verify"; password: string; encoded: string };
-export type WorkerRequest = PasswordJob & { id: number };
-/** `ready` comes once, after the worker's imports loaded; then one reply per id. */
-export type WorkerResponse =
-  | { ready: true }
-  | { id: number; ok: true; value: string | boolean }
-  | { id: number; ok: false; error: string };
-
-export function runPasswordJob(job: PasswordJob): Promise<string | boolean> {
-  return job.op === "hash"
-    ? hashPassword(job.password)
-    : verifyPassword(job.password, job.encoded);
-}
-
-interface Pending {
-  job: PasswordJob;
-  resolve(value: string | boolean): void;
-  reject(error: Error): void;
-}
-interface Slot {
-  worker: Worker;
-  ready: boolean;
-  pending: Map<number, Pending>;
-}
-
 export interface PasswordHasherOptions {
-  /** Worker threads; 0 hashes on the main thread. */
+  /** Hashes run at once; for "wasm", worker threads (0: the main thread). */
   workers: number;
-  /** Told once when workers cannot start; defaults to the console. */
-  log?: Pick<Logger, "warn">;
+  /** Jobs that may wait for a slot; more are refused. Default 64. */
+  queueLimit?: number;
+  /** "auto" tries the native addon and falls back to hash-wasm. */
+  backend?: "auto" | BackendName;
+  params?: Argon2Params;
+  /** Told which backend runs (and why not native); defaults to the console. */
+  log?: Pick<Logger, "info" | "warn">;
   /** Replaces lib/password_worker.ts; for tests that need a failing worker. */
   workerUrl?: URL | string;
 }
 
-export function createPasswordHasher(
+/** Only one `run` at a time per slot; at most `queueLimit` waiting. */
+function createLimiter(slots: number, queueLimit: number) {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  // A moving average of one job's time, to tell a refused client when to retry.
+  let averageMs = 50;
+  return {
+    waiting: () => waiting.length,
+    async run<T>(work: () => Promise<T>): Promise<T> {
+      if (running >= slots) {
+        if (waiting.length >= queueLimit) {
+          const ahead = (running + waiting.length) * averageMs / slots;
+          throw new PasswordsBusyError(Math.max(1, Math.ceil(ahead / 1000)));
+        }
+        // The slot is handed over by the job that ends, so `running` stays.
+        await new Promise<void>((resolve) => waiting.push(resolve));
+      } else running++;
+      const started = performance.now();
+      try {
+        return await work();
+      } finally {
+        averageMs = 0.8 * averageMs + 0.2 * (performance.now() - started);
+        const next = waiting.shift();
+        if (next) next();
+        else running--;
+      }
+    },
+  };
+}
+
+export async function createPasswordHasher(
   opts: PasswordHasherOptions,
-): PasswordHasher {
-  const max = Math.max(0, Math.floor(opts.workers));
-  const workerUrl = opts.workerUrl ??
-    new URL("./password_worker.ts", import.meta.url);
-  let slots: Slot[] = [];
-  let nextId = 1;
-  let workersUnavailable = max === 0;
+): Promise<PasswordHasher> {
+  const params = opts.params ?? DEFAULT_ARGON2_PARAMS;
+  const log = opts.log ?? { info() {}, warn: console.warn };
+  const want = opts.backend ?? "auto";
+  let native: Argon2Backend | null = null;
+  if (want !== "wasm") {
+    const loaded = await loadNativeArgon2();
+    if (loaded.ok) native = loaded.backend;
+    else if (want === "native") {
+      throw new Error(`PASSWORD_BACKEND=native: ${loaded.reason}`);
+    } else {
+      log.warn("native Argon2 unavailable; using hash-wasm", {
+        reason: loaded.reason,
+      });
+    }
+  }
+  // The addon hashes on threads of its own (Deno gives it as many as it asks
+  // for), so the limiter alone keeps it to `workers` cores at once.
+  const workers = Math.max(0, Math.floor(opts.workers));
+  const pool = native ? null : createWorkerPool({ ...opts, log: opts.log });
+  const limiter = createLimiter(Math.max(1, workers), opts.queueLimit ?? 64);
+  const run = (job: PasswordJob) =>
+    limiter.run(() => native ? runPasswordJob(native, job) : pool!.run(job));
   let closed = false;
   let dummy: Promise<string> | null = null;
 
-  function retire(slot: Slot): Pending[] {
-    slot.worker.terminate();
-    slots = slots.filter((s) => s !== slot);
-    const orphans = [...slot.pending.values()];
-    slot.pending.clear();
-    return orphans;
-  }
-
-  function fallBack(reason: string): void {
-    if (workersUnavailable) return;
-    workersUnavailable = true;
-    (opts.log ?? console).warn(
-      "password workers unavailable; hashing on the main thread",
-      { reason },
-    );
-  }
-
-  function spawn(): Slot | null {
-    let worker: Worker;
-    try {
-      worker = new Worker(workerUrl, { type: "module" });
-    } catch (error) {
-      fallBack(error instanceof Error ? error.message : String(error));
-      return null;
-    }
-    const slot: Slot = { worker, ready: false, pending: new Map() };
-    worker.onmessage = ({ data }: MessageEvent<WorkerResponse>) => {
-      if ("ready" in data) {
-        slot.ready = true;
-        return;
-      }
-      const p = slot.pending.get(data.id);
-      if (!p) return;
-      slot.pending.delete(data.id);
-      if (data.ok) p.resolve(data.value);
-      else p.reject(new Error(`password worker: ${data.error}`));
-    };
-    worker.onerror = (event: ErrorEvent) => {
-      // Unhandled, a worker's error would take the whole server down with it.
-      event.preventDefault();
-      const startedOk = slot.ready;
-      const orphans = retire(slot);
-      if (startedOk) {
-        const error = new Error(`password worker crashed: ${event.message}`);
-        for (const p of orphans) p.reject(error);
-        return;
-      }
-      // It never loaded (no workers here, no read permission for its module):
-      // the jobs are pure, so they simply run again on this thread.
-      fallBack(event.message);
-      for (const p of orphans) runPasswordJob(p.job).then(p.resolve, p.reject);
-    };
-    worker.onmessageerror = () => {
-      const error = new Error("password worker sent an unreadable message");
-      for (const p of retire(slot)) p.reject(error);
-    };
-    slots.push(slot);
-    return slot;
-  }
-
-  /** The least busy worker; a new one only when all are busy and there is room. */
-  function pickSlot(): Slot | null {
-    let best: Slot | null = null;
-    for (const s of slots) {
-      if (!best || s.pending.size < best.pending.size) best = s;
-    }
-    if ((!best || best.pending.size > 0) && slots.length < max) {
-      return spawn() ?? best;
-    }
-    return best;
-  }
-
-  function run(job: PasswordJob): Promise<string | boolean> {
+  const hash = (password: string) => {
     if (closed) return Promise.reject(new Error("password hasher is closed"));
-    const slot = workersUnavailable ? null : pickSlot();
-    if (!slot) return runPasswordJob(job);
-    const id = nextId++;
-    return new Promise((resolve, reject) => {
-      slot.pending.set(id, { job, resolve, reject });
-      slot.worker.postMessage({ id, ...job } satisfies WorkerRequest);
-    });
-  }
-
-  const hash = (password: string) =>
-    run({ op: "hash", password }) as Promise<string>;
-  const verify = (password: string, encoded: string) =>
-    // Checked here too, so a malformed string costs no round trip.
-    parseEncoded(encoded) && typeof password === "string" && password
+    if (!password) {
+      return Promise.reject(new Error("refusing to hash an empty password"));
+    }
+    return run({ op: "hash", password, params }) as Promise<string>;
+  };
+  const verify = (password: string, encoded: string) => {
+    if (closed) return Promise.reject(new Error("password hasher is closed"));
+    // Checked here too, so a malformed string costs no slot.
+    return parseEncoded(encoded) && typeof password === "string" && password
       ? run({ op: "verify", password, encoded }) as Promise<boolean>
       : Promise.resolve(false);
+  };
+  const backend: BackendName = native ? "native" : "wasm";
+  log.info("password hashing", {
+    backend,
+    workers: Math.max(1, workers),
+    memoryKib: params.memoryKib,
+    iterations: params.iterations,
+  });
 
   return {
+    backend,
     hash,
     verify,
     async verifyDummy(password) {
@@ -253,17 +170,15 @@ export function createPasswordHasher(
     needsRehash(encoded) {
       const stored = parseEncoded(encoded);
       return !stored ||
-        stored.memorySize < ARGON2_PARAMS.memorySize ||
-        stored.iterations < ARGON2_PARAMS.iterations ||
-        stored.hash.length < ARGON2_PARAMS.hashLength ||
+        stored.memorySize < params.memoryKib ||
+        stored.iterations < params.iterations ||
+        stored.hash.length < HASH_BYTES ||
         stored.salt.length < SALT_BYTES;
     },
+    queueLength: limiter.waiting,
     close() {
       closed = true;
-      const error = new Error("password hasher is closed");
-      for (const slot of [...slots]) {
-        for (const p of retire(slot)) p.reject(error);
-      }
+      pool?.close();
     },
   };
 }

@@ -44,7 +44,11 @@ export async function startApp(
   opts: StartOptions = {},
 ): Promise<RunningApp> {
   const log = opts.log ??
-    createLogger({ format: config.logFormat, level: config.logLevel });
+    createLogger({
+      format: config.logFormat,
+      level: config.logLevel,
+      bufferLines: config.logBufferLines,
+    });
   if (!opts.kv && config.kvPath && !config.kvPath.includes("://")) {
     const dir = config.kvPath.replace(/[^/]*$/, "");
     if (dir && config.kvPath !== ":memory:") {
@@ -77,8 +81,13 @@ export async function startApp(
     log,
     clock: opts.clock ?? systemClock,
     signer: await createSigner(config.secretKey, config.secretKeyFallbacks),
-    passwords: opts.passwords ??
-      createPasswordHasher({ workers: config.passwordWorkers }),
+    passwords: opts.passwords ?? await createPasswordHasher({
+      workers: config.passwordWorkers,
+      backend: config.passwordBackend,
+      queueLimit: config.passwordQueueLimit,
+      params: config.passwordParams,
+      log,
+    }),
   };
   const stop = new AbortController();
   // Deliveries and background work under way; shutdown waits for them

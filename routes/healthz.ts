@@ -12,6 +12,11 @@ export function healthzRoutes(deps: AppDeps) {
       now: clock.now(),
       version: config.version,
       maxOutboxAgeMs: config.healthMaxOutboxAgeMs,
+      passwords: {
+        backend: deps.passwords.backend,
+        queued: deps.passwords.queueLength(),
+      },
+      log: { dropped: deps.log.dropped() },
     });
     c.header("Cache-Control", "no-store");
     return c.json(report, report.kv.ok ? 200 : 503);

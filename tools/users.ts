@@ -63,7 +63,11 @@ async function main(args: string[]): Promise<number> {
   const log = createLogger({ format: config.logFormat, level: "warn" });
   const kv = await Deno.openKv(config.kvPath);
   const mailer = createMailer(config.mail, log);
-  const passwords = createPasswordHasher({ workers: 0 });
+  const passwords = await createPasswordHasher({
+    workers: 1,
+    backend: config.passwordBackend,
+    params: config.passwordParams,
+  });
   const deps: Deps = {
     kv,
     config,

@@ -3,7 +3,7 @@
 // only what it names: fresh activation tokens, and queued registrations.
 import { ACTIVATION_PURPOSE } from "../../lib/deliver.ts";
 import { keys } from "../../lib/kv_keys.ts";
-import { hashPassword } from "../../lib/passwords.ts";
+import { DEFAULT_ARGON2_PARAMS, wasmArgon2 } from "../../lib/argon2.ts";
 import { createSigner } from "../../lib/signing.ts";
 import { createPendingUser, registrantOf, type User } from "../../lib/users.ts";
 import { REGISTERED_PURPOSE } from "../../routes/register.tsx";
@@ -18,7 +18,10 @@ async function createUsers(
   opts: { tag: string; queue: boolean },
 ): Promise<User[]> {
   // One real Argon2id hash shared by all: preparing must not take minutes.
-  const passwordHash = await hashPassword("bench password 0123");
+  const passwordHash = await wasmArgon2.hash(
+    "bench password 0123",
+    DEFAULT_ARGON2_PARAMS,
+  );
   const users: User[] = new Array(count);
   let next = 0;
   const now = Date.now();

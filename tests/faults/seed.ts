@@ -11,7 +11,7 @@ export async function seedRegistrations(
   opts: { queue: boolean; now?: number; prefix?: string },
 ): Promise<string[]> {
   hash ??= (async () => {
-    const hasher = createPasswordHasher({ workers: 0 });
+    const hasher = await createPasswordHasher({ workers: 0 });
     try {
       return await hasher.hash("correct horse battery");
     } finally {

@@ -26,7 +26,7 @@ Deno.test("two deliverers on one KV file → every mail delivered, none twice", 
       from: config.mail.from,
       smtp: { host: "127.0.0.1", port: smtp.port, secure: false },
     });
-    const passwords = createPasswordHasher({ workers: 0 });
+    const passwords = await createPasswordHasher({ workers: 0 });
     const deliverer = createDeliverer(
       { kv, config, mailer, log: silentLogger, clock, signer, passwords },
       createEmailRenderer(),

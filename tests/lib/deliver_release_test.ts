@@ -60,7 +60,7 @@ Deno.test("deliver: a failed release inside a batch still clears the mails that 
     log: silentLogger,
     clock,
     signer: await createSigner(TEST_SECRET),
-    passwords: createPasswordHasher({ workers: 0 }),
+    passwords: await createPasswordHasher({ workers: 0 }),
   }, createEmailRenderer());
   const ids: string[] = [];
   for (

@@ -1,6 +1,9 @@
 import assert from "node:assert/strict";
 import { argon2id } from "hash-wasm";
-import { createPasswordHasher } from "../../lib/passwords.ts";
+import {
+  createPasswordHasher,
+  PasswordsBusyError,
+} from "../../lib/passwords.ts";
 
 const PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([^$]+)\$([^$]+)$/;
 
@@ -9,7 +12,7 @@ const workerFrom = (source: string) =>
   `data:application/javascript,${encodeURIComponent(source)}`;
 
 Deno.test("passwords: a hash verifies its password and no other", async () => {
-  const hasher = createPasswordHasher({ workers: 0 });
+  const hasher = await createPasswordHasher({ workers: 0 });
   const encoded = await hasher.hash("correct horse battery staple");
   assert.equal(
     await hasher.verify("correct horse battery staple", encoded),
@@ -24,7 +27,7 @@ Deno.test("passwords: a hash verifies its password and no other", async () => {
 });
 
 Deno.test("passwords: hashes use OWASP parameters or stronger and fresh salts", async () => {
-  const hasher = createPasswordHasher({ workers: 0 });
+  const hasher = await createPasswordHasher({ workers: 0 });
   const [a, b] = [await hasher.hash("same"), await hasher.hash("same")];
   const [, m, t, p, salt] = PARAMS.exec(a) ?? assert.fail(a);
   assert.ok(Number(m) >= 19456 && Number(t) >= 2 && Number(p) >= 1, a);
@@ -36,7 +39,7 @@ Deno.test("passwords: hashes use OWASP parameters or stronger and fresh salts", 
 });
 
 Deno.test("passwords: malformed or hostile encoded strings verify false without hashing", async () => {
-  const hasher = createPasswordHasher({ workers: 0 });
+  const hasher = await createPasswordHasher({ workers: 0 });
   const salt = "c2FsdHNhbHRzYWx0c2FsdA";
   const hash = "A".repeat(43);
   const bad = [
@@ -65,15 +68,15 @@ Deno.test("passwords: malformed or hostile encoded strings verify false without 
 });
 
 Deno.test("passwords: the same text typed composed or decomposed verifies", async () => {
-  const hasher = createPasswordHasher({ workers: 0 });
+  const hasher = await createPasswordHasher({ workers: 0 });
   const encoded = await hasher.hash("caf\u00e9");
   assert.equal(await hasher.verify("cafe\u0301", encoded), true);
   hasher.close();
 });
 
 Deno.test("passwords: worker pool and main thread verify each other's hashes", async () => {
-  const pool = createPasswordHasher({ workers: 2 });
-  const main = createPasswordHasher({ workers: 0 });
+  const pool = await createPasswordHasher({ workers: 2, backend: "wasm" });
+  const main = await createPasswordHasher({ workers: 0, backend: "wasm" });
   try {
     assert.equal(
       await main.verify("from pool", await pool.hash("from pool")),
@@ -94,7 +97,7 @@ Deno.test("passwords: worker pool and main thread verify each other's hashes", a
 });
 
 Deno.test("passwords: 8 concurrent hashes through a pool of 2 all verify", async () => {
-  const pool = createPasswordHasher({ workers: 2 });
+  const pool = await createPasswordHasher({ workers: 2, backend: "wasm" });
   try {
     const passwords = Array.from({ length: 8 }, (_, i) => `password-${i}`);
     const hashes = await Promise.all(passwords.map((p) => pool.hash(p)));
@@ -110,7 +113,7 @@ Deno.test("passwords: 8 concurrent hashes through a pool of 2 all verify", async
 });
 
 Deno.test("passwords: a closed hasher ends its workers and refuses work", async () => {
-  const pool = createPasswordHasher({ workers: 2 });
+  const pool = await createPasswordHasher({ workers: 2, backend: "wasm" });
   await pool.hash("warm up the pool");
   pool.close();
   await assert.rejects(pool.hash("after close"), /closed/);
@@ -118,7 +121,8 @@ Deno.test("passwords: a closed hasher ends its workers and refuses work", async 
 });
 
 Deno.test("passwords: a worker crash rejects the pending request instead of hanging", async () => {
-  const pool = createPasswordHasher({
+  const pool = await createPasswordHasher({
+    backend: "wasm",
     workers: 1,
     workerUrl: workerFrom(`
       self.postMessage({ ready: true });
@@ -135,10 +139,11 @@ Deno.test("passwords: a worker crash rejects the pending request instead of hang
 
 Deno.test("passwords: a worker that cannot start falls back to the main thread, said once", async () => {
   const warnings: string[] = [];
-  const pool = createPasswordHasher({
+  const pool = await createPasswordHasher({
+    backend: "wasm",
     workers: 2,
     workerUrl: workerFrom(`throw new Error("no workers here");`),
-    log: { warn: (msg) => warnings.push(msg) },
+    log: { info() {}, warn: (msg) => warnings.push(msg) },
   });
   try {
     const encoded = await pool.hash("pw");
@@ -151,7 +156,7 @@ Deno.test("passwords: a worker that cannot start falls back to the main thread, 
 });
 
 Deno.test("passwords: verifyDummy costs a real verify and never throws for odd input", async () => {
-  const hasher = createPasswordHasher({ workers: 0 });
+  const hasher = await createPasswordHasher({ workers: 0 });
   await hasher.verifyDummy("anything");
   const started = performance.now();
   await hasher.verifyDummy("");
@@ -160,7 +165,7 @@ Deno.test("passwords: verifyDummy costs a real verify and never throws for odd i
 });
 
 Deno.test("passwords: weaker old hashes still verify but need a rehash", async () => {
-  const hasher = createPasswordHasher({ workers: 0 });
+  const hasher = await createPasswordHasher({ workers: 0 });
   const weak = await argon2id({
     password: "old password",
     salt: crypto.getRandomValues(new Uint8Array(16)),
@@ -181,7 +186,7 @@ Deno.test("passwords: weaker old hashes still verify but need a rehash", async (
 
 Deno.test("passwords: a worker reusing its Argon2 memory gets every size and password right", async () => {
   // One worker, so every job runs on the same reused WebAssembly instance.
-  const pool = createPasswordHasher({ workers: 1 });
+  const pool = await createPasswordHasher({ workers: 1, backend: "wasm" });
   try {
     const hashWith = (password: string, memorySize: number) =>
       argon2id({
@@ -216,10 +221,80 @@ Deno.test("passwords: a worker reusing its Argon2 memory gets every size and pas
       true,
       false,
     ]);
-    const main = createPasswordHasher({ workers: 0 });
+    const main = await createPasswordHasher({ workers: 0 });
     assert.equal(await main.verify("c3", fromPool[2]), true);
     main.close();
   } finally {
     pool.close();
+  }
+});
+
+Deno.test("passwords: the native addon loads here and says so", async () => {
+  const lines: string[] = [];
+  const hasher = await createPasswordHasher({
+    workers: 1,
+    log: { info: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`), warn() {} },
+  });
+  assert.equal(hasher.backend, "native");
+  assert.match(lines.join("\n"), /password hashing .*"backend":"native"/);
+  hasher.close();
+});
+
+Deno.test("passwords: native and hash-wasm hashes verify with either", async () => {
+  const native = await createPasswordHasher({ workers: 1, backend: "native" });
+  const wasm = await createPasswordHasher({ workers: 0, backend: "wasm" });
+  try {
+    assert.equal(wasm.backend, "wasm");
+    const fromNative = await native.hash("caf\u00e9 from native");
+    const fromWasm = await wasm.hash("caf\u00e9 from wasm");
+    assert.match(fromNative, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+    assert.equal(await wasm.verify("cafe\u0301 from native", fromNative), true);
+    assert.equal(await native.verify("cafe\u0301 from wasm", fromWasm), true);
+    assert.equal(await wasm.verify("caf from native", fromNative), false);
+    assert.equal(await native.verify("caf from wasm", fromWasm), false);
+  } finally {
+    native.close();
+    wasm.close();
+  }
+});
+
+Deno.test("passwords: hashes use the configured parameters; older, weaker ones need a rehash", async () => {
+  const stronger = await createPasswordHasher({
+    workers: 1,
+    params: { memoryKib: 19_456, iterations: 3 },
+  });
+  const usual = await createPasswordHasher({ workers: 1 });
+  try {
+    const encoded = await stronger.hash("pw");
+    assert.match(encoded, /\$m=19456,t=3,p=1\$/);
+    assert.equal(stronger.needsRehash(encoded), false);
+    const old = await usual.hash("pw");
+    assert.equal(await stronger.verify("pw", old), true);
+    assert.equal(stronger.needsRehash(old), true);
+    assert.equal(usual.needsRehash(encoded), false);
+  } finally {
+    stronger.close();
+    usual.close();
+  }
+});
+
+Deno.test("passwords: a full queue refuses at once with a retry time, then recovers", async () => {
+  const hasher = await createPasswordHasher({ workers: 1, queueLimit: 1 });
+  try {
+    const running = hasher.hash("first");
+    const queued = hasher.hash("second");
+    assert.equal(hasher.queueLength(), 1);
+    const refused = await hasher.hash("third").catch((e) => e);
+    assert.ok(refused instanceof PasswordsBusyError, String(refused));
+    assert.ok(refused.retryAfterSeconds >= 1);
+    // A verify is hashing work too: refused the same way.
+    const stored = "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0c2FsdA$" +
+      "A".repeat(43);
+    await assert.rejects(hasher.verify("first", stored), PasswordsBusyError);
+    assert.equal(await hasher.verify("first", await running), true);
+    assert.equal(await hasher.verify("second", await queued), true);
+    assert.equal(hasher.queueLength(), 0);
+  } finally {
+    hasher.close();
   }
 });

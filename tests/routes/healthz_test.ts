@@ -3,7 +3,8 @@
 import assert from "node:assert/strict";
 import { BACKLOG_COUNT_LIMIT, checkHealth } from "../../lib/health.ts";
 import { addSignal } from "../../lib/signals.ts";
-import { startTestApp } from "../helpers.ts";
+import { getUserByEmail } from "../../lib/users.ts";
+import { GOOD_PASSWORD, startTestApp } from "../helpers.ts";
 
 Deno.test("healthz: a fresh app is ok with an empty outbox and its version", async () => {
   await using app = await startTestApp({ env: { APP_VERSION: "1.2.3-test" } });
@@ -18,7 +19,28 @@ Deno.test("healthz: a fresh app is ok with an empty outbox and its version", asy
     outbox: { backlog: 0, capped: false, oldestAgeSeconds: 0 },
     failedDeliveries: 0,
     deadLetters: 0,
+    passwords: { backend: "native", queued: 0 },
+    log: { dropped: 0 },
   });
+});
+
+Deno.test("healthz: PASSWORD_BACKEND=wasm forces the hash-wasm fallback, and it works", async () => {
+  await using app = await startTestApp({
+    env: { PASSWORD_BACKEND: "wasm" },
+    captureLogs: true,
+  });
+  const body = await (await fetch(`${app.url}/healthz`)).json();
+  assert.deepEqual(body.passwords, { backend: "wasm", queued: 0 });
+  assert.match(app.logLines.join("\n"), /password hashing backend=wasm/);
+  const browser = app.browser();
+  const res = await browser.register({ email: "w@example.com" });
+  assert.equal(res.status, 303);
+  const user = await getUserByEmail(app.kv, "w@example.com", app.clock.now());
+  assert.match(user!.passwordHash, /^\$argon2id\$v=19\$m=19456,t=2,p=1\$/);
+  assert.equal(
+    await app.deps.passwords.verify(GOOD_PASSWORD, user!.passwordHash),
+    true,
+  );
 });
 
 Deno.test("healthz: counts waiting and failed mail, and says degraded once the oldest is stuck", async () => {
@@ -98,6 +120,8 @@ Deno.test("checkHealth: counting stops at the limit and says so", async () => {
       now,
       version: "x",
       maxOutboxAgeMs: 60_000,
+      passwords: { backend: "native", queued: 0 },
+      log: { dropped: 0 },
     });
     assert.equal(report.outbox.backlog, BACKLOG_COUNT_LIMIT);
     assert.equal(report.outbox.capped, true);
