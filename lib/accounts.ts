@@ -20,6 +20,7 @@ import {
   getUserByEmail,
   type SignalChoice,
   signalUser,
+  upgradePasswordHash,
 } from "./users.ts";
 import type { User } from "./users.ts";
 
@@ -288,6 +289,32 @@ export type SignInOutcome =
   | { ok: false; reason: "throttled"; retryAfterMs: number };
 
 /**
+ * Stores a hash with the configured parameters when the stored one is weaker
+ * (PASSWORD_MEMORY_KIB / PASSWORD_ITERATIONS raised since). Only the hash it
+ * replaces is overwritten (a change or reset meanwhile wins), and no session
+ * ends (the password is the same); a busy hasher or a lost race leaves it for
+ * the next sign-in.
+ */
+async function rehashIfWeaker(
+  deps: Deps,
+  user: User,
+  password: string,
+): Promise<void> {
+  if (!deps.passwords.needsRehash(user.passwordHash)) return;
+  try {
+    const passwordHash = await deps.passwords.hash(password);
+    await upgradePasswordHash(
+      deps.kv,
+      user.id,
+      user.passwordHash,
+      passwordHash,
+    );
+  } catch (error) {
+    deps.log.warn("rehash on sign-in skipped", { error });
+  }
+}
+
+/**
  * A sign-in with the right password on an account still waiting for
  * activation mails its owner a fresh link, at most once per this.
  */
@@ -339,6 +366,7 @@ export async function signIn(
   await clearLoginAttempts(deps.kv, input.email);
   // Only someone who knows the password learns the account's state.
   if (!user.isActive) return { ok: false, reason: "inactive" };
+  await rehashIfWeaker(deps, user, input.password);
   const session = await createSession(
     deps.kv,
     user.id,

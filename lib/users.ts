@@ -349,6 +349,25 @@ export type ReplacePasswordResult =
   | { ok: false; reason: "not_found" | "refused" | "conflict" };
 
 /**
+ * Swaps a stored hash for a stronger one of the same password (new Argon2id
+ * parameters). The credential epoch stays, so no session ends; only while
+ * `from` is still the stored hash, so a change or reset meanwhile wins.
+ */
+export async function upgradePasswordHash(
+  kv: Deno.Kv,
+  userId: string,
+  from: string,
+  to: string,
+): Promise<boolean> {
+  const entry = await kv.get<User>(keys.user(userId));
+  if (!entry.value || entry.value.passwordHash !== from) return false;
+  const user: User = { ...entry.value, passwordHash: to };
+  const res = await kv.atomic().check(entry).set(keys.user(userId), user)
+    .commit();
+  return res.ok;
+}
+
+/**
  * Stores a new password hash if `allow` accepts the user as read (e.g. the
  * reset link still matches the old hash), optionally with a new session, in
  * one commit guarded by that read: of two uses of one reset link, one wins.

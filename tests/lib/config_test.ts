@@ -150,3 +150,51 @@ Deno.test("config: production refuses the public development key, :memory: and p
   // The development key is fine where it belongs.
   assert.ok(loadConfig({ SECRET_KEY: dev }).ok);
 });
+
+Deno.test("config: Argon2id parameters below every OWASP configuration are refused", () => {
+  for (
+    const [memory, iterations] of [["19455", "2"], ["19456", "1"], [
+      "7167",
+      "5",
+    ], ["4096", "16"]]
+  ) {
+    const res = loadConfig({
+      PASSWORD_MEMORY_KIB: memory,
+      PASSWORD_ITERATIONS: iterations,
+    });
+    assert.equal(res.ok, false, `${memory}/${iterations}`);
+    assert.match(
+      !res.ok ? res.error : "",
+      /PASSWORD_MEMORY_KIB\/PASSWORD_ITERATIONS: .* below OWASP's minimum/,
+    );
+  }
+  for (
+    const [memory, iterations] of [
+      ["47104", "1"],
+      ["19456", "2"],
+      [
+        "12288",
+        "3",
+      ],
+      ["7168", "5"],
+      ["65536", "3"],
+    ]
+  ) {
+    const res = loadConfig({
+      PASSWORD_MEMORY_KIB: memory,
+      PASSWORD_ITERATIONS: iterations,
+    });
+    assert.ok(res.ok, `${memory}/${iterations}`);
+    assert.deepEqual(res.config.passwordParams, {
+      memoryKib: Number(memory),
+      iterations: Number(iterations),
+    });
+  }
+  const defaults = loadConfig({});
+  assert.ok(defaults.ok);
+  assert.deepEqual(defaults.config.passwordParams, {
+    memoryKib: 19_456,
+    iterations: 2,
+  });
+  assert.equal(defaults.config.passwordBackend, "auto");
+});
