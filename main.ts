@@ -20,7 +20,7 @@ const log = createLogger({
   bufferLines: config.logBufferLines,
 });
 const app = await startApp(config, { log });
-log.info(`${config.appName} listening on ${app.url}`, {
+log.notice(`${config.appName} listening on ${app.url}`, {
   env: config.env,
   mail: config.mail.backend,
   links: config.appOrigin,
@@ -28,9 +28,9 @@ log.info(`${config.appName} listening on ${app.url}`, {
 
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.addSignalListener(signal, async () => {
-    log.info("shutting down", { signal });
+    log.notice("shutting down", { signal });
     await app.shutdown();
-    log.info("stopped");
+    log.notice("stopped");
     await log.flush();
     Deno.exit(0);
   });

@@ -5,13 +5,15 @@
 // reported, never a stalled server.
 
 export type LogFields = Record<string, unknown>;
-export type LogLevel = "debug" | "info" | "warn" | "error";
+export type LogLevel = "debug" | "info" | "warn" | "error" | "notice";
 
 export interface Logger {
   debug(msg: string, fields?: LogFields): void;
   info(msg: string, fields?: LogFields): void;
   warn(msg: string, fields?: LogFields): void;
   error(msg: string, fields?: LogFields): void;
+  /** Start-up and shutdown: written whatever LOG_LEVEL says. */
+  notice(msg: string, fields?: LogFields): void;
   /** False when lines at `level` are dropped: skip gathering their fields. */
   enabled(level: LogLevel): boolean;
   /** Lines dropped since start because the buffer was full. */
@@ -27,7 +29,7 @@ export interface LogOutput {
 
 export interface LoggerOptions {
   format: "text" | "json";
-  level?: LogLevel;
+  level?: Exclude<LogLevel, "notice">;
   /** Takes each line synchronously, in place of the buffer; for tests. */
   write?: (level: LogLevel, line: string) => void;
   /** Where the buffer writes; defaults to Deno.stdout. */
@@ -43,6 +45,7 @@ const ORDER: Record<LogLevel, number> = {
   info: 1,
   warn: 2,
   error: 3,
+  notice: 4,
 };
 
 function formatValue(value: unknown): string {
@@ -68,13 +71,14 @@ function flatten(fields: LogFields): LogFields {
 
 /**
  * Lines wait here while one write to the output is under way; a full buffer
- * drops the newest and counts them, and the count is told (through
- * `onResumed`) after the next write succeeds.
+ * drops the newest and counts them, and the count is told (a line from
+ * `reportDrops`) after the next write succeeds.
  */
 function createBuffer(
   output: LogOutput,
   maxLines: number,
-  onResumed: (dropped: number) => void,
+  /** The line that tells how many were dropped; it is never dropped itself. */
+  reportDrops: (dropped: number) => string,
 ) {
   const encoder = new TextEncoder();
   let lines: string[] = [];
@@ -94,7 +98,7 @@ function createBuffer(
         if (unreported) {
           const count = unreported;
           unreported = 0;
-          onResumed(count);
+          lines.push(reportDrops(count));
         }
       }
     } catch {
@@ -152,10 +156,7 @@ export function createLogger(options: LoggerOptions): Logger {
     options.output ?? Deno.stdout,
     options.bufferLines ?? DEFAULT_LOG_BUFFER_LINES,
     (count) =>
-      buffer!.push(format("warn", "log lines dropped", {
-        count,
-        reason: "stdout too slow",
-      })),
+      format("warn", "log lines dropped", { count, reason: "stdout too slow" }),
   );
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (ORDER[level] < min) return;
@@ -168,6 +169,7 @@ export function createLogger(options: LoggerOptions): Logger {
     info: (m, f) => emit("info", m, f),
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
+    notice: (m, f) => emit("notice", m, f),
     enabled: (level) => ORDER[level] >= min,
     dropped: () => buffer?.dropped() ?? 0,
     flush: (ms = 2_000) => buffer ? buffer.flush(ms) : Promise.resolve(),

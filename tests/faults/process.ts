@@ -19,6 +19,7 @@ export async function spawnApp(
   const child = new Deno.Command(Deno.execPath(), {
     args: [
       "run",
+      "--allow-ffi",
       "--allow-net",
       "--allow-env",
       "--allow-read",

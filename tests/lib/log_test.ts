@@ -1,0 +1,96 @@
+// The logger's buffer: a slow output costs dropped lines (counted, then
+// reported), never a caller that waits; errors keep their stacks.
+import assert from "node:assert/strict";
+import { createLogger, type LogOutput } from "../../lib/log.ts";
+
+/** An output whose writes hang until `release()`, like a pipe nobody reads. */
+function stalledOutput() {
+  const written: string[] = [];
+  let gate = Promise.withResolvers<void>();
+  const output: LogOutput = {
+    async write(bytes) {
+      await gate.promise;
+      written.push(new TextDecoder().decode(bytes));
+      return bytes.length;
+    },
+  };
+  return {
+    output,
+    lines: () => written.join("").split("\n").filter(Boolean),
+    release() {
+      gate.resolve();
+      gate = Promise.withResolvers<void>();
+      gate.resolve();
+    },
+  };
+}
+
+for (const format of ["text", "json"] as const) {
+  Deno.test(`log (${format}): a stalled output drops lines past the buffer, counts them, and says so once it resumes`, async () => {
+    const out = stalledOutput();
+    const log = createLogger({ format, output: out.output, bufferLines: 4 });
+    const started = performance.now();
+    for (let i = 0; i < 20; i++) log.info("request", { n: i });
+    // Nothing waited: twenty calls against an output that never returned.
+    assert.ok(performance.now() - started < 1000);
+    // One line is in the stalled write, four wait, fifteen are dropped.
+    assert.equal(log.dropped(), 15);
+    assert.deepEqual(out.lines(), []);
+    out.release();
+    await log.flush();
+    const lines = out.lines();
+    assert.equal(lines.length, 6, lines.join("\n"));
+    const last = lines.at(-1)!;
+    if (format === "json") {
+      const parsed = lines.map((l) => JSON.parse(l));
+      assert.deepEqual(parsed.slice(0, 5).map((p) => p.n), [0, 1, 2, 3, 4]);
+      assert.equal(parsed[5].level, "warn");
+      assert.equal(parsed[5].msg, "log lines dropped");
+      assert.equal(parsed[5].count, 15);
+    } else {
+      assert.match(lines[4], / INFO request n=4$/);
+      assert.match(last, / WARN log lines dropped count=15 /);
+    }
+    // Reported once: more lines bring no second report.
+    log.info("later");
+    await log.flush();
+    assert.equal(out.lines().length, 7);
+    assert.equal(log.dropped(), 15);
+  });
+
+  Deno.test(`log (${format}): an error keeps its message and its stack`, async () => {
+    const out = stalledOutput();
+    out.release();
+    const log = createLogger({ format, output: out.output });
+    log.error("unhandled error", { error: new Error("kv went away") });
+    await log.flush();
+    const [line] = out.lines();
+    assert.equal(out.lines().length, 1, "one line, stack included");
+    if (format === "json") {
+      const parsed = JSON.parse(line);
+      assert.equal(parsed.error, "kv went away");
+      assert.match(parsed.error_stack, /^Error: kv went away\n\s+at /);
+      assert.match(parsed.error_stack, /log_test\.ts/);
+    } else {
+      assert.match(line, /ERROR unhandled error error="kv went away"/);
+      assert.match(
+        line,
+        /error_stack="Error: kv went away\\n\s+at .*log_test\.ts/,
+      );
+    }
+  });
+}
+
+Deno.test("log: notice lines are written whatever the level", async () => {
+  const out = stalledOutput();
+  out.release();
+  const log = createLogger({
+    format: "json",
+    level: "error",
+    output: out.output,
+  });
+  log.warn("hidden");
+  log.notice("app listening on http://127.0.0.1:1");
+  await log.flush();
+  assert.deepEqual(out.lines().map((l) => JSON.parse(l).level), ["notice"]);
+});
