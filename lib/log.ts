@@ -14,6 +14,11 @@ export interface Logger {
   error(msg: string, fields?: LogFields): void;
   /** Start-up and shutdown: written whatever LOG_LEVEL says. */
   notice(msg: string, fields?: LogFields): void;
+  /**
+   * A block of text for people (a mail the console backend prints), at
+   * notice level: under its own line in text, a `text` field in JSON.
+   */
+  print(msg: string, text: string): void;
   /** False when lines at `level` are dropped: skip gathering their fields. */
   enabled(level: LogLevel): boolean;
   /** Lines dropped since start because the buffer was full. */
@@ -170,6 +175,12 @@ export function createLogger(options: LoggerOptions): Logger {
     warn: (m, f) => emit("warn", m, f),
     error: (m, f) => emit("error", m, f),
     notice: (m, f) => emit("notice", m, f),
+    print: (m, text) => {
+      if (options.format === "json") return emit("notice", m, { text });
+      const line = `${format("notice", m, {})}\n${text}`;
+      if (buffer) buffer.push(line);
+      else options.write!("notice", line);
+    },
     enabled: (level) => ORDER[level] >= min,
     dropped: () => buffer?.dropped() ?? 0,
     flush: (ms = 2_000) => buffer ? buffer.flush(ms) : Promise.resolve(),

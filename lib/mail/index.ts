@@ -28,7 +28,13 @@ const backends: {
     userAgent: string,
   ) => Mailer;
 } = {
-  console: (mail) => createConsoleMailer({ from: mail.from }),
+  // Through the logger: its buffer never blocks, and LOG_FORMAT=json holds.
+  console: (mail, logger) =>
+    createConsoleMailer({
+      from: mail.from,
+      write: (text) =>
+        logger.print("mail printed, not sent (MAIL_BACKEND=console)", text),
+    }),
   memory: (mail) => createMemoryMailer({ from: mail.from }),
   smtp: (mail, logger) =>
     createSmtpMailer({ from: mail.from, smtp: mail.smtp, logger }),

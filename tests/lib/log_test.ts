@@ -94,3 +94,30 @@ Deno.test("log: notice lines are written whatever the level", async () => {
   await log.flush();
   assert.deepEqual(out.lines().map((l) => JSON.parse(l).level), ["notice"]);
 });
+
+Deno.test("log: a printed block stays readable in text and one JSON line in JSON", async () => {
+  for (const format of ["text", "json"] as const) {
+    const out = stalledOutput();
+    out.release();
+    const log = createLogger({ format, level: "error", output: out.output });
+    log.print(
+      "mail printed",
+      "To: a@example.com\n\nhttp://app.test/activate/x",
+    );
+    await log.flush();
+    const lines = out.lines();
+    if (format === "text") {
+      assert.match(lines[0], / NOTICE mail printed$/);
+      assert.deepEqual(lines.slice(1), [
+        "To: a@example.com",
+        "http://app.test/activate/x",
+      ]);
+    } else {
+      assert.equal(lines.length, 1);
+      assert.equal(
+        JSON.parse(lines[0]).text,
+        "To: a@example.com\n\nhttp://app.test/activate/x",
+      );
+    }
+  }
+});
