@@ -114,6 +114,12 @@ export const wasmArgon2: Argon2Backend = {
 export async function loadNativeArgon2(): Promise<
   { ok: true; backend: Argon2Backend } | { ok: false; reason: string }
 > {
+  // Loading an addon needs --allow-ffi; without it the addon's own error
+  // blames npm, so say what is really missing.
+  const ffi = await Deno.permissions.query({ name: "ffi" });
+  if (ffi.state !== "granted") {
+    return { ok: false, reason: "no --allow-ffi (Node-API addons need it)" };
+  }
   let lib: typeof NativeArgon2;
   try {
     lib = await import("@node-rs/argon2");
