@@ -2,6 +2,7 @@
 // an activation link, activate, sign in. Every expected failure is a value.
 import type { AppDeps, Deps } from "./deps.ts";
 import { ACTIVATION_PURPOSE } from "./links.ts";
+import { countActivation, countLogin, countRegistration } from "./metrics.ts";
 import { beginLoginAttempt, clearLoginAttempts } from "./rate_limit.ts";
 import * as z from "zod/mini";
 import {
@@ -62,6 +63,7 @@ export async function registerAccount(
     queue: deps.config.signalQueue === "kv",
   });
   if (res.ok) {
+    countRegistration("new");
     return {
       ok: true,
       userId: res.user.id,
@@ -86,6 +88,7 @@ export async function registerAccount(
       },
     );
     if (!told.ok) return { ok: false, reason: "retry" };
+    countRegistration("again");
     return { ok: true, userId: null, outboxId: told.outboxId, registrant };
   }
   return { ok: false, reason: "retry" };
@@ -266,7 +269,10 @@ export async function activateAccount(
       tokenVersion,
       proof,
     });
-  if (res.ok) return res;
+  if (res.ok) {
+    countActivation();
+    return res;
+  }
   if (res.reason === "password_required") {
     const needsNow = activationNeeds(res.user, registrant);
     if (needsNow === "nothing") return { ok: false, reason: "retry" };
@@ -332,6 +338,16 @@ export async function signIn(
   deps: AppDeps,
   input: LoginInput,
   /** The client (its IP): failures slow down this client, not the owner. */
+  from: string,
+): Promise<SignInOutcome> {
+  const outcome = await trySignIn(deps, input, from);
+  countLogin(outcome.ok ? "ok" : outcome.reason);
+  return outcome;
+}
+
+async function trySignIn(
+  deps: AppDeps,
+  input: LoginInput,
   from: string,
 ): Promise<SignInOutcome> {
   const now = deps.clock.now();

@@ -28,6 +28,7 @@ import {
   renderPage,
   SESSION_COOKIE,
 } from "./http.ts";
+import { countRateLimited } from "./metrics.ts";
 import { PasswordsBusyError } from "./passwords.ts";
 import { loggedPath, requestIdOf } from "./request_log.ts";
 import { isComplete, secureHeaders } from "./secure_headers.ts";
@@ -87,6 +88,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // Set on the finished response (not prepared before the handler), so a
     // handler that returns its own Response keeps it too.
     c.res.headers.set("X-Request-Id", requestId);
+    // Every limit answers 429, pages and API alike: counted here, once.
+    if (c.res.status === 429) countRateLimited(loggedPath(c));
     if (!logging) return;
     log.info("request", {
       requestId,

@@ -10,6 +10,7 @@
 import type { Deps } from "./deps.ts";
 import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
+import { countMail, recordSignalToMail } from "./metrics.ts";
 import { createThrottledMailer } from "./mail/throttle.ts";
 import { MailDeferredError } from "./mail/types.ts";
 import { retryDelayMs, whyGiveUp } from "./retry_policy.ts";
@@ -249,6 +250,7 @@ export function createDeliverer(
                 } satisfies DeadLetter,
               ),
         );
+        countMail("dead_lettered", entry.signal.type);
         log.error("signal delivery failed", {
           ...logFields(outboxId, entry, ms),
           error: err,
@@ -267,6 +269,7 @@ export function createDeliverer(
             nextAttemptAt: now + backoff,
           } satisfies OutboxEntry,
         ));
+      countMail("failed", entry.signal.type);
       log.warn("signal delivery failed", {
         ...logFields(outboxId, entry, ms),
         error: err,
@@ -295,8 +298,11 @@ export function createDeliverer(
         await new Promise((r) => setTimeout(r, 10 * attempt));
       }
     }
+    const now = clock.now();
     for (const { id, entry, ms } of sent) {
       log.info("signal delivered", logFields(id, entry, ms));
+      countMail("sent", entry.signal.type);
+      recordSignalToMail(now - entry.createdAt, entry.signal.type);
     }
   }
 

@@ -16,6 +16,7 @@ import {
   wasmArgon2,
 } from "./argon2.ts";
 import type { Logger } from "./log.ts";
+import { observeHashQueue } from "./metrics.ts";
 import { createWorkerPool } from "./password_pool.ts";
 
 export { DEFAULT_ARGON2_PARAMS, meetsOwaspMinimum } from "./argon2.ts";
@@ -151,6 +152,7 @@ export async function createPasswordHasher(
     iterations: params.iterations,
   });
 
+  const unobserve = observeHashQueue(limiter.waiting);
   return {
     backend,
     hash,
@@ -178,6 +180,7 @@ export async function createPasswordHasher(
     queueLength: limiter.waiting,
     close() {
       closed = true;
+      unobserve();
       pool?.close();
     },
   };
