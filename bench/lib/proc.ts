@@ -1,5 +1,5 @@
-// Child processes for the bench: the app itself (`deno run -A main.ts`, as in
-// production, on a free loopback port) and the bare baseline scripts.
+// Child processes for the bench: the app itself (`deno run -A main.ts`, as
+// Deno Deploy runs it, on a free loopback port) and the bare baseline scripts.
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -19,6 +19,8 @@ export interface ServerProcess {
   startMs: number;
   /** Peak resident set size so far, in MiB (VmHWM). */
   peakRssMib(): Promise<number>;
+  /** With stdout "hold": reads it until `until` matches or `ms` pass. */
+  readStdout(until: RegExp, ms: number): Promise<string>;
   stop(): Promise<void>;
 }
 
@@ -34,6 +36,11 @@ export async function startProcess(opts: {
   port: number;
   readyPath: string;
   timeoutMs?: number;
+  /**
+   * "drain" (default): stdout is a pipe read as fast as it fills, like a log
+   * shipper that keeps up; "hold": a pipe nobody reads until `readStdout`.
+   */
+  stdout?: "drain" | "hold" | "null";
 }): Promise<ServerProcess> {
   const url = `http://127.0.0.1:${opts.port}`;
   const spawnedAt = performance.now();
@@ -41,9 +48,16 @@ export async function startProcess(opts: {
     args: opts.args,
     cwd: ROOT,
     env: opts.env,
-    stdout: "null",
+    stdout: opts.stdout === "null" ? "null" : "piped",
     stderr: "inherit",
   }).spawn();
+  const mode = opts.stdout ?? "drain";
+  let held = "";
+  let reader: ReadableStreamDefaultReader<Uint8Array> | null = null;
+  const drained = mode === "drain"
+    ? child.stdout.pipeTo(new WritableStream()).catch(() => {})
+    : Promise.resolve();
+  if (mode === "hold") reader = child.stdout.getReader();
   const deadline = spawnedAt + (opts.timeoutMs ?? 20_000);
   let startMs = NaN;
   while (performance.now() < deadline) {
@@ -67,6 +81,22 @@ export async function startProcess(opts: {
   return {
     url,
     pid: child.pid,
+    async readStdout(until: RegExp, ms: number) {
+      if (!reader) return held;
+      const decoder = new TextDecoder();
+      const deadline = performance.now() + ms;
+      while (!until.test(held) && performance.now() < deadline) {
+        const next = await Promise.race([
+          reader.read(),
+          new Promise<null>((r) =>
+            setTimeout(() => r(null), deadline - performance.now())
+          ),
+        ]);
+        if (!next || next.done) break;
+        held += decoder.decode(next.value, { stream: true });
+      }
+      return held;
+    },
     spawnedAt,
     startMs,
     peakRssMib: () => peakRssMib(child.pid),
@@ -77,8 +107,15 @@ export async function startProcess(opts: {
         // already gone
       }
       const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      if (reader) {
+        // Unread output must not keep the process from exiting.
+        (async () => {
+          while (!(await reader!.read()).done) { /* discard */ }
+        })().catch(() => {});
+      }
       await child.status;
       clearTimeout(timer);
+      await drained;
     },
   };
 }
@@ -98,8 +135,7 @@ export function appEnv(
     APP_ORIGIN: `http://127.0.0.1:${port}`,
     KV_PATH: kvPath,
     SECRET_KEY: BENCH_SECRET,
-    // One line per request would measure the terminal, not the app.
-    LOG_LEVEL: "warn",
+    // Default logging (a line per request at INFO), as `deno task start`.
     MAIL_BACKEND: "memory",
     // Every request comes from 127.0.0.1: the default 30 sign-ups per IP per
     // 15 minutes would turn the register scenarios into a 429 benchmark.
