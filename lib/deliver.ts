@@ -39,6 +39,12 @@ const KV_GET_MANY_MAX = 10;
 const MAX_BATCH = 50;
 /** Batches under way at once; more messages wait and then go together. */
 const MAX_BATCHES_IN_FLIGHT = 4;
+/**
+ * Due entries a queue batch also takes besides its own messages: the KV
+ * queue hands messages over more slowly than mail goes out (README,
+ * Benchmarks), so mails stop waiting for their own message.
+ */
+const PREFETCH = 25;
 /** Tries of the delete after a sent mail when the database is busy. */
 const BUSY_RETRIES = 5;
 /**
@@ -322,11 +328,73 @@ export function createDeliverer(
     { maxBatch: MAX_BATCH, maxInFlight: 1 },
   );
 
-  async function deliverMany(ids: string[]): Promise<DeliverOutcome[]> {
-    const claims = ids.length === 1
-      ? new Map([[ids[0], await claim(ids[0])]])
-      : await claimMany(ids);
-    const settled = await Promise.allSettled(ids.map(async (id) => {
+  // What this process is sending, by outbox id: a queue message (or sweep)
+  // for an entry already under way here waits for that send instead of
+  // finding it leased, so its outcome (a failure included) is its own.
+  const sending = new Map<string, Promise<DeliverOutcome>>();
+
+  /** Due entries nobody holds, oldest first, besides `skip`. */
+  async function dueEntries(limit: number, skip: Set<string>) {
+    const now = clock.now();
+    const out: string[] = [];
+    const entries = kv.list<OutboxEntry>({ prefix: keys.outbox() }, {
+      limit: limit * 2,
+      batchSize: limit * 2,
+    });
+    for await (const { value } of entries) {
+      if (out.length >= limit) break;
+      if (skip.has(value.id) || sending.has(value.id)) continue;
+      if (value.leaseUntil > now || value.nextAttemptAt > now) continue;
+      out.push(value.id);
+    }
+    return out;
+  }
+
+  /**
+   * Claims and sends `ids`; with `prefetch`, also up to that many other due
+   * entries, so mails stop waiting for their own queue message to arrive.
+   * Resolves once every send it started has ended (shutdown waits for the
+   * queue messages that started it, hence for every prefetched send too).
+   */
+  async function deliverMany(
+    ids: string[],
+    prefetch = 0,
+  ): Promise<DeliverOutcome[]> {
+    const extra = prefetch > 0
+      ? await dueEntries(prefetch, new Set(ids)).catch(() => [])
+      : [];
+    // From here to the registration below nothing awaits, so `sending`
+    // cannot change in between.
+    const already = new Map<string, Promise<DeliverOutcome>>();
+    for (const id of ids) {
+      const under = sending.get(id);
+      if (under) already.set(id, under);
+    }
+    const all = [...new Set([...ids, ...extra])].filter((id) =>
+      !sending.has(id)
+    );
+    // Registered before the claim's first await: a message for one of
+    // these that arrives meanwhile waits here instead of finding a lease.
+    const outcomes = new Map<string, PromiseWithResolvers<DeliverOutcome>>();
+    for (const id of all) {
+      const done = Promise.withResolvers<DeliverOutcome>();
+      done.promise.catch(() => {}); // its waiters see the rejection
+      outcomes.set(id, done);
+      sending.set(id, done.promise);
+      done.promise.finally(() => sending.delete(id)).catch(() => {});
+    }
+    let claims: Map<string, Claimed | DeliverOutcome>;
+    try {
+      claims = all.length === 1
+        ? new Map([[all[0], await claim(all[0])]])
+        : all.length
+        ? await claimMany(all)
+        : new Map();
+    } catch (err) {
+      for (const done of outcomes.values()) done.reject(err);
+      throw err;
+    }
+    const run = async (id: string): Promise<DeliverOutcome> => {
       const claimed = claims.get(id)!;
       if (typeof claimed === "string") return claimed;
       const { outcome, ms } = await send(id, claimed);
@@ -334,7 +402,25 @@ export function createDeliverer(
       // outbox, or it would be sent again when its lease runs out.
       if (outcome === "sent") await clearSent({ id, entry: claimed.entry, ms });
       return outcome;
-    }));
+    };
+    const started = all.map((id) => {
+      const work = run(id);
+      const done = outcomes.get(id)!;
+      work.then(done.resolve, done.reject);
+      return work;
+    });
+    // A send another caller started is "busy" for this one, unless it
+    // failed: then this caller fails too (a queue message is retried).
+    const waitFor = async (under: Promise<DeliverOutcome>) =>
+      await under === "failed" ? "failed" : "busy";
+    const settled = await Promise.allSettled(
+      ids.map((id, i) =>
+        already.has(id) || ids.indexOf(id) !== i
+          ? waitFor(already.get(id) ?? outcomes.get(id)!.promise)
+          : outcomes.get(id)!.promise
+      ),
+    );
+    await Promise.allSettled(started);
     return settled.map((r) => {
       if (r.status === "rejected") throw r.reason;
       return r.value;
@@ -343,10 +429,10 @@ export function createDeliverer(
 
   // Each KV commit costs a disk flush (milliseconds): one claim and one
   // clear-up commit per message capped delivery near a hundred mails a second.
-  const deliverQueued = createBatcher(deliverMany, {
-    maxBatch: MAX_BATCH,
-    maxInFlight: MAX_BATCHES_IN_FLIGHT,
-  });
+  const deliverQueued = createBatcher(
+    (ids: string[]) => deliverMany(ids, PREFETCH),
+    { maxBatch: MAX_BATCH, maxInFlight: MAX_BATCHES_IN_FLIGHT },
+  );
 
   return {
     deliver,
