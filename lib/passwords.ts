@@ -72,7 +72,7 @@ export interface PasswordHasherOptions {
   workerUrl?: URL | string;
 }
 
-/** Only one `run` at a time per slot; at most `queueLimit` waiting. */
+/** At most `slots` jobs run at once and `queueLimit` wait; more are refused. */
 function createLimiter(slots: number, queueLimit: number) {
   let running = 0;
   const waiting: Array<() => void> = [];

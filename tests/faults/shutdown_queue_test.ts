@@ -16,8 +16,10 @@ Deno.test({
   const dir = await Deno.makeTempDir();
   const path = `${dir}/kv.sqlite3`;
   const sent: string[] = [];
+  const inFlight = Promise.withResolvers<void>();
   const mailer: Mailer = {
     send: async (m) => {
+      inFlight.resolve();
       await new Promise((r) => setTimeout(r, 800));
       sent.push(m.to);
     },
@@ -40,7 +42,7 @@ Deno.test({
       lang: "en",
     }, { now: clock.now(), pendingTtlMs: 86_400_000, queue });
   await mk("first@example.com", true);
-  await new Promise((r) => setTimeout(r, 100)); // first mail in flight
+  await inFlight.promise; // first mail in flight
   // Written after the first batch looked for due entries to take along.
   const second = await mk("second@example.com", false);
   if (!second.ok) throw new Error();
