@@ -2,7 +2,22 @@
 // SIGTERM/SIGINT. Nothing else in the codebase reads Deno.env or opens KV.
 import { loadConfig } from "./lib/config.ts";
 import { createLogger } from "./lib/log.ts";
-import { startApp } from "./lib/server.ts";
+import { StartupError } from "./lib/open_kv.ts";
+import { type RunningApp, startApp } from "./lib/server.ts";
+
+const SWEEP_INTERVAL_MS = 60_000;
+
+let running: RunningApp | null = null;
+
+// Deno Deploy picks up cron jobs only when module top-level code registers
+// them before any server starts; a call inside a function, a conditional or
+// a callback is not seen. So this comes first and unconditionally (`?.` for
+// runtimes without Deno.cron, which get a timer below). It sweeps once the
+// app is running and does nothing before.
+const hasCron = typeof Deno.cron === "function";
+Deno.cron?.("deliver outbox", "* * * * *", async () => {
+  await running?.sweep();
+});
 
 const loaded = loadConfig(Deno.env.toObject());
 if (!loaded.ok) {
@@ -19,7 +34,18 @@ const log = createLogger({
   level: config.logLevel,
   bufferLines: config.logBufferLines,
 });
-const app = await startApp(config, { log });
+try {
+  running = await startApp(config, {
+    log,
+    sweepEveryMs: hasCron ? undefined : SWEEP_INTERVAL_MS,
+  });
+} catch (err) {
+  if (!(err instanceof StartupError)) throw err;
+  log.error(err.message);
+  await log.flush();
+  Deno.exit(1);
+}
+const app = running;
 log.notice(`${config.appName} listening on ${app.url}`, {
   env: config.env,
   mail: config.mail.backend,

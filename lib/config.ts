@@ -10,6 +10,7 @@ import {
   OWASP_MINIMUMS,
 } from "./argon2.ts";
 import { DEFAULT_LOG_BUFFER_LINES } from "./log.ts";
+import { SECRET_ADVICE, weakSecretReason } from "./secret_strength.ts";
 
 const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
 const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
@@ -64,7 +65,6 @@ const redirectPath = (fallback: string) =>
     "must be a path on this site, starting with a single /",
   );
 
-const MIN_SECRET_LENGTH = 32;
 const MAIL_BACKENDS = ["console", "smtp", "memory", "resend"] as const;
 /** Resend's documented default rate limit per team. */
 const RESEND_DEFAULT_PER_SECOND = 5;
@@ -72,9 +72,8 @@ const RESEND_DEFAULT_PER_SECOND = 5;
 const FAKE_MAIL_BACKENDS = new Set(["console", "memory"]);
 
 const EnvSchema = z.object({
-  DENO_ENV: z.enum(["development", "production", "test"]).default(
-    "development",
-  ),
+  // Not DENO_ENV: Deno Deploy refuses variables whose names start with DENO_.
+  APP_ENV: z.enum(["development", "production", "test"]).optional(),
   PORT: z.coerce.number().int().min(0).max(65535).default(8000),
   HOSTNAME: z.string().default("0.0.0.0"),
   KV_PATH: z.string().optional(),
@@ -123,6 +122,7 @@ const EnvSchema = z.object({
     .default(DEFAULT_ARGON2_PARAMS.memoryKib),
   PASSWORD_ITERATIONS: z.coerce.number().int().min(1).max(MAX_ITERATIONS)
     .default(DEFAULT_ARGON2_PARAMS.iterations),
+  SHUTDOWN_GRACE: duration("5s"),
 });
 
 export interface Config {
@@ -136,7 +136,11 @@ export interface Config {
   appOrigin: string;
   /** Whether cookies get the Secure attribute (all but plain-http localhost). */
   secureCookies: boolean;
-  secretKey: string;
+  /**
+   * SECRET_KEY; null only outside production when it is unset: startApp then
+   * uses a random key kept in KV (lib/dev_secret.ts).
+   */
+  secretKey: string | null;
   secretKeyFallbacks: string[];
   activationMaxAgeMs: number;
   pendingUserTtlMs: number;
@@ -192,15 +196,21 @@ export interface Config {
   version: string;
   /** /healthz says "degraded" once the oldest outbox entry is older. */
   healthMaxOutboxAgeMs: number;
+  /** How long shutdown waits for requests and deliveries before giving up. */
+  shutdownGraceMs: number;
+  /** Accepted but worth a line in the log at start-up. */
+  warnings: string[];
 }
 
 export type ConfigResult =
   | { ok: true; config: Config }
   | { ok: false; error: string };
 
-/** A development key, so `deno task start` works on a fresh clone. */
-const DEV_SECRET = "development-only-secret-do-not-use-in-production!!";
 const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** A KV Connect URL (a remote KV) rather than a file or :memory:. */
+export const isRemoteKv = (path: string | undefined): boolean =>
+  /^https?:\/\//i.test(path ?? "");
 
 export function loadConfig(
   env: Record<string, string | undefined>,
@@ -217,25 +227,66 @@ export function loadConfig(
   }
   const e = parsed.data;
   const problems: string[] = [];
-  const production = e.DENO_ENV === "production";
-  if (production) {
-    if (!e.SECRET_KEY) {
-      problems.push("SECRET_KEY: required in production");
-    } else if (e.SECRET_KEY.length < MIN_SECRET_LENGTH) {
+  const warnings: string[] = [];
+  if (cleaned.DENO_ENV) {
+    // Silently ignoring it would start a production deployment as development.
+    problems.push(
+      "DENO_ENV: renamed to APP_ENV (Deno Deploy refuses DENO_ variables); set APP_ENV instead",
+    );
+  }
+  // Deploy sets DENO_DEPLOYMENT_ID in every context; a deployment is
+  // production unless APP_ENV says otherwise, so a forgotten variable fails
+  // safe (a strong key, https links, a real mail backend).
+  const onDeploy = Boolean(cleaned.DENO_DEPLOYMENT_ID);
+  const appEnv = e.APP_ENV ?? (onDeploy ? "production" : "development");
+  if (onDeploy && appEnv !== "production") {
+    warnings.push(
+      `APP_ENV=${appEnv} on Deno Deploy: production checks are off for this deployment`,
+    );
+  }
+  const production = appEnv === "production";
+  if (!e.SECRET_KEY) {
+    if (production) {
+      problems.push(`SECRET_KEY: required in production; ${SECRET_ADVICE}`);
+    }
+  } else {
+    const weak = weakSecretReason(e.SECRET_KEY);
+    if (weak) problems.push(`SECRET_KEY: ${weak}; ${SECRET_ADVICE}`);
+  }
+  const fallbacks = e.SECRET_KEY_FALLBACKS.split(",").map((k) => k.trim())
+    .filter(Boolean);
+  fallbacks.forEach((key, i) => {
+    const weak = key === e.SECRET_KEY
+      ? "is SECRET_KEY itself; list only the old keys"
+      : weakSecretReason(key);
+    if (weak) {
       problems.push(
-        `SECRET_KEY: must be at least ${MIN_SECRET_LENGTH} characters`,
+        `SECRET_KEY_FALLBACKS: key ${i + 1} ${weak}; remove it or replace it`,
       );
-    } else if (e.SECRET_KEY === DEV_SECRET) {
-      // Public in this repository: anyone could forge links with it.
-      problems.push("SECRET_KEY: the development key is public; set your own");
     }
-    if (
-      e.SECRET_KEY_FALLBACKS.split(",").some((k) => k.trim() === DEV_SECRET)
-    ) {
-      problems.push("SECRET_KEY_FALLBACKS: the development key is public");
+  });
+  const remoteKv = isRemoteKv(e.KV_PATH);
+  if (remoteKv) {
+    if (!cleaned.DENO_KV_ACCESS_TOKEN) {
+      problems.push(
+        "DENO_KV_ACCESS_TOKEN: required with a remote KV_PATH; set it to the database's access token",
+      );
     }
+    if (e.SIGNAL_QUEUE === "kv") {
+      // KV Connect refuses every enqueue and delivers no queue messages.
+      problems.push(
+        "SIGNAL_QUEUE: kv does not work with a remote KV_PATH (no queues over KV Connect); use none",
+      );
+    }
+  }
+  if (production) {
     if (e.KV_PATH === ":memory:") {
       problems.push("KV_PATH: :memory: loses every account on restart");
+    }
+    if (remoteKv && !/^https:/i.test(e.KV_PATH!)) {
+      problems.push(
+        "KV_PATH: a remote KV must be https in production (the access token and every record cross the network)",
+      );
     }
     if (e.RESEND_BASE_URL && !e.RESEND_BASE_URL.startsWith("https://")) {
       problems.push("RESEND_BASE_URL: must be https in production");
@@ -246,20 +297,9 @@ export function loadConfig(
         `MAIL_BACKEND: "${e.MAIL_BACKEND}" does not deliver mail; use a real backend in production`,
       );
     }
-  } else if (e.SECRET_KEY && e.SECRET_KEY.length < MIN_SECRET_LENGTH) {
-    problems.push(
-      `SECRET_KEY: must be at least ${MIN_SECRET_LENGTH} characters`,
-    );
   }
   if (e.MAIL_BACKEND === "resend" && !e.RESEND_API_KEY) {
     problems.push("RESEND_API_KEY: required when MAIL_BACKEND=resend");
-  }
-  const fallbacks = e.SECRET_KEY_FALLBACKS.split(",").map((k) => k.trim())
-    .filter(Boolean);
-  if (fallbacks.some((k) => k.length < MIN_SECRET_LENGTH)) {
-    problems.push(
-      `SECRET_KEY_FALLBACKS: every key must be at least ${MIN_SECRET_LENGTH} characters`,
-    );
   }
   const origin = new URL(e.APP_ORIGIN ?? `http://localhost:${e.PORT}`);
   if (production && e.APP_ORIGIN && origin.protocol !== "https:") {
@@ -280,11 +320,10 @@ export function loadConfig(
   if (problems.length) {
     return { ok: false, error: `bad configuration: ${problems.join("; ")}` };
   }
-  const onDeploy = Boolean(cleaned.DENO_DEPLOYMENT_ID);
   return {
     ok: true,
     config: {
-      env: e.DENO_ENV,
+      env: appEnv,
       port: e.PORT,
       hostname: e.HOSTNAME,
       kvPath: e.KV_PATH ?? (onDeploy ? undefined : "data/cloud-user.sqlite3"),
@@ -292,7 +331,7 @@ export function loadConfig(
       appOrigin: origin.origin,
       secureCookies: !(origin.protocol === "http:" &&
         LOCAL_HOSTS.has(origin.hostname)),
-      secretKey: e.SECRET_KEY ?? DEV_SECRET,
+      secretKey: e.SECRET_KEY ?? null,
       secretKeyFallbacks: fallbacks,
       activationMaxAgeMs: e.ACTIVATION_MAX_AGE,
       pendingUserTtlMs: e.PENDING_USER_TTL,
@@ -326,8 +365,7 @@ export function loadConfig(
       },
       // Deploy has no KV queues, and a remote KV (KV Connect) delivers none
       // to its clients: there the sweep (and an immediate try) deliver.
-      signalQueue: e.SIGNAL_QUEUE ??
-        (onDeploy || e.KV_PATH?.includes("://") ? "none" : "kv"),
+      signalQueue: e.SIGNAL_QUEUE ?? (onDeploy || remoteKv ? "none" : "kv"),
       logFormat: e.LOG_FORMAT,
       logLevel: e.LOG_LEVEL,
       logBufferLines: e.LOG_BUFFER_LINES,
@@ -342,6 +380,8 @@ export function loadConfig(
       passwordParams,
       version: e.APP_VERSION ?? denoJson.version,
       healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
+      shutdownGraceMs: e.SHUTDOWN_GRACE,
+      warnings,
     },
   };
 }

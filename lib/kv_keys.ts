@@ -29,4 +29,6 @@ export const keys = {
   loginAttempts: (email: string, from: string) =>
     ["login_attempts", email, from] as const,
   loginAttemptsOf: (email: string) => ["login_attempts", email] as const,
+  /** The signing key a development instance made itself (no SECRET_KEY). */
+  devSecretKey: () => ["dev_secret_key"] as const,
 };

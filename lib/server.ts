@@ -13,6 +13,8 @@ import { createPasswordHasher, type PasswordHasher } from "./passwords.ts";
 import { createSigner } from "./signing.ts";
 import { type I18n, loadLocales } from "./i18n.ts";
 import { createRecordingMailer, type Mailbox } from "./mail/recording.ts";
+import { resolveSecretKey } from "./dev_secret.ts";
+import { openKv } from "./open_kv.ts";
 
 export interface StartOptions {
   kv?: Deno.Kv;
@@ -22,8 +24,12 @@ export interface StartOptions {
   i18n?: I18n;
   /** Tests that hash thousands of passwords pass a cheaper Argon2id. */
   passwords?: PasswordHasher;
-  /** Run the cron sweep (default true). Tests usually call sweep() directly. */
-  sweep?: boolean;
+  /**
+   * Sweep the outbox on a timer this often. main.ts registers Deno.cron
+   * itself (Deploy only sees top-level registrations) and asks for a timer
+   * only where Deno.cron is missing; tests sweep when they choose.
+   */
+  sweepEveryMs?: number;
 }
 
 export interface RunningApp {
@@ -33,11 +39,15 @@ export interface RunningApp {
   server: Deno.HttpServer<Deno.NetAddr>;
   /** Resolves once no delivery or background work is under way. */
   idle(): Promise<void>;
-  /** Stops accepting, finishes in-flight requests, then closes everything. */
+  /** One outbox sweep, as the cron job runs it; nothing once shutting down. */
+  sweep(): Promise<void>;
+  /**
+   * Stops accepting, finishes in-flight requests and deliveries, then closes
+   * everything. After SHUTDOWN_GRACE, what still runs is abandoned: an
+   * outbox entry's lease runs out and a later attempt sends it.
+   */
   shutdown(): Promise<void>;
 }
-
-const SWEEP_INTERVAL_MS = 60_000;
 
 export async function startApp(
   config: Config,
@@ -49,13 +59,8 @@ export async function startApp(
       level: config.logLevel,
       bufferLines: config.logBufferLines,
     });
-  if (!opts.kv && config.kvPath && !config.kvPath.includes("://")) {
-    const dir = config.kvPath.replace(/[^/]*$/, "");
-    if (dir && config.kvPath !== ":memory:") {
-      await Deno.mkdir(dir, { recursive: true });
-    }
-  }
-  const kv = opts.kv ?? await Deno.openKv(config.kvPath);
+  for (const warning of config.warnings) log.warn(warning);
+  const kv = opts.kv ?? await openKv(config.kvPath);
   const baseMailer = opts.mailer ?? createMailer(
     config.mail,
     log,
@@ -80,7 +85,10 @@ export async function startApp(
     mailer,
     log,
     clock: opts.clock ?? systemClock,
-    signer: await createSigner(config.secretKey, config.secretKeyFallbacks),
+    signer: await createSigner(
+      await resolveSecretKey(kv, config),
+      config.secretKeyFallbacks,
+    ),
     passwords: opts.passwords ?? await createPasswordHasher({
       workers: config.passwordWorkers,
       backend: config.passwordBackend,
@@ -121,26 +129,22 @@ export async function startApp(
     })
     : Promise.resolve();
 
-  if (opts.sweep ?? true) {
-    // Without a queue the sweep is the only deliverer: take every entry.
-    const minAgeMs = config.signalQueue === "kv" ? SWEEP_MIN_AGE_MS : 0;
-    const sweep = async () => {
-      if (stop.signal.aborted) return;
-      try {
-        const report = await track(deliverer.sweep({ minAgeMs }));
-        if (report.sent || report.failed) {
-          log.info("outbox sweep", { ...report });
-        }
-      } catch (err) {
-        log.error("outbox sweep failed", { error: err });
+  // Without a queue the sweep is the only deliverer: take every entry.
+  const minAgeMs = config.signalQueue === "kv" ? SWEEP_MIN_AGE_MS : 0;
+  const sweep = async () => {
+    if (stop.signal.aborted) return;
+    try {
+      const report = await track(deliverer.sweep({ minAgeMs }));
+      if (report.sent || report.failed) {
+        log.info("outbox sweep", { ...report });
       }
-    };
-    if (typeof Deno.cron === "function") {
-      Deno.cron("deliver outbox", "* * * * *", { signal: stop.signal }, sweep);
-    } else {
-      const timer = setInterval(sweep, SWEEP_INTERVAL_MS);
-      stop.signal.addEventListener("abort", () => clearInterval(timer));
+    } catch (err) {
+      log.error("outbox sweep failed", { error: err });
     }
+  };
+  if (opts.sweepEveryMs) {
+    const timer = setInterval(sweep, opts.sweepEveryMs);
+    stop.signal.addEventListener("abort", () => clearInterval(timer));
   }
 
   const app = createApp(deps);
@@ -168,20 +172,37 @@ export async function startApp(
     url,
     server,
     idle,
+    sweep,
     shutdown() {
       closing ??= (async () => {
         stopping = true;
-        await server.shutdown();
-        stop.abort();
-        await idle();
+        const drained = (async () => {
+          await server.shutdown();
+          stop.abort();
+          await idle();
+          return true;
+        })();
+        let timer: ReturnType<typeof setTimeout> | undefined;
+        const graceOver = new Promise<false>((resolve) => {
+          timer = setTimeout(() => resolve(false), config.shutdownGraceMs);
+        });
+        const clean = await Promise.race([drained, graceOver]);
+        clearTimeout(timer);
+        if (!clean) {
+          stop.abort();
+          log.warn("shutdown: grace period over, abandoning what still runs", {
+            graceMs: config.shutdownGraceMs,
+            running: inFlight.size,
+          });
+        }
         deps.passwords.close();
-        await mailer.close();
+        if (clean) await mailer.close();
         try {
           kv.close();
         } catch {
           // Already closed (a test that cut KV off); nothing left to release.
         }
-        await listening.catch(() => {});
+        if (clean) await listening.catch(() => {});
       })();
       return closing;
     },

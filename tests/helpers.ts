@@ -14,7 +14,7 @@ export const GOOD_PASSWORD = "correct horse battery";
 
 export function testConfig(env: Record<string, string> = {}): Config {
   const res = loadConfig({
-    DENO_ENV: "test",
+    APP_ENV: "test",
     PORT: "0",
     HOSTNAME: "127.0.0.1",
     KV_PATH: ":memory:",
@@ -84,7 +84,6 @@ export async function startTestApp(
     mailer: realMailer,
     clock,
     log,
-    sweep: false,
     passwords: opts.passwords,
   });
   return {

@@ -14,6 +14,8 @@ import { createMailer } from "../lib/mail/index.ts";
 import { createPasswordHasher } from "../lib/passwords.ts";
 import { EmailOnlySchema } from "../lib/schemas.ts";
 import { createSigner } from "../lib/signing.ts";
+import { resolveSecretKey } from "../lib/dev_secret.ts";
+import { openKv, StartupError } from "../lib/open_kv.ts";
 import {
   activateByOperator,
   type AdminResult,
@@ -61,7 +63,14 @@ async function main(args: string[]): Promise<number> {
   }
   const config = loaded.config;
   const log = createLogger({ format: config.logFormat, level: "warn" });
-  const kv = await Deno.openKv(config.kvPath);
+  let kv: Deno.Kv;
+  try {
+    kv = await openKv(config.kvPath, { create: false });
+  } catch (err) {
+    if (!(err instanceof StartupError)) throw err;
+    console.error(err.message);
+    return 1;
+  }
   const mailer = createMailer(config.mail, log);
   const passwords = await createPasswordHasher({
     workers: 1,
@@ -74,7 +83,10 @@ async function main(args: string[]): Promise<number> {
     mailer,
     log,
     clock: systemClock,
-    signer: await createSigner(config.secretKey, config.secretKeyFallbacks),
+    signer: await createSigner(
+      await resolveSecretKey(kv, config),
+      config.secretKeyFallbacks,
+    ),
     passwords,
   };
   try {

@@ -129,7 +129,7 @@ export function appEnv(
   extra: Record<string, string> = {},
 ): Record<string, string> {
   return {
-    DENO_ENV: "development",
+    APP_ENV: "development",
     PORT: String(port),
     HOSTNAME: "127.0.0.1",
     APP_ORIGIN: `http://127.0.0.1:${port}`,

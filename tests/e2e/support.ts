@@ -43,7 +43,7 @@ export async function startE2eApp(): Promise<E2eApp> {
       // Only what finds deno and its cache; nothing else leaks in.
       ...pick(["PATH", "HOME", "DENO_DIR", "XDG_CACHE_HOME"]),
       NO_COLOR: "1",
-      DENO_ENV: "development",
+      APP_ENV: "development",
       HOSTNAME: "127.0.0.1",
       PORT: String(port),
       APP_ORIGIN: origin,

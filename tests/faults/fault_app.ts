@@ -23,7 +23,7 @@ export async function startFaultApp(
       ? createMailer(config.mail, silentLogger)
       : createMemoryMailer({ from: config.mail.from }));
   const clock = new TestClock();
-  const app = await startApp(config, { kv, mailer, clock, log, sweep: false });
+  const app = await startApp(config, { kv, mailer, clock, log });
   return {
     ...app,
     kv,

@@ -32,7 +32,6 @@ Deno.test({
     mailer,
     clock,
     log: silentLogger,
-    sweep: false,
   });
   const mk = (email: string, queue: boolean) =>
     createPendingUser(kv, {

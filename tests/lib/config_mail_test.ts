@@ -4,7 +4,7 @@ import { loadConfig } from "../../lib/config.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 const PRODUCTION = {
-  DENO_ENV: "production",
+  APP_ENV: "production",
   APP_ORIGIN: "https://app.example.com",
   SECRET_KEY: "a-production-secret-that-is-long-enough-0123",
 };
@@ -61,11 +61,17 @@ Deno.test("config: version comes from APP_VERSION, else deno.json", () => {
 });
 
 Deno.test("config: a remote KV URL is kept as given; Deploy without one uses its own KV", () => {
-  const remote = loadConfig({ KV_PATH: "https://kv.example.com:4512" });
+  const remote = loadConfig({
+    KV_PATH: "https://kv.example.com:4512",
+    DENO_KV_ACCESS_TOKEN: "token",
+  });
   assert.ok(remote.ok);
   assert.equal(remote.config.kvPath, "https://kv.example.com:4512");
   assert.equal(remote.config.signalQueue, "none");
-  const deploy = loadConfig({ DENO_DEPLOYMENT_ID: "abc123" });
+  const deploy = loadConfig({
+    DENO_DEPLOYMENT_ID: "abc123",
+    APP_ENV: "development",
+  });
   assert.ok(deploy.ok);
   assert.equal(deploy.config.kvPath, undefined);
   assert.equal(deploy.config.signalQueue, "none");

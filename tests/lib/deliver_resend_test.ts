@@ -40,7 +40,7 @@ async function startDeployLikeApp(
     format: "json",
     write: (_level, line) => logLines.push(line),
   });
-  const app = await startApp(config, { kv, clock, log, sweep: false });
+  const app = await startApp(config, { kv, clock, log });
   return {
     app,
     kv,

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { startTestApp } from "../helpers.ts";
 
 Deno.test("dev mail: in development the sent mails are listed with clickable links", async () => {
-  await using app = await startTestApp({ env: { DENO_ENV: "development" } });
+  await using app = await startTestApp({ env: { APP_ENV: "development" } });
   const empty = await app.browser().get("/dev/mail");
   assert.equal(empty.status, 200);
   assert.match(empty.body, /No mail yet/);
@@ -43,13 +43,13 @@ Deno.test("dev mail: in development the sent mails are listed with clickable lin
 
 for (
   const [what, env] of [
-    ["test", { DENO_ENV: "test" }],
+    ["test", { APP_ENV: "test" }],
     ["development with SMTP", {
-      DENO_ENV: "development",
+      APP_ENV: "development",
       MAIL_BACKEND: "smtp",
     }],
     ["production", {
-      DENO_ENV: "production",
+      APP_ENV: "production",
       // Production refuses :memory:; the test hands the app its own KV anyway.
       KV_PATH: "data/never-opened-by-this-test.sqlite3",
       MAIL_BACKEND: "smtp",

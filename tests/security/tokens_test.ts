@@ -185,7 +185,6 @@ Deno.test("tokens: rotating SECRET_KEY with the old one as fallback keeps links 
       mailer,
       clock,
       log: silentLogger,
-      sweep: false,
     });
     return { app, mailer, browser: () => new TestBrowser(app.url) };
   };

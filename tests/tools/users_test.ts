@@ -23,7 +23,7 @@ async function users(kvPath: string, ...args: string[]) {
     args: ["run", "-A", "tools/users.ts", ...args],
     cwd: ROOT,
     env: {
-      DENO_ENV: "test",
+      APP_ENV: "test",
       KV_PATH: kvPath,
       SECRET_KEY: TEST_SECRET,
       APP_ORIGIN: TEST_ORIGIN,
@@ -51,7 +51,6 @@ async function seed(kvPath: string) {
     kv,
     mailer,
     log: silentLogger,
-    sweep: false,
   });
   try {
     const b = new TestBrowser(app.url);
@@ -278,7 +277,6 @@ Deno.test("users: activating a contested address warns the operator", async () =
       kv: await Deno.openKv(kvPath),
       mailer: createMemoryMailer({ from: config.mail.from }),
       log: silentLogger,
-      sweep: false,
     });
     try {
       for (const password of [GOOD_PASSWORD, "somebody else's phrase"]) {
