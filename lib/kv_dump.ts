@@ -1,9 +1,10 @@
-// Every KV entry as one JSON line ({"key":[…],"value":…}) and back, so an
-// operator can move the data between databases. What KV does not expose is
-// not dumped: an entry's expireIn (reads do not return it; the app checks its
-// own timestamps, so a restored expired record is ignored, not revived) and
-// messages waiting in the KV queue (the outbox entries they point at are
-// dumped, and the sweep delivers them).
+// Every KV entry as one JSON line ({"key":[…],"value":…}) after a header
+// line, and back, so an operator can move the data between databases. KV
+// does not return an entry's expireIn: a restore works it out again from
+// the app's timestamps (lib/kv_expiry.ts). Messages waiting in the KV queue
+// are not dumped (the outbox entries they point at are, and the sweep
+// delivers them).
+import { type ExpiryRules, expiryTimes } from "./kv_expiry.ts";
 import {
   decodeKey,
   decodeValue,
@@ -16,10 +17,29 @@ import {
 const MAX_MUTATIONS = 1000;
 const MAX_BATCH_BYTES = 800_000;
 
+/** Names the file's format; a newer format is refused by an older restore. */
+export const DUMP_FORMAT = "cloud-user-kv-dump";
+export const DUMP_FORMAT_VERSION = 2;
+
+export interface DumpHeader {
+  format: typeof DUMP_FORMAT;
+  formatVersion: number;
+  appVersion: string;
+  dumpedAt: string;
+}
+
 export async function dumpKv(
   kv: Deno.Kv,
   write: (line: string) => void | Promise<void>,
+  { appVersion, now }: { appVersion: string; now: number },
 ): Promise<number> {
+  const header: DumpHeader = {
+    format: DUMP_FORMAT,
+    formatVersion: DUMP_FORMAT_VERSION,
+    appVersion,
+    dumpedAt: new Date(now).toISOString(),
+  };
+  await write(JSON.stringify(header) + "\n");
   let count = 0;
   for await (const entry of kv.list({ prefix: [] }, { batchSize: 500 })) {
     const line = JSON.stringify({
@@ -33,7 +53,8 @@ export async function dumpKv(
 }
 
 export type RestoreResult =
-  | { ok: true; count: number }
+  /** `expired`: entries whose time was up, left out. */
+  | { ok: true; count: number; expired: number }
   | { ok: false; reason: "not_empty" }
   | { ok: false; reason: "bad_line"; line: number; message: string };
 
@@ -65,7 +86,12 @@ function parseLine(text: string): Parsed {
 export async function restoreKv(
   kv: Deno.Kv,
   lines: AsyncIterable<string> | Iterable<string>,
-  { force = false } = {},
+  { force = false, now, expiry }: {
+    force?: boolean;
+    /** With `expiry`: entries get back the time they had left at `now`. */
+    now?: number;
+    expiry?: ExpiryRules;
+  } = {},
 ): Promise<RestoreResult> {
   if (!force) {
     for await (const _ of kv.list({ prefix: [] }, { limit: 1 })) {
@@ -79,16 +105,29 @@ export async function restoreKv(
     const text = raw.trim();
     if (!text) continue;
     try {
+      if (n === 1 && text.includes('"format"')) {
+        checkHeader(text);
+        continue;
+      }
       entries.push(parseLine(text));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       return { ok: false, reason: "bad_line", line: n, message };
     }
   }
+  const at = expiry && now !== undefined
+    ? expiryTimes(entries, expiry)
+    : entries.map(() => null);
   let atomic = kv.atomic();
   let mutations = 0;
   let bytes = 0;
-  for (const entry of entries) {
+  let expired = 0;
+  for (const [i, entry] of entries.entries()) {
+    const expireAt = at[i];
+    if (expireAt !== null && expireAt <= now!) {
+      expired++;
+      continue;
+    }
     if (
       mutations === MAX_MUTATIONS ||
       (mutations > 0 && bytes + entry.bytes > MAX_BATCH_BYTES)
@@ -98,12 +137,32 @@ export async function restoreKv(
       mutations = 0;
       bytes = 0;
     }
-    atomic.set(entry.key, entry.value);
+    atomic.set(
+      entry.key,
+      entry.value,
+      expireAt === null ? {} : { expireIn: expireAt - now! },
+    );
     mutations++;
     bytes += entry.bytes;
   }
   if (mutations) await commit(atomic);
-  return { ok: true, count: entries.length };
+  return { ok: true, count: entries.length - expired, expired };
+}
+
+/** A dump without a header (format 1) is read as before. */
+function checkHeader(text: string) {
+  const header = JSON.parse(text) as Partial<DumpHeader>;
+  if (header.format !== DUMP_FORMAT) {
+    throw new Error(`not a ${DUMP_FORMAT} header`);
+  }
+  if (
+    typeof header.formatVersion !== "number" ||
+    header.formatVersion > DUMP_FORMAT_VERSION
+  ) {
+    throw new Error(
+      `format version ${header.formatVersion}; this restore reads up to ${DUMP_FORMAT_VERSION}`,
+    );
+  }
 }
 
 async function commit(atomic: Deno.AtomicOperation) {

@@ -27,7 +27,7 @@ function afterConflict(attempt: number): Promise<void> {
 }
 
 /** Slack for clocks of instances that disagree a little. */
-const EXPIRY_SLACK_MS = 60_000;
+export const EXPIRY_SLACK_MS = 60_000;
 
 export async function hitRateLimit(
   kv: Deno.Kv,
@@ -95,7 +95,7 @@ type Attempts = z.infer<typeof AttemptsSchema>;
 
 const MAX_DELAY_MS = 15 * 60_000;
 /** Forget failures after a quiet day. */
-const ATTEMPTS_TTL_MS = 86_400_000;
+export const ATTEMPTS_TTL_MS = 86_400_000;
 
 /** After `free` failures each next try waits 1 s, 2 s, 4 s … up to 15 min. */
 export function loginDelayMs(count: number, free: number): number {

@@ -86,7 +86,7 @@ export async function startApp(
     log,
     clock: opts.clock ?? systemClock,
     signer: await createSigner(
-      await resolveSecretKey(kv, config),
+      (await resolveSecretKey(kv, config))!,
       config.secretKeyFallbacks,
     ),
     passwords: opts.passwords ?? await createPasswordHasher({

@@ -71,6 +71,14 @@ async function main(args: string[]): Promise<number> {
     console.error(err.message);
     return 1;
   }
+  const secretKey = await resolveSecretKey(kv, config, { create: false });
+  if (!secretKey) {
+    kv.close();
+    console.error(
+      "SECRET_KEY: not set, and this database holds no development key; set the app's SECRET_KEY",
+    );
+    return 1;
+  }
   const mailer = createMailer(config.mail, log);
   const passwords = await createPasswordHasher({
     workers: 1,
@@ -83,10 +91,7 @@ async function main(args: string[]): Promise<number> {
     mailer,
     log,
     clock: systemClock,
-    signer: await createSigner(
-      await resolveSecretKey(kv, config),
-      config.secretKeyFallbacks,
-    ),
+    signer: await createSigner(secretKey, config.secretKeyFallbacks),
     passwords,
   };
   try {

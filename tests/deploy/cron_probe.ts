@@ -27,6 +27,11 @@ if (typeof realCron === "function") {
   replace("cron", (name: string, schedule: string, ...rest: any[]) => {
     const handler = rest.at(-1) as () => unknown;
     handlers.push(handler);
+    // Every run is reported, whoever calls it (the scheduler or SIGUSR2).
+    rest[rest.length - 1] = async () => {
+      report({ call: "cron-run", at: Date.now(), by: "schedule" });
+      await handler();
+    };
     report({ call: "cron", name, schedule, from: caller() });
     // deno-lint-ignore no-explicit-any
     return (realCron as any)(name, schedule, ...rest);
@@ -43,10 +48,10 @@ replace("serve", (...args: any[]) => {
 Deno.addSignalListener("SIGUSR2", async () => {
   for (const handler of handlers) {
     try {
+      report({ call: "cron-run", at: Date.now(), by: "signal" });
       await handler();
-      report({ call: "cron-run", ok: true });
     } catch (err) {
-      report({ call: "cron-run", ok: false, error: String(err) });
+      report({ call: "cron-failed", error: String(err) });
     }
   }
 });

@@ -10,7 +10,7 @@ Deno.test("dev secret: made once, random, kept across restarts of the same KV fi
   const path = `${dir}/kv.sqlite3`;
   try {
     let kv = await Deno.openKv(path);
-    const first = await resolveSecretKey(kv, DEV);
+    const first = (await resolveSecretKey(kv, DEV))!;
     assert.equal(atob(first).length, 32, "256 bits");
     assert.equal(weakSecretReason(first), null);
     const now = Date.now();
@@ -21,7 +21,7 @@ Deno.test("dev secret: made once, random, kept across restarts of the same KV fi
     kv.close();
 
     kv = await Deno.openKv(path);
-    const again = await resolveSecretKey(kv, DEV);
+    const again = (await resolveSecretKey(kv, DEV))!;
     assert.equal(again, first, "the same key after a restart");
     const verified = await (await createSigner(again)).verify(
       "activate",
@@ -62,4 +62,12 @@ Deno.test("dev secret: production never makes one", async () => {
   await assert.rejects(
     resolveSecretKey(kv, { env: "production", secretKey: null }),
   );
+});
+
+Deno.test("dev secret: the operator scripts reuse the app's key and never plant one", async () => {
+  await using kv = await Deno.openKv(":memory:");
+  assert.equal(await resolveSecretKey(kv, DEV, { create: false }), null);
+  for await (const _ of kv.list({ prefix: [] })) assert.fail("wrote to KV");
+  const made = await resolveSecretKey(kv, DEV);
+  assert.equal(await resolveSecretKey(kv, DEV, { create: false }), made);
 });

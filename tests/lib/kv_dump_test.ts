@@ -3,6 +3,9 @@
 import assert from "node:assert/strict";
 import { decodeValue, encodeValue } from "../../lib/kv_codec.ts";
 import { dumpKv, restoreKv } from "../../lib/kv_dump.ts";
+import { expiryTimes } from "../../lib/kv_expiry.ts";
+import { DatabaseSync } from "node:sqlite";
+import denoJson from "../../deno.json" with { type: "json" };
 import { outboxDrained, startTestApp } from "../helpers.ts";
 
 const SAMPLES: [Deno.KvKey, unknown][] = [
@@ -70,12 +73,22 @@ async function assertSameData(a: Deno.Kv, b: Deno.Kv) {
   }
 }
 
+const HEADER = { appVersion: "9.9.9", now: Date.UTC(2026, 0, 2) };
+
+/** The dump's entry lines, after its header line (checked here). */
 async function dumpToLines(kv: Deno.Kv): Promise<string[]> {
   let text = "";
   await dumpKv(kv, (line) => {
     text += line;
+  }, HEADER);
+  const [header, ...lines] = text.split("\n").filter(Boolean);
+  assert.deepEqual(JSON.parse(header), {
+    format: "cloud-user-kv-dump",
+    formatVersion: 2,
+    appVersion: "9.9.9",
+    dumpedAt: "2026-01-02T00:00:00.000Z",
   });
-  return text.split("\n").filter(Boolean);
+  return lines;
 }
 
 Deno.test("kv dump: every kind of key and value survives a round trip", async () => {
@@ -87,7 +100,7 @@ Deno.test("kv dump: every kind of key and value survives a round trip", async ()
     assert.equal(lines.length, SAMPLES.length);
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line));
     const res = await restoreKv(target, lines);
-    assert.deepEqual(res, { ok: true, count: SAMPLES.length });
+    assert.deepEqual(res, { ok: true, count: SAMPLES.length, expired: 0 });
     await assertSameData(source, target);
   } finally {
     source.close();
@@ -129,7 +142,7 @@ Deno.test("kv dump: restore batches past KV's per-commit limits", async () => {
       await source.set(["big", i], "x".repeat(60_000) + i);
     }
     const res = await restoreKv(target, await dumpToLines(source));
-    assert.deepEqual(res, { ok: true, count: 2_530 });
+    assert.deepEqual(res, { ok: true, count: 2_530, expired: 0 });
     await assertSameData(source, target);
   } finally {
     source.close();
@@ -151,6 +164,7 @@ Deno.test("kv dump: restore refuses a non-empty database unless forced", async (
     assert.deepEqual(await restoreKv(target, lines, { force: true }), {
       ok: true,
       count: 1,
+      expired: 0,
     });
     assert.equal((await target.get(["a"])).value, "new");
     assert.equal((await target.get(["keep"])).value, "mine");
@@ -181,6 +195,121 @@ Deno.test("kv dump: a damaged line names its number and writes nothing", async (
     assert.deepEqual(await allEntries(target), []);
   } finally {
     target.close();
+  }
+});
+
+Deno.test("kv dump: a header from a newer format is refused; a dump without one still reads", async () => {
+  const target = await Deno.openKv(":memory:");
+  try {
+    const entry = JSON.stringify({ key: ["a"], value: 1 });
+    const newer = JSON.stringify({
+      format: "cloud-user-kv-dump",
+      formatVersion: 3,
+      appVersion: "x",
+      dumpedAt: "",
+    });
+    const res = await restoreKv(target, [newer, entry]);
+    assert.equal(res.ok, false);
+    assert.match(
+      !res.ok && res.reason === "bad_line" ? res.message : "",
+      /format version 3/,
+    );
+    assert.deepEqual(await allEntries(target), []);
+    assert.deepEqual(await restoreKv(target, [entry]), {
+      ok: true,
+      count: 1,
+      expired: 0,
+    });
+  } finally {
+    target.close();
+  }
+});
+
+Deno.test("kv dump: restore gives pending users, sessions and limits the time they had left", async () => {
+  const HOUR = 3_600_000;
+  const now = Date.now();
+  await using app = await startTestApp();
+  app.clock.time = now;
+  await app.browser().register({ email: "ada@example.com" });
+  await app.mailer.waitFor(1);
+  await outboxDrained(app);
+  // A pending user, its index and a rate counter from the registration;
+  // a session that ends in an hour; one that has ended; a cooldown.
+  await app.kv.set(["sessions", "live"], {
+    userId: "u1",
+    createdAt: now - HOUR,
+    expiresAt: now + HOUR,
+  });
+  await app.kv.set(["sessions_by_user", "u1", "live"], now - HOUR);
+  await app.kv.set(["sessions", "over"], {
+    userId: "u1",
+    createdAt: now - 3 * HOUR,
+    expiresAt: now - HOUR,
+  });
+  await app.kv.set(["sessions_by_user", "u1", "over"], now - 3 * HOUR);
+  await app.kv.set(["cooldowns", "resend", "x"], now + 30_000);
+  const lines = await dumpToLines(app.kv);
+
+  const target = await Deno.openKv(":memory:");
+  try {
+    const res = await restoreKv(target, lines, {
+      now,
+      expiry: { rateWindowMs: 15 * 60_000 },
+    });
+    assert.ok(res.ok);
+    assert.equal(res.expired, 2, "the ended session and its index");
+    assert.equal((await target.get(["sessions", "over"])).value, null);
+    assert.ok((await target.get(["sessions", "live"])).value);
+    // KV does not return expireIn: the times the restore gave are checked
+    // through the rule here, and KV acting on them in the next test.
+    const entries = [];
+    for await (const e of target.list({ prefix: [] })) entries.push(e);
+    const at = expiryTimes(entries, { rateWindowMs: 15 * 60_000 });
+    const byKind = new Map(entries.map((e, i) => [String(e.key[0]), at[i]]));
+    const pendingTtl = app.deps.config.pendingUserTtlMs;
+    assert.equal(byKind.get("users"), now + pendingTtl);
+    assert.equal(byKind.get("users_by_email"), now + pendingTtl);
+    assert.equal(byKind.get("sessions"), now + HOUR);
+    assert.equal(byKind.get("sessions_by_user"), now + HOUR);
+    assert.equal(byKind.get("cooldowns"), now + 30_000 + 60_000);
+    assert.ok(byKind.get("rate_limits")! > now, "the counter's window");
+    assert.equal(byKind.get("dev_secret_key") ?? null, null);
+  } finally {
+    target.close();
+  }
+});
+
+Deno.test("kv dump: KV stores the restored expiry times (read from its SQLite file)", async () => {
+  const HOUR = 3_600_000;
+  const now = Date.now();
+  const lines = [
+    { key: ["users", "u1"], value: { id: "u1", pendingUntil: now + HOUR } },
+    { key: ["users_by_email", "a@example.com"], value: "u1" },
+    { key: ["cooldowns", "resend", "a@example.com"], value: now + 30_000 },
+    { key: ["outbox", "o1"], value: { id: "o1" } },
+  ].map((e) => JSON.stringify(e));
+  const dir = await Deno.makeTempDir();
+  try {
+    const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
+    const res = await restoreKv(kv, lines, {
+      now,
+      expiry: { rateWindowMs: 60_000 },
+    });
+    kv.close();
+    assert.deepEqual(res, { ok: true, count: 4, expired: 0 });
+    // Reads never return expireIn; Deno's SQLite backend keeps it per row.
+    const db = new DatabaseSync(`${dir}/kv.sqlite3`, { readOnly: true });
+    const rows = db.prepare("select expiration_ms from kv").all()
+      .map((r) => Number(r.expiration_ms)).sort((a, b) => a - b);
+    db.close();
+    assert.equal(rows.length, 4);
+    assert.equal(rows[0], -1, "the outbox entry stays");
+    const expected = [now + 90_000, now + HOUR, now + HOUR];
+    rows.slice(1).forEach((at, i) => {
+      assert.ok(Math.abs(at - expected[i]) < 5_000, `${at} vs ${expected[i]}`);
+    });
+  } finally {
+    await Deno.remove(dir, { recursive: true });
   }
 });
 
@@ -230,6 +359,11 @@ Deno.test("db:dump / db:restore: moves a file database to another", async () => 
     const dumped = await task(["db:dump", dump], { KV_PATH: from });
     assert.equal(dumped.code, 0, dumped.stderr);
     assert.match(dumped.stderr, new RegExp(`dumped ${SAMPLES.length} entries`));
+    assert.equal((await Deno.stat(dump)).mode! & 0o777, 0o600);
+    const header = JSON.parse((await Deno.readTextFile(dump)).split("\n")[0]);
+    assert.equal(header.format, "cloud-user-kv-dump");
+    assert.equal(header.appVersion, denoJson.version);
+    assert.ok(Math.abs(Date.parse(header.dumpedAt) - Date.now()) < 60_000);
     const restored = await task(["db:restore", dump], { KV_PATH: to });
     assert.equal(restored.code, 0, restored.stderr);
     assert.match(restored.stderr, /restored \d+ entries/);
@@ -244,6 +378,17 @@ Deno.test("db:dump / db:restore: moves a file database to another", async () => 
     const bad = await task(["db:restore", "--wat"], { KV_PATH: to });
     assert.equal(bad.code, 1);
     assert.match(bad.stderr, /^usage:/);
+
+    // A database that does not exist: an error, and no file made.
+    const missing = `${dir}/missing/kv.sqlite3`;
+    const none = await task(["db:dump", `${dir}/none.jsonl`], {
+      KV_PATH: missing,
+    });
+    assert.equal(none.code, 1);
+    assert.match(none.stderr, /KV_PATH: .*missing\/kv\.sqlite3 does not exist/);
+    assert.ok(!none.stderr.includes("    at "), "no stack trace");
+    await assert.rejects(Deno.stat(`${dir}/missing`), Deno.errors.NotFound);
+    await assert.rejects(Deno.stat(`${dir}/none.jsonl`), Deno.errors.NotFound);
 
     const [a, b] = [await Deno.openKv(from), await Deno.openKv(to)];
     try {
