@@ -20,7 +20,7 @@ Deno.test("log stall: requests are answered while stdout is not read; drops are 
       HOME: Deno.env.get("HOME") ?? "/tmp",
       DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
       NO_COLOR: "1",
-      DENO_ENV: "test",
+      APP_ENV: "test",
       PORT: "0",
       HOSTNAME: "127.0.0.1",
       APP_ORIGIN: "http://app.test",

@@ -61,7 +61,6 @@ Deno.test("prefetch: a message for an entry sent by another batch fails when tha
     mailer: gated.mailer,
     clock,
     log: silentLogger,
-    sweep: false,
   });
   try {
     const a = await seed(kv, clock, "a@example.com", false);
@@ -97,7 +96,6 @@ Deno.test("prefetch: shutdown waits for a prefetched send", async () => {
     mailer: gated.mailer,
     clock,
     log: silentLogger,
-    sweep: false,
   });
   let closed = false;
   try {
