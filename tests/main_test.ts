@@ -83,12 +83,15 @@ Deno.test("main: a KV_PATH outside what `deno task start` may write fails in one
       stdout: "piped",
       stderr: "piped",
     }).output();
+    // Through the app's logger (so LOG_FORMAT=json keeps it JSON): stdout.
+    const stdout = new TextDecoder().decode(out.stdout).trim();
     const stderr = new TextDecoder().decode(out.stderr).trim();
-    assert.equal(out.code, 1, stderr);
-    assert.equal(stderr.split("\n").length, 1, stderr);
+    assert.equal(out.code, 1, stdout + stderr);
+    assert.equal(stderr, "", "no stack trace");
+    assert.equal(stdout.split("\n").length, 1, stdout);
     assert.match(
-      stderr,
-      /^KV_PATH: this process may not write .*cloud-user; .*--allow-write=/,
+      stdout,
+      / ERROR KV_PATH: this process may not write .*cloud-user; .*--allow-write=/,
     );
     await assert.rejects(Deno.stat(`${dir}/cloud-user`), Deno.errors.NotFound);
   } finally {

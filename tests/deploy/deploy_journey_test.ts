@@ -83,7 +83,7 @@ Deno.test({
     let smtp: Awaited<ReturnType<typeof startSmtpServer>> | undefined;
     try {
       const url = await app.listening;
-      assert.match(log(), /\(production, mail: smtp/, "production by default");
+      assert.match(log(), /env=production mail=smtp/, "production by default");
       const [cron, serve] = app.records;
       assert.equal(cron?.call, "cron", log());
       assert.match(cron.from ?? "", /^at file:\/\/\S+\/main\.ts:\d+:\d+$/);
