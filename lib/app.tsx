@@ -29,6 +29,7 @@ import {
   SESSION_COOKIE,
 } from "./http.ts";
 import { countRateLimited } from "./metrics.ts";
+import { isAllowedFetchSite, isAllowedOrigin } from "./origins.ts";
 import { PasswordsBusyError } from "./passwords.ts";
 import { loggedPath, requestIdOf } from "./request_log.ts";
 import { isComplete, secureHeaders } from "./secure_headers.ts";
@@ -112,10 +113,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
 
   app.use(secureHeaders());
 
-  // Form posts from another site are refused; Origin must be ours.
+  // Form posts from another site are refused; Origin must be ours
+  // (lib/origins.ts: only APP_ORIGIN in production).
   app.use(csrf({
-    origin: (origin, c) =>
-      origin === config.appOrigin || origin === new URL(c.req.url).origin,
+    origin: (origin, c) => isAllowedOrigin(config, origin, c.req.url),
+    secFetchSite: (site, c) => isAllowedFetchSite(site, c.req.header("origin")),
   }));
 
   app.use(bodyLimit({

@@ -11,7 +11,11 @@ type SecureHeadersOptions = NonNullable<
   Parameters<typeof honoSecureHeaders>[0]
 >;
 
-/** Our policy: Hono's defaults, a strict CSP, no referrer, no framing. */
+/**
+ * Our policy: Hono's defaults, a strict CSP, no referrer, no framing, and no
+ * powerful browser feature: the app uses none, so an injected script or a
+ * framed page cannot ask for them in our name.
+ */
 export const SECURITY_POLICY: SecureHeadersOptions = {
   contentSecurityPolicy: {
     defaultSrc: ["'self'"],
@@ -25,6 +29,26 @@ export const SECURITY_POLICY: SecureHeadersOptions = {
   },
   referrerPolicy: "no-referrer",
   xFrameOptions: "DENY",
+  permissionsPolicy: {
+    accelerometer: [],
+    autoplay: [],
+    bluetooth: [],
+    browsingTopics: [],
+    camera: [],
+    displayCapture: [],
+    geolocation: [],
+    gyroscope: [],
+    hid: [],
+    idleDetection: [],
+    magnetometer: [],
+    microphone: [],
+    midi: [],
+    payment: [],
+    publickeyCredentialsGet: [],
+    serial: [],
+    usb: [],
+    xrSpatialTracking: [],
+  },
 };
 
 async function askHono(): Promise<[string, string][]> {

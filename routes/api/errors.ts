@@ -2,7 +2,9 @@
 // and the guards every API request passes: same-site only, JSON only.
 import type { MiddlewareHandler } from "hono";
 import * as z from "zod/mini";
+import type { Config } from "../../lib/config.ts";
 import type { AppContext, AppEnv } from "../../lib/http.ts";
+import { isAllowedOrigin } from "../../lib/origins.ts";
 import { type FieldErrors, fieldErrors } from "../../lib/schemas.ts";
 import { retryAfterSeconds } from "../../lib/request_limits.tsx";
 
@@ -62,14 +64,17 @@ export function isApiPath(path: string): boolean {
  * cookie is used. Clients that are not browsers send neither header and
  * carry no one else's cookies, so they pass.
  */
-export function sameSiteOnly(appOrigin: string): MiddlewareHandler<AppEnv> {
+export function sameSiteOnly(
+  config: Pick<Config, "env" | "appOrigin">,
+): MiddlewareHandler<AppEnv> {
   return async (c, next) => {
     const site = c.req.header("sec-fetch-site");
     const origin = c.req.header("origin");
-    const ours = [appOrigin, new URL(c.req.url).origin];
     const foreignSite = site !== undefined &&
       site !== "same-origin" && site !== "none";
-    const foreignOrigin = origin !== undefined && !ours.includes(origin);
+    // Only APP_ORIGIN in production (lib/origins.ts: DNS rebinding).
+    const foreignOrigin = origin !== undefined &&
+      !isAllowedOrigin(config, origin, c.req.url);
     if (foreignSite || foreignOrigin) {
       return apiError(c, 403, "cross_site", "error.forbidden_body");
     }

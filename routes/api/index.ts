@@ -8,7 +8,7 @@ import { passwordApi } from "./password.ts";
 
 export function apiRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
-  app.use(sameSiteOnly(deps.config.appOrigin));
+  app.use(sameSiteOnly(deps.config));
   app.route("/", accountApi(deps));
   app.route("/password", passwordApi(deps));
   app.all("*", (c) => apiError(c, 404, "not_found", "error.not_found_body"));

@@ -71,3 +71,13 @@ Deno.test("secure headers: each cached copy is a fresh response with its own req
   await echoed.body?.cancel();
   assert.equal(echoed.headers.get("x-request-id"), "ticket-7");
 });
+
+Deno.test("secure headers: Permissions-Policy turns off every powerful feature", () => {
+  const policy = SECURE_HEADERS.find(([k]) =>
+    k.toLowerCase() === "permissions-policy"
+  )?.[1];
+  assert.ok(policy, "no Permissions-Policy header");
+  for (const feature of ["camera", "microphone", "geolocation", "payment"]) {
+    assert.match(policy, new RegExp(`(^|, )${feature}=\\(\\)`), feature);
+  }
+});
