@@ -29,14 +29,31 @@ export const newPasswordField = z.string({ error: "password.required" })
     z.maxLength(PASSWORD_MAX, "password.too_long"),
   );
 
-export const RegisterSchema = z.object({
-  first_name: z.string({ error: "first_name.required" }).check(
+/**
+ * What a first name may hold: letters, combining marks, spaces and the
+ * punctuation names use (' ’ - .). The name is printed into mails, where a
+ * mail client links anything that looks like an address, so everything else
+ * is refused: digits, ":" and "/", control and format characters (U+202E
+ * and the other bidi overrides, zero-width characters), line and paragraph
+ * separators. Two words joined by a dot ("evil.example") read as a host name
+ * and are refused too; initials ("J.R.R.") and "St. John" are not.
+ */
+const NAME_CHARS = /^[\p{L}\p{M} '\u2019.-]+$/u;
+const LOOKS_LIKE_HOST = /\p{L}{2}\.\p{L}{2}/u;
+
+export const firstNameField = z.string({ error: "first_name.required" })
+  .check(
     z.trim(),
     z.minLength(1, "first_name.required"),
     z.maxLength(FIRST_NAME_MAX, "first_name.too_long"),
-    // Control characters have no place in a name that is shown and mailed.
-    z.refine((s) => !/\p{Cc}/u.test(s), "first_name.invalid"),
-  ),
+    z.regex(NAME_CHARS, "first_name.invalid"),
+    z.refine((s) => !LOOKS_LIKE_HOST.test(s), "first_name.invalid"),
+    // At least one letter: marks and punctuation alone show nothing.
+    z.regex(/\p{L}/u, "first_name.invalid"),
+  );
+
+export const RegisterSchema = z.object({
+  first_name: firstNameField,
   email: emailField,
   password: newPasswordField,
   password_confirm: z.string({ error: "password_confirm.mismatch" }),

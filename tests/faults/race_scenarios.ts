@@ -18,7 +18,12 @@ export async function raceRegistrations(n: number): Promise<void> {
   const results = await Promise.all(
     Array.from(
       { length: n },
-      (_, i) => app.browser().register({ first_name: `Ada${i}` }),
+      (_, i) =>
+        app.browser().register({
+          // Names are letters only: i in base 26, digits as a…z.
+          first_name: "Ada " + [...i.toString(26)]
+            .map((d) => String.fromCharCode(97 + parseInt(d, 26))).join(""),
+        }),
     ),
   );
   // Every one of them sees the same answer: taken and free look alike.

@@ -25,9 +25,13 @@ async function outbox(app: TestApp): Promise<OutboxEntry[]> {
  * on Deno Deploy, but without the route's immediate delivery: nothing is
  * sent until the test runs a deliverer.
  */
-async function seedRegistration(app: TestApp, email = "ada@example.com") {
+async function seedRegistration(
+  app: TestApp,
+  email = "ada@example.com",
+  firstName = "Ada",
+) {
   const res = await createPendingUser(app.kv, {
-    firstName: "Ada",
+    firstName,
     email,
     passwordHash: await app.deps.passwords.hash(GOOD_PASSWORD),
     lang: "en",
@@ -210,8 +214,11 @@ Deno.test("deliver: the smtp backend delivers the activation mail to a real serv
 
 Deno.test("deliver: a name with markup is escaped in the HTML mail and kept as text", async () => {
   await using app = await startTestApp();
+  // The form refuses such a name now; a record written before that rule
+  // (or by another tool) may still hold one.
   const name = `<script>alert(1)</script>`;
-  await app.browser().register({ first_name: name });
+  const seeded = await seedRegistration(app, "ada@example.com", name);
+  await app.deps.deliverer.deliver(seeded.outboxId!);
   const [mail] = await app.mailer.waitFor(1);
   assert.ok(!mail.html.includes(name));
   assert.ok(mail.html.includes("&lt;script&gt;alert(1)&lt;/script&gt;"));

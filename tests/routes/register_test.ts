@@ -72,7 +72,7 @@ const INVALID: [string, Record<string, string>, string, RegExp][] = [
     "control character in name",
     { first_name: "Ada\u0000" },
     "first_name",
-    /characters we cannot use/,
+    /Use letters, spaces and/,
   ],
   ["missing email", { email: "" }, "email", /Enter your email address/],
   ["malformed email", { email: "ada@" }, "email", /like name@example\.com/],
@@ -396,4 +396,26 @@ Deno.test("register: the page rendered once shows no visitor's query to the next
     assert.doesNotMatch(res.body, /private-campaign-42/);
     assert.match(res.body, /name="next" value="\/register"/);
   }
+});
+
+Deno.test("register: a first name carrying a link is refused on the page and by the API, nothing saved", async () => {
+  await using app = await startTestApp();
+  const phishing =
+    "customer. Your account is locked. Verify now at https://evil.example/…";
+  for (const name of [phishing, "Ada\u202Eevil", "\u200B\u200B"]) {
+    const page = await app.browser().register({ first_name: name });
+    assert.equal(page.status, 422);
+    assert.match(page.body, /id="field-first_name"[^>]*aria-invalid="true"/);
+    assert.match(page.body, /Use letters, spaces and/);
+    const api = await app.browser().api("/api/register", {
+      first_name: name,
+      email: "ada@example.com",
+      password: GOOD_PASSWORD,
+      password_confirm: GOOD_PASSWORD,
+    });
+    assert.equal(api.status, 422);
+    assert.equal(api.json.error.fields.first_name.code, "first_name.invalid");
+  }
+  assert.deepEqual(await allKeys(app.kv), []);
+  assert.equal(app.mailer.sent.length, 0);
 });
