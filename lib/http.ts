@@ -31,7 +31,7 @@ export const REGISTERED_COOKIE = "registered";
 export function renderPage(
   c: AppContext,
   page: VNode,
-  status: 200 | 400 | 403 | 404 | 413 | 415 | 422 | 429 | 500 | 503 = 200,
+  status: 200 | 400 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503 = 200,
 ) {
   return c.html("<!doctype html>" + render(page), status);
 }

@@ -24,11 +24,12 @@ export const keys = {
   /** When a subject may pass a cooldown rule again (epoch ms). */
   cooldown: (rule: string, subject: string) =>
     ["cooldowns", rule, subject] as const,
-  /** Sign-in attempts since the last success, per email address. */
   /** Failed sign-ins per address and client: one client cannot lock out another. */
   loginAttempts: (email: string, from: string) =>
     ["login_attempts", email, from] as const,
   loginAttemptsOf: (email: string) => ["login_attempts", email] as const,
   /** The signing key a development instance made itself (no SECRET_KEY). */
   devSecretKey: () => ["dev_secret_key"] as const,
+  /** Who may hash a password for a link or account now (lib/hash_turns.ts). */
+  hashTurn: (subject: string) => ["hash_turns", subject] as const,
 };

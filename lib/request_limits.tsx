@@ -9,7 +9,13 @@ import type { Deps } from "./deps.ts";
 import { type AppContext, pageInfo, renderPage } from "./http.ts";
 import { hitCooldown, hitRateLimit, type LimitResult } from "./rate_limit.ts";
 
-export type LimitedAction = "register" | "login" | "resend" | "forgot";
+/** password: a request that would hash one (a link that sets it, a change). */
+export type LimitedAction =
+  | "register"
+  | "login"
+  | "resend"
+  | "forgot"
+  | "password";
 
 /**
  * The peer's address. Behind `hops` trusted proxies, each of which appends
@@ -141,6 +147,34 @@ export function tooManyPage(
     </Layout>,
     429,
   );
+}
+
+/**
+ * 409: another request is hashing a password for the same link or account
+ * (a form sent twice, or a flood); nothing was done, and it is soon over.
+ */
+export function busyPage(c: AppContext, config: Config, retryAfterMs: number) {
+  c.header("Retry-After", String(retryAfterSeconds(retryAfterMs)));
+  const page = pageInfo(c, config);
+  const { t } = page;
+  return renderPage(
+    c,
+    <Layout page={page} title={t("busy.title")}>
+      <Message title={t("busy.title")} body={t("busy.body")} />
+    </Layout>,
+    409,
+  );
+}
+
+/** The page for a request `withHashTurn` refused. */
+export function hashTurnRefusedPage(
+  c: AppContext,
+  config: Config,
+  refused: { reason: "limited" | "busy"; retryAfterMs: number },
+) {
+  return refused.reason === "busy"
+    ? busyPage(c, config, refused.retryAfterMs)
+    : tooManyPage(c, config, refused.retryAfterMs);
 }
 
 /** 503: the store lost a race too often; nothing was saved, try again. */

@@ -13,13 +13,18 @@ import {
   renderPage,
 } from "../lib/http.ts";
 import { changePassword } from "../lib/password_reset.ts";
-import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import { withHashTurn } from "../lib/hash_turns.ts";
+import {
+  hashTurnRefusedPage,
+  limitRequest,
+  tooManyPage,
+} from "../lib/request_limits.tsx";
 import {
   ChangePasswordSchema,
   type FieldErrors,
   fieldErrors,
 } from "../lib/schemas.ts";
-import type { User } from "../lib/users.ts";
+import { getUser, type User } from "../lib/users.ts";
 
 const NOTICES: Record<string, string> = {
   reset: "account.password_reset",
@@ -113,7 +118,22 @@ export function accountRoutes(deps: AppDeps) {
     // must not get unlimited guesses at it.
     const limited = await limitRequest(deps, c, "login", user.email);
     if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
-    const res = await changePassword(deps, user, session.idHash, parsed.data);
+    // One change (a verify and a hash) at a time per account.
+    const res = await withHashTurn(
+      deps,
+      c,
+      { account: user.id },
+      async () => {
+        // Read again inside the turn: a change that finished a moment ago
+        // has replaced the hash this request's session read at its start.
+        const current = await getUser(deps.kv, user.id, deps.clock.now());
+        if (!current) return { ok: false as const, reason: "retry" as const };
+        return changePassword(deps, current, session.idHash, parsed.data);
+      },
+    );
+    if (!res.ok && "retryAfterMs" in res) {
+      return hashTurnRefusedPage(c, config, res);
+    }
     if (!res.ok) {
       return res.reason === "fields"
         ? accountPage(c, user, res.errors, 422)

@@ -26,7 +26,8 @@ import {
   setSessionCookie,
 } from "../lib/http.ts";
 import { requestMail } from "../lib/mail_requests.ts";
-import { tooManyPage } from "../lib/request_limits.tsx";
+import { withHashTurn } from "../lib/hash_turns.ts";
+import { hashTurnRefusedPage, tooManyPage } from "../lib/request_limits.tsx";
 import {
   EmailOnlySchema,
   type FieldErrors,
@@ -223,11 +224,22 @@ export function activateRoutes(deps: AppDeps) {
       if (parsed.success) currentPassword = parsed.data.current_password;
       else errors = fieldErrors(parsed.error);
     }
-    const res = await activateAccount(deps, token, {
-      registrant,
-      currentPassword,
-      newPassword,
-    });
+    // A password to hash or check takes the link's turn first
+    // (lib/hash_turns.ts).
+    const res = await withHashTurn(
+      deps,
+      c,
+      newPassword || currentPassword ? { link: token } : null,
+      () =>
+        activateAccount(deps, token, {
+          registrant,
+          currentPassword,
+          newPassword,
+        }),
+    );
+    if (!res.ok && "retryAfterMs" in res) {
+      return hashTurnRefusedPage(c, config, res);
+    }
     if (res.ok) {
       // A fresh session: whatever this browser was signed in to ends here.
       const old = c.get("session");

@@ -17,7 +17,12 @@ import {
 } from "../lib/http.ts";
 import { requestMail } from "../lib/mail_requests.ts";
 import { checkResetLink, resetPassword } from "../lib/password_reset.ts";
-import { retryLaterPage, tooManyPage } from "../lib/request_limits.tsx";
+import { withHashTurn } from "../lib/hash_turns.ts";
+import {
+  hashTurnRefusedPage,
+  retryLaterPage,
+  tooManyPage,
+} from "../lib/request_limits.tsx";
 import {
   EmailOnlySchema,
   type FieldErrors,
@@ -158,9 +163,18 @@ export function passwordRoutes(deps: AppDeps) {
       const link = await checkResetLink(deps, token);
       if (!link.ok) return badLink(c, link.reason);
     }
+    // Hashing the new password takes the link's turn first.
     const res = parsed.success
-      ? await resetPassword(deps, token, parsed.data)
+      ? await withHashTurn(
+        deps,
+        c,
+        { link: token },
+        () => resetPassword(deps, token, parsed.data),
+      )
       : { ok: false as const, reason: "fields" as const, errors: errors! };
+    if (!res.ok && "retryAfterMs" in res) {
+      return hashTurnRefusedPage(c, config, res);
+    }
     if (!res.ok) {
       if (res.reason === "fields") {
         const page = (

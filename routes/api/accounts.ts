@@ -16,6 +16,7 @@ import {
   SESSION_COOKIE,
   setSessionCookie,
 } from "../../lib/http.ts";
+import { withHashTurn } from "../../lib/hash_turns.ts";
 import { requestMail } from "../../lib/mail_requests.ts";
 import {
   clientIp,
@@ -34,6 +35,7 @@ import { deleteSession } from "../../lib/sessions.ts";
 import type { User } from "../../lib/users.ts";
 import {
   apiError,
+  apiHashTurnRefused,
   apiTooMany,
   mailRequestRefused,
   readJson,
@@ -96,10 +98,14 @@ export function accountApi(deps: AppDeps) {
       if (!current.ok) return current.response;
       currentPassword = current.data.current_password;
     }
-    const res = await activateAccount(deps, input.data.token, {
-      currentPassword,
-      newPassword,
-    });
+    const token = input.data.token;
+    const res = await withHashTurn(
+      deps,
+      c,
+      newPassword || currentPassword ? { link: token } : null,
+      () => activateAccount(deps, token, { currentPassword, newPassword }),
+    );
+    if (!res.ok && "retryAfterMs" in res) return apiHashTurnRefused(c, res);
     if (res.ok) {
       // Whatever this client was signed in to ends here.
       const old = c.get("session");

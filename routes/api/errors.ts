@@ -45,6 +45,18 @@ export function apiTooMany(c: AppContext, retryAfterMs: number) {
   return apiError(c, 429, "rate_limited", "limit.api");
 }
 
+/** 429 for a spent budget, 409 `busy` while another request hashes. */
+export function apiHashTurnRefused(
+  c: AppContext,
+  refused: { reason: "limited" | "busy"; retryAfterMs: number },
+) {
+  if (refused.reason === "limited") {
+    return apiTooMany(c, refused.retryAfterMs);
+  }
+  c.header("Retry-After", String(retryAfterSeconds(refused.retryAfterMs)));
+  return apiError(c, 409, "busy", "busy.api");
+}
+
 /** The API's answer to a mail request the limits refused. */
 export function mailRequestRefused(
   c: AppContext,

@@ -2,12 +2,18 @@
 import { Hono } from "hono";
 import type { AppDeps } from "../../lib/deps.ts";
 import { type AppEnv, setSessionCookie } from "../../lib/http.ts";
+import { withHashTurn } from "../../lib/hash_turns.ts";
 import { requestMail } from "../../lib/mail_requests.ts";
 import { resetPassword } from "../../lib/password_reset.ts";
 import { EmailOnlySchema, ResetPasswordApiSchema } from "../../lib/schemas.ts";
 import { deleteSession } from "../../lib/sessions.ts";
 import { accepted, publicUser } from "./accounts.ts";
-import { apiError, mailRequestRefused, readJson } from "./errors.ts";
+import {
+  apiError,
+  apiHashTurnRefused,
+  mailRequestRefused,
+  readJson,
+} from "./errors.ts";
 
 export function passwordApi(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -24,7 +30,13 @@ export function passwordApi(deps: AppDeps) {
     const input = await readJson(c, ResetPasswordApiSchema);
     if (!input.ok) return input.response;
     const { token, ...passwords } = input.data;
-    const res = await resetPassword(deps, token, passwords);
+    const res = await withHashTurn(
+      deps,
+      c,
+      { link: token },
+      () => resetPassword(deps, token, passwords),
+    );
+    if (!res.ok && "retryAfterMs" in res) return apiHashTurnRefused(c, res);
     if (!res.ok) {
       switch (res.reason) {
         case "fields":

@@ -1,5 +1,6 @@
 // After a race or a fault: does every KV record parse with its schema, and do
 // the user records and the email index agree? Returns the problems found.
+import { HashTurnSchema } from "../../lib/hash_turns.ts";
 import { keys } from "../../lib/kv_keys.ts";
 import {
   AttemptsSchema,
@@ -25,6 +26,7 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
       rate_limits: RateCountSchema,
       login_attempts: AttemptsSchema,
       cooldowns: CooldownSchema,
+      hash_turns: HashTurnSchema,
     }[String(table)];
     if (schema) {
       const parsed = schema.safeParse(entry.value);
