@@ -30,6 +30,9 @@ export const keys = {
   loginAttemptsOf: (email: string) => ["login_attempts", email] as const,
   /** The signing key a development instance made itself (no SECRET_KEY). */
   devSecretKey: () => ["dev_secret_key"] as const,
+  /** When a network (IPv4 address, IPv6 /48) last failed to sign in here. */
+  loginFailure: (email: string, network: string) =>
+    ["login_failures", email, network] as const,
   /** Who may hash a password for a link or account now (lib/hash_turns.ts). */
   hashTurn: (subject: string) => ["hash_turns", subject] as const,
 };

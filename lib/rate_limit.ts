@@ -143,6 +143,76 @@ export async function beginLoginAttempt(
   return { ok: false, retryAfterMs: 1_000 };
 }
 
+/**
+ * How long a network's failed sign-in at an address marks it as a guesser
+ * there (and how long a fresh network's few passes over the ceiling last).
+ */
+export const NETWORK_MEMORY_MS = 86_400_000;
+/** A network's last failed sign-in at an address (ms since epoch). */
+export const NetworkFailureSchema = z.number();
+
+/**
+ * The per-address ceiling on sign-in *failures* (wrong passwords actually
+ * checked; refused and successful attempts never count), against guesses
+ * spread over many clients. Spent, it holds back only the networks that
+ * failed here lately: a network (an IPv4 address, an IPv6 /48) with no
+ * failure at this address in the last NETWORK_MEMORY_MS is let through, up
+ * to `free` attempts a day, reserved before the check so a burst cannot
+ * exceed them. So strangers cannot lock the owner out by failing, and
+ * guessing stays bounded by the ceiling per window plus, per network the
+ * guesser holds, one failure (at most `free` in one burst) a day.
+ */
+export async function passLoginCeiling(
+  kv: Deno.Kv,
+  email: string,
+  network: string,
+  { ceiling, free }: { ceiling: RateLimit; free: number },
+  now: number,
+): Promise<LimitResult> {
+  const windowStart = Math.floor(now / ceiling.windowMs) * ceiling.windowMs;
+  const failures = await kv.get<number>(
+    keys.rateLimit("login:failures", email, windowStart),
+  );
+  const count = failures.value ?? 0;
+  if (count < ceiling.limit) {
+    return { ok: true, remaining: ceiling.limit - count, waitMs: 0 };
+  }
+  // Spent: wait for the next window, unless this network is fresh here.
+  const retryAfterMs = windowStart + ceiling.windowMs - now;
+  const last = await kv.get<number>(keys.loginFailure(email, network));
+  if (last.value !== null && now - last.value < NETWORK_MEMORY_MS) {
+    return { ok: false, retryAfterMs };
+  }
+  const pass = await hitRateLimit(
+    kv,
+    "login:fresh",
+    `${email} ${network}`,
+    { limit: free, windowMs: NETWORK_MEMORY_MS },
+    now,
+  );
+  return pass.ok
+    ? pass
+    : { ok: false, retryAfterMs: Math.min(retryAfterMs, pass.retryAfterMs) };
+}
+
+/** A wrong password was checked: it counts, and marks the network. */
+export async function recordLoginFailure(
+  kv: Deno.Kv,
+  email: string,
+  network: string,
+  ceiling: RateLimit,
+  now: number,
+): Promise<void> {
+  await hitRateLimit(kv, "login:failures", email, {
+    limit: Number.MAX_SAFE_INTEGER,
+    windowMs: ceiling.windowMs,
+  }, now);
+  // Last write wins: any failure in the period marks the network alike.
+  await kv.set(keys.loginFailure(email, network), now, {
+    expireIn: NETWORK_MEMORY_MS,
+  });
+}
+
 export async function clearLoginAttempts(
   kv: Deno.Kv,
   email: string,

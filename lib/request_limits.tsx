@@ -7,7 +7,13 @@ import { Message } from "../components/Message.tsx";
 import type { Config } from "./config.ts";
 import type { Deps } from "./deps.ts";
 import { type AppContext, pageInfo, renderPage } from "./http.ts";
-import { hitCooldown, hitRateLimit, type LimitResult } from "./rate_limit.ts";
+import {
+  hitCooldown,
+  hitRateLimit,
+  type LimitResult,
+  passLoginCeiling,
+  recordLoginFailure,
+} from "./rate_limit.ts";
 
 /** password: a request that would hash one (a link that sets it, a change). */
 export type LimitedAction =
@@ -61,6 +67,48 @@ export function clientKey(ip: string): string {
 }
 
 /**
+ * The network a client belongs to, as the sign-in ceiling remembers
+ * failures: an IPv4 address as is, an IPv6 /64 (a clientKey) as its /48, the
+ * block a site or a subscriber usually gets, so stepping through /64s does
+ * not make a guesser new again.
+ */
+export function clientNetwork(key: string): string {
+  const v6 = key.match(/^([0-9a-f]+):([0-9a-f]+):([0-9a-f]+):[0-9a-f]+::\/64$/);
+  return v6 ? `${v6[1]}:${v6[2]}:${v6[3]}::/48` : key;
+}
+
+/** Failed sign-ins per address and window before networks are held back. */
+function loginCeiling(config: Config) {
+  return {
+    ...config.rateLimitEmail,
+    limit: config.rateLimitEmail.limit * 10,
+  };
+}
+
+/**
+ * A wrong password was checked for `email` (sign-in, or the current password
+ * of a change): it counts toward the address's ceiling and marks the
+ * client's network. Refused attempts never get here.
+ */
+export async function countLoginFailure(
+  deps: Pick<Deps, "kv" | "config" | "clock">,
+  c: AppContext,
+  email: string,
+): Promise<void> {
+  const { kv, config, clock } = deps;
+  const network = clientNetwork(
+    clientKey(clientIp(c, config.trustedProxyHops)),
+  );
+  await recordLoginFailure(
+    kv,
+    email,
+    network,
+    loginCeiling(config),
+    clock.now(),
+  );
+}
+
+/**
  * Checks the client IP's budget, then the address's interval (if the action
  * has one), then the address's budget. A pass says, in `waitMs`, how long
  * until the same request would pass again: the islands count down from it,
@@ -90,8 +138,9 @@ export async function limitRequest(
     : null;
   if (gap && !gap.ok) return gap;
   // Sign-in budgets count per address *and client*, or a stranger's wrong
-  // passwords would lock the owner out; a ceiling ten times higher per
-  // address alone still caps guessing spread over many clients.
+  // passwords would lock the owner out; a ceiling on failures ten times
+  // higher per address caps guessing spread over many clients, and holds
+  // back only the networks that failed (see passLoginCeiling).
   const byEmail = action === "login"
     ? await hitRateLimit(
       kv,
@@ -109,10 +158,13 @@ export async function limitRequest(
     );
   if (!byEmail.ok) return byEmail;
   if (action === "login") {
-    const ceiling = await hitRateLimit(kv, "login:email", email, {
-      ...config.rateLimitEmail,
-      limit: config.rateLimitEmail.limit * 10,
-    }, now);
+    const ceiling = await passLoginCeiling(
+      kv,
+      email,
+      clientNetwork(ip),
+      { ceiling: loginCeiling(config), free: config.loginFreeFailures },
+      now,
+    );
     if (!ceiling.ok) return ceiling;
   }
   return {

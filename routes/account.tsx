@@ -15,6 +15,7 @@ import {
 import { changePassword } from "../lib/password_reset.ts";
 import { withHashTurn } from "../lib/hash_turns.ts";
 import {
+  countLoginFailure,
   hashTurnRefusedPage,
   limitRequest,
   tooManyPage,
@@ -133,6 +134,9 @@ export function accountRoutes(deps: AppDeps) {
     );
     if (!res.ok && "retryAfterMs" in res) {
       return hashTurnRefusedPage(c, config, res);
+    }
+    if (!res.ok && res.reason === "fields" && res.errors.current_password) {
+      await countLoginFailure(deps, c, user.email);
     }
     if (!res.ok) {
       return res.reason === "fields"

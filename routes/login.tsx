@@ -21,6 +21,7 @@ import { type FieldErrors, fieldErrors, LoginSchema } from "../lib/schemas.ts";
 import {
   clientIp,
   clientKey,
+  countLoginFailure,
   limitRequest,
   tooManyPage,
 } from "../lib/request_limits.tsx";
@@ -126,6 +127,9 @@ export function loginRoutes(deps: AppDeps) {
       return tooManyPage(c, config, res.retryAfterMs);
     }
     if (!res.ok) {
+      if (res.reason === "failed") {
+        await countLoginFailure(deps, c, parsed.data.email);
+      }
       const page = (
         <LoginPage
           page={pageInfo(c, config)}

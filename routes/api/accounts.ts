@@ -21,6 +21,7 @@ import { requestMail } from "../../lib/mail_requests.ts";
 import {
   clientIp,
   clientKey,
+  countLoginFailure,
   limitRequest,
   retryAfterSeconds,
 } from "../../lib/request_limits.tsx";
@@ -172,6 +173,7 @@ export function accountApi(deps: AppDeps) {
           return apiTooMany(c, res.retryAfterMs);
         // A pending account too: see signIn.
         case "failed":
+          await countLoginFailure(deps, c, input.data.email);
           return apiError(c, 401, "invalid_credentials", "login.failed");
         // Said only to someone who gave the right password.
         case "inactive":

@@ -5,6 +5,7 @@ import { keys } from "../../lib/kv_keys.ts";
 import {
   AttemptsSchema,
   CooldownSchema,
+  NetworkFailureSchema,
   RateCountSchema,
 } from "../../lib/rate_limit.ts";
 import { SessionSchema } from "../../lib/sessions.ts";
@@ -27,6 +28,7 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
       login_attempts: AttemptsSchema,
       cooldowns: CooldownSchema,
       hash_turns: HashTurnSchema,
+      login_failures: NetworkFailureSchema,
     }[String(table)];
     if (schema) {
       const parsed = schema.safeParse(entry.value);

@@ -4,6 +4,8 @@ import {
   hitCooldown,
   hitRateLimit,
   loginDelayMs,
+  passLoginCeiling,
+  recordLoginFailure,
 } from "../../lib/rate_limit.ts";
 import { loadConfig } from "../../lib/config.ts";
 
@@ -143,5 +145,29 @@ Deno.test("rate limit: a burst under the limit all passes, however contended", a
   assert.equal(
     (await kv.get<number>(["rate_limits", "burst", "1.2.3.4", 0])).value,
     300,
+  );
+});
+
+Deno.test("login ceiling: counts checked failures only; spent, a fresh network gets `free` passes even in a burst", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const ceiling = { limit: 3, windowMs: 60_000 };
+  const opts = { ceiling, free: 2 };
+  const now = 1_200_000;
+  const pass = (network: string) =>
+    passLoginCeiling(kv, "ada@example.com", network, opts, now);
+  // Passing the ceiling costs nothing: only failures count.
+  for (let i = 0; i < 10; i++) assert.ok((await pass("192.0.2.1")).ok);
+  for (let i = 0; i < 3; i++) {
+    await recordLoginFailure(kv, "ada@example.com", "192.0.2.1", ceiling, now);
+  }
+  const held = await pass("192.0.2.1");
+  assert.ok(!held.ok && held.retryAfterMs === 60_000);
+  const burst = await Promise.all(
+    Array.from({ length: 20 }, () => pass("2001:db8:5::/48")),
+  );
+  assert.equal(burst.filter((r) => r.ok).length, 2);
+  // Another address has its own ceiling.
+  assert.ok(
+    (await passLoginCeiling(kv, "bob@example.com", "192.0.2.1", opts, now)).ok,
   );
 });

@@ -4,6 +4,7 @@ import {
   createActiveAccount,
   GOOD_PASSWORD,
   startTestApp,
+  type TestApp,
 } from "../helpers.ts";
 
 Deno.test("limits: 50 parallel requests from one IP get exactly the limit through", async () => {
@@ -123,21 +124,100 @@ Deno.test("login: a stranger's failures do not lock the owner out elsewhere", as
   assert.equal(owner.location, "/account");
 });
 
-Deno.test("login: guesses spread over many clients meet a per-address ceiling", async () => {
+/** A sign-in from `ip`, as the one trusted proxy reports it. */
+function loginFrom(app: TestApp, ip: string, password: string) {
+  return app.browser().post("/login", { email: "ada@example.com", password }, {
+    "x-forwarded-for": ip,
+  });
+}
+
+Deno.test("login: strangers on ten /64s cannot lock the owner out (issue 11, hole 6)", async () => {
+  await using app = await startTestApp({
+    env: {
+      TRUSTED_PROXY_HOPS: "1",
+      RATE_LIMIT_EMAIL: "10/15m",
+      RATE_LIMIT_IP: "30/15m",
+      // One checked failure per client, the rest slowed down unchecked: the
+      // same hundred attempts with ten Argon2 checks instead of thirty.
+      LOGIN_FREE_FAILURES: "1",
+    },
+  });
+  // Signed in on her laptop (no proxy header: the connection's address).
+  const laptop = await createActiveAccount(app);
+  const statuses: number[] = [];
+  for (let net = 1; net <= 10; net++) {
+    for (let i = 0; i < 10; i++) {
+      const ip = `2001:db8:1:${net}::${i + 1}`;
+      statuses.push((await loginFrom(app, ip, `guess ${i} is wrong`)).status);
+    }
+  }
+  assert.ok(statuses.includes(429), "the strangers are slowed down");
+  // The owner, from a client that never failed, signs in…
+  const owner = await loginFrom(app, "198.51.100.2", GOOD_PASSWORD);
+  assert.equal(owner.status, 303);
+  assert.equal(owner.location, "/account");
+  // …and can change her password.
+  const change = await laptop.post("/account/password", {
+    current_password: GOOD_PASSWORD,
+    password: "a brand new passphrase",
+    password_confirm: "a brand new passphrase",
+  });
+  assert.equal(change.status, 303);
+  assert.equal(change.location, "/account?password=changed");
+});
+
+Deno.test("login: a spent ceiling holds back the networks that failed, lets a fresh one through once", async () => {
+  // Ceiling: 10 × 1 failures per 15 minutes.
   await using app = await startTestApp({
     env: { TRUSTED_PROXY_HOPS: "1", RATE_LIMIT_EMAIL: "1/15m" },
   });
-  const statuses = [];
-  for (let i = 0; i < 12; i++) {
-    const res = await app.browser().post("/login", {
-      email: "ada@example.com",
-      password: `guess ${i} is wrong`,
-    }, { "x-forwarded-for": `203.0.113.${i + 1}` });
-    statuses.push(res.status);
+  const laptop = await createActiveAccount(app);
+  // Ten wrong passwords, each checked, from ten /64s of one /48.
+  for (let net = 1; net <= 10; net++) {
+    const res = await loginFrom(app, `2001:db8:1:${net}::1`, "wrong guess!");
+    assert.equal(res.status, 400, `client ${net}`);
   }
-  // Ten times the per-client budget, then 429 for everyone.
-  assert.deepEqual(statuses.slice(0, 10), Array(10).fill(400));
-  assert.deepEqual(statuses.slice(10), [429, 429]);
+  // Spent: another /64 of that /48 is held back without a check…
+  const same48 = await loginFrom(app, "2001:db8:1:99::1", GOOD_PASSWORD);
+  assert.equal(same48.status, 429);
+  assert.ok(Number(same48.headers.get("retry-after")) <= 15 * 60);
+  // …a fresh network is let through: the owner gets in.
+  const owner = await loginFrom(app, "198.51.100.2", GOOD_PASSWORD);
+  assert.equal(owner.location, "/account");
+  // A fresh network that guesses wrong gets that one failure, then is held
+  // back like the rest: one guess per network, not one per /64.
+  assert.equal(
+    (await loginFrom(app, "2001:db8:2:1::1", "another guess")).status,
+    400,
+  );
+  assert.equal(
+    (await loginFrom(app, "2001:db8:2:2::1", GOOD_PASSWORD)).status,
+    429,
+  );
+  // Refused attempts did not count: the failures are 10 + 1.
+  const failures = [];
+  for await (
+    const e of app.kv.list<number>({
+      prefix: ["rate_limits", "login:failures"],
+    })
+  ) {
+    failures.push(e.value);
+  }
+  assert.deepEqual(failures, [11]);
+  // The owner's change of password is not held back either.
+  const change = await laptop.post("/account/password", {
+    current_password: GOOD_PASSWORD,
+    password: "a brand new passphrase",
+    password_confirm: "a brand new passphrase",
+  });
+  assert.equal(change.location, "/account?password=changed");
+  // A new window: the ceiling is there to spend again.
+  app.clock.advance(15 * 60_000);
+  assert.equal(
+    (await loginFrom(app, "2001:db8:1:99::1", "a brand new passphrase"))
+      .location,
+    "/account",
+  );
 });
 
 Deno.test("limits: an IPv6 client counts as its /64, so new low bits buy nothing", async () => {
