@@ -117,7 +117,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   // (lib/origins.ts: only APP_ORIGIN in production).
   app.use(csrf({
     origin: (origin, c) => isAllowedOrigin(config, origin, c.req.url),
-    secFetchSite: (site, c) => isAllowedFetchSite(site, c.req.header("origin")),
+    secFetchSite: (site, c) =>
+      isAllowedFetchSite(config, site, c.req.header("origin"), c.req.url),
   }));
 
   app.use(bodyLimit({

@@ -17,13 +17,21 @@ export function isAllowedOrigin(
 
 /**
  * Whether `Sec-Fetch-Site: same-origin` may stand in for an Origin check.
- * A browser says same-origin for a rebound name too, so it counts only when
- * the request carries no Origin to compare (browsers send one on every
- * POST): a foreign Origin is refused, never excused.
+ * Our own pages send it with no Origin or with `Origin: null` (their
+ * Referrer-Policy is no-referrer, and browsers then hide the origin of a
+ * form post). A foreign Origin is never excused. A browser says same-origin
+ * for a rebound name too, so in production the request must also be
+ * addressed to APP_ORIGIN's host: under DNS rebinding its Host header is
+ * the attacker's name. (A proxy in front must pass Host through.)
  */
 export function isAllowedFetchSite(
+  config: Pick<Config, "env" | "appOrigin">,
   site: string,
   origin: string | undefined,
+  requestUrl: string,
 ): boolean {
-  return site === "same-origin" && origin === undefined;
+  if (site !== "same-origin") return false;
+  if (origin !== undefined && origin !== "null") return false;
+  return config.env !== "production" ||
+    new URL(requestUrl).host === new URL(config.appOrigin).host;
 }

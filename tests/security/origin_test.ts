@@ -51,6 +51,31 @@ async function post(
   return res.status;
 }
 
+/**
+ * A form post as sent over the wire, with a Host header of our choosing
+ * (fetch always sends the URL's own host). Returns the status code.
+ */
+async function rawPost(
+  url: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<number> {
+  const { hostname, port } = new URL(url);
+  const conn = await Deno.connect({ hostname, port: Number(port) });
+  const body = "email=ada%40example.com&password=x";
+  const head = Object.entries({
+    ...headers,
+    "content-type": "application/x-www-form-urlencoded",
+    "content-length": String(body.length),
+    connection: "close",
+  }).map(([k, v]) => `${k}: ${v}\r\n`).join("");
+  await conn.write(
+    new TextEncoder().encode(`POST ${path} HTTP/1.1\r\n${head}\r\n${body}`),
+  );
+  const reply = await new Response(conn.readable).text();
+  return Number(reply.match(/^HTTP\/1\.1 (\d{3})/)![1]);
+}
+
 const CASES: [string, boolean][] = [
   ["/login", false],
   ["/register", false],
@@ -83,6 +108,44 @@ Deno.test("origins: outside production the request's own origin still counts", a
   }
   assert.equal(
     await post(app.url, "/login", "https://evil.example", false),
+    403,
+  );
+});
+
+Deno.test("origins: our pages' form posts (Origin null, same-origin) pass in production only on APP_ORIGIN's host", async () => {
+  await using app = await appIn("production");
+  const ours = new URL(TEST_ORIGIN).host;
+  const rebound = new URL(app.url).host;
+  // What a form on our own page sends: its Referrer-Policy (no-referrer)
+  // makes the browser send `Origin: null`.
+  const fromPage = { origin: "null", "sec-fetch-site": "same-origin" };
+  // The same post through a rebound name: Host is the attacker's.
+  assert.equal(
+    await rawPost(app.url, "/login", { host: rebound, ...fromPage }),
+    403,
+  );
+  assert.equal(
+    await rawPost(app.url, "/login", {
+      host: rebound,
+      "sec-fetch-site": "same-origin",
+    }),
+    403,
+  );
+  assert.deepEqual(await allKeys(app.kv), []);
+  assert.notEqual(
+    await rawPost(app.url, "/login", { host: ours, ...fromPage }),
+    403,
+  );
+});
+
+Deno.test("origins: outside production a form post with Origin null from our page passes", async () => {
+  await using app = await appIn("test");
+  assert.notEqual(
+    await rawPost(app.url, "/login", {
+      host: new URL(app.url).host,
+      origin: "null",
+      "sec-fetch-site": "same-origin",
+    }),
     403,
   );
 });
