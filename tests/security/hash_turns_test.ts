@@ -28,6 +28,18 @@ function countHashes(app: TestApp): { n: number } {
   return counter;
 }
 
+/** Counts the password checks the app asks its hasher for. */
+function countVerifies(app: TestApp): { n: number } {
+  const counter = { n: 0 };
+  const hasher = app.deps.passwords;
+  const real = hasher.verify;
+  hasher.verify = (password, encoded) => {
+    counter.n++;
+    return real(password, encoded);
+  };
+  return counter;
+}
+
 /** Registered twice while pending: its link asks for a new password. */
 async function contestedLink(app: TestApp): Promise<string> {
   await app.browser().register();
@@ -219,4 +231,29 @@ Deno.test("hash turns: each client has a budget for requests that would hash", a
   assert.equal(hashes.n, 0);
   // Another action's budget is untouched: registration still works.
   assert.equal((await app.browser().register()).status, 303);
+});
+
+Deno.test("hash turns: 20 parallel posts of a link with the account's password make one check", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const path = await app.activationPath(1);
+  await outboxDrained(app);
+  const verifies = countVerifies(app);
+  // Another browser than the one that registered: it proves the password.
+  const results = await Promise.all(
+    Array.from(
+      { length: 20 },
+      () => app.browser().post(path, { current_password: GOOD_PASSWORD }),
+    ),
+  );
+  assert.equal(verifies.n, 1);
+  assert.equal(results.filter((r) => r.location === "/account").length, 1);
+  for (const r of results) {
+    assert.ok(
+      r.status === 409 || r.location === "/account" ||
+        r.location === "/login?activated=1",
+      `${r.status} ${r.location}`,
+    );
+  }
+  assert.equal(await countPrefix(app.kv, ["hash_turns"]), 0);
 });
