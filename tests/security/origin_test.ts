@@ -17,7 +17,6 @@ async function appIn(env: "production" | "test") {
     mailer: createMemoryMailer({ from: config.mail.from }),
     clock: new TestClock(),
     log: silentLogger,
-    sweep: false,
   });
   return {
     ...app,
