@@ -3,7 +3,6 @@
 import { Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { compress } from "hono/compress";
-import { getCookie } from "hono/cookie";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { languageDetector } from "hono/language";
@@ -24,7 +23,9 @@ import type { AppDeps } from "./deps.ts";
 import {
   type AppContext,
   type AppEnv,
+  cookieCount,
   pageInfo,
+  readCookie,
   renderPage,
   SESSION_COOKIE,
 } from "./http.ts";
@@ -126,17 +127,27 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     onError: (c) => errorPage(c as AppContext, 413, "too_large"),
   }));
 
-  app.use(languageDetector({
-    supportedLanguages: i18n.langs,
-    fallbackLanguage: i18n.defaultLang,
-    order: ["cookie", "header"],
-    lookupCookie: "lang",
-    caches: false,
-  }));
+  const detectLanguage = (order: ("cookie" | "header")[]) =>
+    languageDetector({
+      supportedLanguages: i18n.langs,
+      fallbackLanguage: i18n.defaultLang,
+      order,
+      lookupCookie: "lang",
+      caches: false,
+    });
+  const byCookie = detectLanguage(["cookie", "header"]);
+  const byHeader = detectLanguage(["header"]);
+  // A "lang" cookie sent twice counts as none, like every cookie we read.
+  app.use((c, next) =>
+    cookieCount(c.req.header("Cookie") ?? "", "lang") > 1
+      ? byHeader(c, next)
+      : byCookie(c, next)
+  );
 
   app.use(async (c, next) => {
     c.set("t", i18n.translator(c.get("language")));
-    const token = getCookie(c, SESSION_COOKIE);
+    // Sent twice (one tossed in by someone else): nobody is signed in.
+    const token = readCookie(c, config, SESSION_COOKIE);
     if (token) {
       const now = clock.now();
       const session = await getSession(kv, token, now);

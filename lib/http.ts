@@ -1,7 +1,7 @@
 // What every route shares: the Hono env type, page rendering and the cookies'
 // names and attributes.
 import type { Context } from "hono";
-import { deleteCookie, setCookie } from "hono/cookie";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
 import type { Config } from "./config.ts";
 import type { VNode } from "preact";
@@ -27,6 +27,47 @@ export type AppContext = Context<AppEnv>;
 export const SESSION_COOKIE = "session";
 /** Marks the browser that registered, so its activation page submits itself. */
 export const REGISTERED_COOKIE = "registered";
+
+/**
+ * In production the cookies we rely on carry the `__Host-` prefix: the
+ * browser then only accepts them from this exact host, Secure, for Path=/,
+ * so a page on a sibling subdomain cannot plant ("toss") one of its own.
+ */
+function cookiePrefix(config: Config): "host" | undefined {
+  return config.env === "production" ? "host" : undefined;
+}
+
+/** The name a cookie has on the wire (with its prefix, if any). */
+export function cookieName(config: Config, name: string): string {
+  return cookiePrefix(config) ? `__Host-${name}` : name;
+}
+
+/**
+ * A cookie's value, or undefined when it is absent *or sent more than once*.
+ * Two cookies of one name mean someone else set one (another path, a parent
+ * domain): the browser sends both and nothing says which is ours, so
+ * neither is trusted. hono's getCookie would return the first.
+ */
+export function readCookie(
+  c: Context,
+  config: Config,
+  name: string,
+): string | undefined {
+  const wire = cookieName(config, name);
+  const header = c.req.raw.headers.get("Cookie");
+  if (!header || cookieCount(header, wire) !== 1) return undefined;
+  return getCookie(c, wire);
+}
+
+/** How many times `name` appears in a Cookie header. */
+export function cookieCount(header: string, name: string): number {
+  let count = 0;
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === name) count++;
+  }
+  return count;
+}
 
 export function renderPage(
   c: AppContext,
@@ -77,16 +118,42 @@ export function setSessionCookie(
     path: "/",
     secure: config.secureCookies,
     maxAge: Math.floor(config.sessionTtlMs / 1000),
+    prefix: cookiePrefix(config),
   });
 }
+
+/**
+ * The registering browser's marker. Outside production it is only sent to
+ * /activate; a `__Host-` cookie must have Path=/.
+ */
+export function setRegisteredCookie(
+  c: AppContext,
+  config: Config,
+  marker: string,
+  maxAgeMs: number,
+): void {
+  setCookie(c, REGISTERED_COOKIE, marker, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: REGISTERED_COOKIE_PATH,
+    secure: config.secureCookies,
+    maxAge: Math.floor(maxAgeMs / 1000),
+    prefix: cookiePrefix(config),
+  });
+}
+
+const REGISTERED_COOKIE_PATH = "/activate";
 
 export function clearCookie(
   c: AppContext,
   config: Config,
-  name: string,
-  path = "/",
+  name: typeof SESSION_COOKIE | typeof REGISTERED_COOKIE,
 ): void {
-  deleteCookie(c, name, { path, secure: config.secureCookies });
+  deleteCookie(c, name, {
+    path: name === REGISTERED_COOKIE ? REGISTERED_COOKIE_PATH : "/",
+    secure: config.secureCookies,
+    prefix: cookiePrefix(config),
+  });
 }
 
 /** "ada@example.com" → "a…@example.com": enough to recognise, not to harvest. */

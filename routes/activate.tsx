@@ -2,7 +2,6 @@
 // shows a one-button page (which submits itself in the browser that
 // registered); the POST activates and signs the person in.
 import { Hono } from "hono";
-import { getCookie } from "hono/cookie";
 import { Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
@@ -20,6 +19,7 @@ import {
   clearCookie,
   FORM_TYPE,
   pageInfo,
+  readCookie,
   readForm,
   REGISTERED_COOKIE,
   renderPage,
@@ -65,7 +65,8 @@ export function activateRoutes(deps: AppDeps) {
 
   /** Who this browser registered as (its "registered" cookie), or null. */
   async function registrantHere(c: AppContext): Promise<string | null> {
-    const marker = getCookie(c, REGISTERED_COOKIE);
+    // Sent twice (one tossed in by someone else): not the registering browser.
+    const marker = readCookie(c, config, REGISTERED_COOKIE);
     if (!marker) return null;
     const res = await signer.verify(REGISTERED_PURPOSE, marker, {
       maxAgeMs: config.activationMaxAgeMs,
@@ -245,7 +246,7 @@ export function activateRoutes(deps: AppDeps) {
       const old = c.get("session");
       if (old) await deleteSession(deps.kv, old.idHash);
       setSessionCookie(c, config, res.session.token);
-      clearCookie(c, config, REGISTERED_COOKIE, "/activate");
+      clearCookie(c, config, REGISTERED_COOKIE);
       return c.redirect(config.redirectAfterActivation, 303);
     }
     if (res.reason === "already_active") {

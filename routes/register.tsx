@@ -1,6 +1,5 @@
 // /register: the sign-up form, its POST, and the "check your inbox" page.
 import { Hono } from "hono";
-import { setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { checkInboxHandler } from "../components/Message.tsx";
@@ -12,8 +11,8 @@ import {
   type PageInfo,
   pageInfo,
   readForm,
-  REGISTERED_COOKIE,
   renderPage,
+  setRegisteredCookie,
 } from "../lib/http.ts";
 import { createPageCache } from "../lib/page_cache.ts";
 import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
@@ -109,13 +108,7 @@ export function registerRoutes(deps: AppDeps) {
       sub: res.registrant,
       iat: clock.now(),
     });
-    setCookie(c, REGISTERED_COOKIE, marker, {
-      httpOnly: true,
-      sameSite: "Lax",
-      path: "/activate",
-      secure: config.secureCookies,
-      maxAge: REGISTERED_COOKIE_MAX_AGE_MS / 1000,
-    });
+    setRegisteredCookie(c, config, marker, REGISTERED_COOKIE_MAX_AGE_MS);
     deliverSoon(deps, res.outboxId);
     return c.redirect("/register/done", 303);
   });
