@@ -1,5 +1,20 @@
 // Every Deno KV key the app uses, in one place. Indexes hold ids, never copies
 // of records, so they cannot drift out of date.
+import { createHash } from "node:crypto";
+
+/** Subjects this long or longer are stored as their SHA-256. */
+const MAX_SUBJECT_LENGTH = 256;
+
+/**
+ * A key part that came from a request, at a bounded size: Deno KV refuses
+ * keys over 2 KiB with an exception, which a client must not be able to
+ * cause. Validation already bounds emails and addresses; this is the floor.
+ */
+export function boundedPart(part: string): string {
+  return part.length < MAX_SUBJECT_LENGTH
+    ? part
+    : `sha256:${createHash("sha256").update(part).digest("hex")}`;
+}
 
 export const keys = {
   user: (id: string) => ["users", id] as const,
@@ -20,19 +35,20 @@ export const keys = {
   undeliveredAll: () => ["signals_undelivered"] as const,
   /** One counter per rule, subject (an IP or email) and fixed window. */
   rateLimit: (rule: string, subject: string, windowStart: number) =>
-    ["rate_limits", rule, subject, windowStart] as const,
+    ["rate_limits", rule, boundedPart(subject), windowStart] as const,
   /** When a subject may pass a cooldown rule again (epoch ms). */
   cooldown: (rule: string, subject: string) =>
-    ["cooldowns", rule, subject] as const,
+    ["cooldowns", rule, boundedPart(subject)] as const,
   /** Failed sign-ins per address and client: one client cannot lock out another. */
   loginAttempts: (email: string, from: string) =>
-    ["login_attempts", email, from] as const,
-  loginAttemptsOf: (email: string) => ["login_attempts", email] as const,
+    ["login_attempts", boundedPart(email), boundedPart(from)] as const,
+  loginAttemptsOf: (email: string) =>
+    ["login_attempts", boundedPart(email)] as const,
   /** The signing key a development instance made itself (no SECRET_KEY). */
   devSecretKey: () => ["dev_secret_key"] as const,
   /** When a network (IPv4 address, IPv6 /48) last failed to sign in here. */
   loginFailure: (email: string, network: string) =>
-    ["login_failures", email, network] as const,
+    ["login_failures", boundedPart(email), network] as const,
   /** Who may hash a password for a link or account now (lib/hash_turns.ts). */
   hashTurn: (subject: string) => ["hash_turns", subject] as const,
 };

@@ -1,6 +1,7 @@
 // Rate limits as the routes apply them: per client IP and per email address,
 // for each action that costs us a hash or a mail. Pages and the JSON API call
 // the same check; each renders the refusal its own way.
+import { isIP } from "node:net";
 import { getConnInfo } from "hono/deno";
 import { Layout } from "../components/Layout.tsx";
 import { Message } from "../components/Message.tsx";
@@ -23,17 +24,28 @@ export type LimitedAction =
   | "forgot"
   | "password";
 
+/** The longest textual IP address (an IPv6 with an IPv4 tail). */
+const MAX_IP_LENGTH = 45;
+
+/** True for a plain IPv4 or IPv6 address (no port, no zone, no brackets). */
+export function isIpAddress(value: string): boolean {
+  return value.length <= MAX_IP_LENGTH && isIP(value) !== 0;
+}
+
 /**
  * The peer's address. Behind `hops` trusted proxies, each of which appends
  * the address it saw to X-Forwarded-For, the client is the hops-th entry from
  * the right; anything further left is whatever the client chose to send.
+ * An entry that is not an IP address (a misconfigured hop count lets the
+ * client write it) is ignored for the socket's address: made-up values
+ * would each get a budget of their own, and long ones would not fit a key.
  */
 export function clientIp(c: AppContext, hops: number): string {
   if (hops > 0) {
     const chain = (c.req.header("x-forwarded-for") ?? "").split(",")
       .map((part) => part.trim()).filter(Boolean);
     const ip = chain[chain.length - hops];
-    if (ip) return ip;
+    if (ip && isIpAddress(ip)) return ip;
   }
   try {
     return getConnInfo(c).remote.address ?? "unknown";

@@ -171,3 +171,16 @@ Deno.test("login ceiling: counts checked failures only; spent, a fresh network g
     (await passLoginCeiling(kv, "bob@example.com", "192.0.2.1", opts, now)).ok,
   );
 });
+
+Deno.test("rate limit: a subject of any length fits a key and keeps its own count", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const rule = { limit: 1, windowMs: 60_000 };
+  const long = "x".repeat(10_000);
+  const other = "x".repeat(9_999) + "y";
+  assert.equal((await hitRateLimit(kv, "r", long, rule, 0)).ok, true);
+  assert.equal((await hitRateLimit(kv, "r", long, rule, 0)).ok, false);
+  assert.equal((await hitRateLimit(kv, "r", other, rule, 0)).ok, true);
+  assert.equal((await hitCooldown(kv, "c", long, 1_000, 0)).ok, true);
+  assert.equal((await hitCooldown(kv, "c", long, 1_000, 1)).ok, false);
+  assert.equal((await beginLoginAttempt(kv, long, long, 3, 0)).ok, true);
+});
