@@ -87,6 +87,8 @@ const EnvSchema = z.object({
   RATE_LIMIT_IP: rate("30/15m"),
   RATE_LIMIT_EMAIL: rate("10/15m"),
   RESEND_INTERVAL: duration("60s"),
+  MAIL_BUDGET_PER_DOMAIN_HOUR: z.coerce.number().int().min(1).default(100),
+  MAIL_BUDGET_HOUR: z.coerce.number().int().min(1).default(1000),
   LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
   TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
   SESSION_TTL: duration("14d"),
@@ -149,8 +151,15 @@ export interface Config {
   rateLimitIp: RateLimit;
   /** Per action and email address. */
   rateLimitEmail: RateLimit;
-  /** The shortest time between two activation mails asked for one address. */
+  /**
+   * The shortest time between two activation mails, or two reset mails,
+   * asked for one (canonical) mailbox.
+   */
   resendIntervalMs: number;
+  /** Mails per hour to one recipient domain; more are not sent. */
+  mailBudgetPerDomainHour: number;
+  /** Mails per hour in all; more are not sent. */
+  mailBudgetHour: number;
   /** Failed logins per account before each next try must wait longer. */
   loginFreeFailures: number;
   /** Proxies in front of the app that append to X-Forwarded-For; 0: none. */
@@ -339,6 +348,8 @@ export function loadConfig(
       rateLimitIp: e.RATE_LIMIT_IP,
       rateLimitEmail: e.RATE_LIMIT_EMAIL,
       resendIntervalMs: e.RESEND_INTERVAL,
+      mailBudgetPerDomainHour: e.MAIL_BUDGET_PER_DOMAIN_HOUR,
+      mailBudgetHour: e.MAIL_BUDGET_HOUR,
       loginFreeFailures: e.LOGIN_FREE_FAILURES,
       trustedProxyHops: e.TRUSTED_PROXY_HOPS,
       sessionTtlMs: e.SESSION_TTL,

@@ -42,6 +42,8 @@ export const keys = {
   /** Failed sign-ins per address and client: one client cannot lock out another. */
   loginAttempts: (email: string, from: string) =>
     ["login_attempts", boundedPart(email), boundedPart(from)] as const,
+  /** How many mails the hourly mail budgets refused (a KvU64 counter). */
+  mailBudgetRefused: () => ["counters", "mail_budget_refused"] as const,
   loginAttemptsOf: (email: string) =>
     ["login_attempts", boundedPart(email)] as const,
   /** The signing key a development instance made itself (no SECRET_KEY). */

@@ -8,6 +8,7 @@ import { Message } from "../components/Message.tsx";
 import type { Config } from "./config.ts";
 import type { Deps } from "./deps.ts";
 import { type AppContext, pageInfo, renderPage } from "./http.ts";
+import { canonicalMailbox } from "./mail_budget.ts";
 import {
   hitCooldown,
   hitRateLimit,
@@ -143,10 +144,13 @@ export async function limitRequest(
     now,
   );
   if (!byIp.ok || email === undefined) return byIp;
-  // Only resend has an interval: a new link retires the last one, so a
-  // second within seconds helps nobody and floods an inbox.
-  const gap = action === "resend"
-    ? await hitCooldown(kv, action, email, config.resendIntervalMs, now)
+  // Limits on mail count the mailbox, not the spelling: `ada+1@…` and
+  // `ada+2@…` reach one inbox and share its budget and interval.
+  const mailbox = action === "login" ? email : canonicalMailbox(email);
+  // Resend and forgot have an interval: a new link retires the last one, so
+  // a second within seconds helps nobody and floods an inbox.
+  const gap = action === "resend" || action === "forgot"
+    ? await hitCooldown(kv, action, mailbox, config.resendIntervalMs, now)
     : null;
   if (gap && !gap.ok) return gap;
   // Sign-in budgets count per address *and client*, or a stranger's wrong
@@ -164,7 +168,7 @@ export async function limitRequest(
     : await hitRateLimit(
       kv,
       `${action}:email`,
-      email,
+      mailbox,
       config.rateLimitEmail,
       now,
     );

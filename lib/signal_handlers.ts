@@ -8,6 +8,7 @@ import {
   passwordFingerprint,
   RESET_PURPOSE,
 } from "./links.ts";
+import { spendMailBudget } from "./mail_budget.ts";
 import type { Signal, SignalType } from "./signals.ts";
 import { getUser, type User } from "./users.ts";
 
@@ -36,6 +37,9 @@ async function sendTo(
   template: string,
   vars: Record<string, string>,
 ): Promise<void> {
+  // Over an hourly budget the mail is dropped (logged and counted): a flood
+  // of requests must not become a flood of mail to strangers.
+  if (!(await spendMailBudget(ctx, user.email)).ok) return;
   const mail = await ctx.emails.render(template, user.lang, {
     first_name: user.firstName,
     app_name: ctx.config.appName,

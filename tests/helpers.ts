@@ -26,6 +26,9 @@ export function testConfig(env: Record<string, string> = {}): Config {
     // the rate-limit tests set the limits they exercise.
     RATE_LIMIT_IP: "100000/1m",
     RATE_LIMIT_EMAIL: "100000/1m",
+    // Likewise the mail budgets; tests/security/mail_flood_test.ts sets them.
+    MAIL_BUDGET_PER_DOMAIN_HOUR: "1000000",
+    MAIL_BUDGET_HOUR: "1000000",
     ...env,
   });
   if (!res.ok) throw new Error(res.error);

@@ -142,6 +142,9 @@ export function appEnv(
     // The limiter still counts each request (its KV commit stays timed).
     RATE_LIMIT_IP: "1000000000/1m",
     RATE_LIMIT_EMAIL: "1000000000/1m",
+    // Likewise the hourly mail budgets (still spent, so still timed).
+    MAIL_BUDGET_PER_DOMAIN_HOUR: "1000000000",
+    MAIL_BUDGET_HOUR: "1000000000",
     ...extra,
   };
 }
