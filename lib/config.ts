@@ -107,6 +107,7 @@ const EnvSchema = z.object({
   MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
   MAIL_MAX_AGE: duration("2d"),
   APP_VERSION: z.string().trim().max(100).optional(),
+  DEV_MAIL: flag(false),
   HEALTH_MAX_OUTBOX_AGE: duration("15m"),
   SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
   LOG_FORMAT: z.enum(["text", "json"]).default("text"),
@@ -201,6 +202,8 @@ export interface Config {
   passwordQueueLimit: number;
   /** Argon2id cost for new hashes; never below an OWASP configuration. */
   passwordParams: { memoryKib: number; iterations: number };
+  /** /dev/mail: DEV_MAIL=1, in development only (see lib/server.ts). */
+  devMail: boolean;
   /** APP_VERSION, else deno.json's "version"; shown by /healthz. */
   version: string;
   /** /healthz says "degraded" once the oldest outbox entry is older. */
@@ -389,6 +392,7 @@ export function loadConfig(
       passwordBackend: e.PASSWORD_BACKEND,
       passwordQueueLimit: e.PASSWORD_QUEUE_LIMIT,
       passwordParams,
+      devMail: e.DEV_MAIL && e.APP_ENV === "development",
       version: e.APP_VERSION ?? denoJson.version,
       healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
       shutdownGraceMs: e.SHUTDOWN_GRACE,

@@ -66,11 +66,12 @@ export async function startApp(
     log,
     `cloud-user/${config.version}`,
   );
-  // /dev/mail: only in development, only with a backend that sends nothing.
+  // /dev/mail: only when asked for (DEV_MAIL=1) in development, only with a
+  // backend that sends nothing.
   let mailbox: Mailbox | undefined;
   let mailer = baseMailer;
   if (
-    config.env === "development" &&
+    config.devMail && config.env === "development" &&
     (config.mail.backend === "console" || config.mail.backend === "memory")
   ) {
     const recording = createRecordingMailer(baseMailer, {

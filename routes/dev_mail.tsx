@@ -1,11 +1,16 @@
 // /dev/mail: the mails the app sent, readable in the browser with clickable
 // links, so a developer can walk every flow without a mail server. Mounted
-// only when lib/server.ts made a mailbox (development + console/memory mail);
-// everywhere else the path is an ordinary 404.
+// only when lib/server.ts made a mailbox (DEV_MAIL=1 in development with
+// console/memory mail); everywhere else the path is an ordinary 404.
 import { Hono } from "hono";
 import { Layout } from "../components/Layout.tsx";
 import type { AppDeps } from "../lib/deps.ts";
-import { type AppEnv, pageInfo, renderPage } from "../lib/http.ts";
+import {
+  type AppContext,
+  type AppEnv,
+  pageInfo,
+  renderPage,
+} from "../lib/http.ts";
 import { clientIp } from "../lib/request_limits.tsx";
 import { markComplete, SECURE_HEADERS } from "../lib/secure_headers.ts";
 import type { Mailbox } from "../lib/mail/recording.ts";
@@ -48,13 +53,31 @@ function isLoopback(ip: string): boolean {
   return /^127\./.test(ip) || ip === "::1" || /^::ffff:127\./.test(ip);
 }
 
+/** Headers a proxy or tunnel adds: the request did not come straight here. */
+const FORWARDING = /^(forwarded|x-forwarded-.*|x-real-ip|via)$/i;
+
+/**
+ * Only the developer's own browser, straight to the server: a loopback
+ * peer, no proxy in between (behind a local proxy or tunnel every visitor
+ * is "loopback"), and the Host the app is configured for (a DNS-rebinding
+ * page reaches a loopback server under its own host name).
+ */
+function isDeveloper(c: AppContext, appOrigin: string): boolean {
+  if (!isLoopback(clientIp(c, 0))) return false;
+  if (c.req.header("host") !== new URL(appOrigin).host) return false;
+  for (const name of c.req.raw.headers.keys()) {
+    if (FORWARDING.test(name)) return false;
+  }
+  return true;
+}
+
 export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
   const { config } = deps;
   const app = new Hono<AppEnv>();
   // Every link the app mailed is readable here: only from this machine, even
   // when a development server listens on all interfaces.
   app.use(async (c, next) => {
-    if (!isLoopback(clientIp(c, 0))) return c.notFound();
+    if (!isDeveloper(c, config.appOrigin)) return c.notFound();
     await next();
     // Set on the response itself: c.header() would copy it into a new one,
     // losing the mark that the HTML view's headers are complete.

@@ -120,7 +120,7 @@ Deno.test("tossed cookies: production names its cookies __Host- (Secure, Path=/,
   await using smtp = await startSmtpServer();
   await using app = await startTestApp({
     env: {
-      DENO_ENV: "production",
+      APP_ENV: "production",
       KV_PATH: "data/never-opened-by-this-test.sqlite3",
       APP_ORIGIN: "https://app.test",
       MAIL_BACKEND: "smtp",
