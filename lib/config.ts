@@ -116,6 +116,9 @@ const EnvSchema = z.object({
     DEFAULT_LOG_BUFFER_LINES,
   ),
   MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  HEADERS_TIMEOUT: duration("30s"),
+  IDLE_TIMEOUT: duration("60s"),
+  MIN_BODY_RATE: z.coerce.number().int().min(1).default(240),
   PASSWORD_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   PASSWORD_BACKEND: z.enum(["auto", "native", "wasm"]).default("auto"),
   PASSWORD_QUEUE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(
@@ -194,6 +197,16 @@ export interface Config {
   /** Log lines held while stdout is slow; beyond, lines are dropped and counted. */
   logBufferLines: number;
   maxBodyBytes: number;
+  /**
+   * Slow and idle clients are closed (lib/slow_clients.ts); null on Deno
+   * Deploy, where the app serves through Deno.serve alone.
+   */
+  slowClients: {
+    headersTimeoutMs: number;
+    idleTimeoutMs: number;
+    minBodyBytesPerSecond: number;
+    bodyGraceMs: number;
+  } | null;
   /** Hashes at once (native) or hash-wasm worker threads (0: main thread). */
   passwordWorkers: number;
   /** "auto": the native addon when it loads, else hash-wasm. */
@@ -384,6 +397,13 @@ export function loadConfig(
       logLevel: e.LOG_LEVEL,
       logBufferLines: e.LOG_BUFFER_LINES,
       maxBodyBytes: e.MAX_BODY_BYTES,
+      slowClients: onDeploy ? null : {
+        headersTimeoutMs: e.HEADERS_TIMEOUT,
+        idleTimeoutMs: e.IDLE_TIMEOUT,
+        minBodyBytesPerSecond: e.MIN_BODY_RATE,
+        // A body's first seconds may be slow (a phone waking its radio).
+        bodyGraceMs: Math.min(5_000, e.HEADERS_TIMEOUT),
+      },
       // One core stays with the event loop: on 2 cores, two hashing workers
       // made GET p99 4-7x its idle value during a sign-up rush, one worker
       // 1.8-2.2x, at 8 instead of 13 sign-ups/s (README, Benchmarks).

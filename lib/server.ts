@@ -15,6 +15,7 @@ import { type I18n, loadLocales } from "./i18n.ts";
 import { createRecordingMailer, type Mailbox } from "./mail/recording.ts";
 import { resolveSecretKey } from "./dev_secret.ts";
 import { openKv } from "./open_kv.ts";
+import { type ClientGuard, guardConnections } from "./slow_clients.ts";
 
 export interface StartOptions {
   kv?: Deno.Kv;
@@ -150,12 +151,31 @@ export async function startApp(
 
   const app = createApp(deps);
   const ready = Promise.withResolvers<Deno.NetAddr>();
+  // With slow-client limits, Deno.serve listens on loopback behind the
+  // relay that enforces them, and learns each request's client from it.
+  const limits = config.slowClients;
+  let guard: ClientGuard | null = null;
   const server = Deno.serve({
-    port: config.port,
-    hostname: config.hostname,
+    port: limits ? 0 : config.port,
+    hostname: limits ? "127.0.0.1" : config.hostname,
     onListen: (addr) => ready.resolve(addr),
-  }, app.fetch);
-  const addr = await ready.promise;
+  }, (req, info) => {
+    const client = guard?.clientOf(info.remoteAddr.port);
+    return app.fetch(
+      req,
+      client ? { remoteAddr: client, completed: info.completed } : info,
+    );
+  });
+  const served = await ready.promise;
+  if (limits) {
+    guard = guardConnections(
+      { hostname: config.hostname, port: config.port },
+      served,
+      limits,
+      { onClose: (reason) => log.debug("connection closed", { reason }) },
+    );
+  }
+  const addr = guard?.addr ?? served;
   const host = addr.hostname.includes(":")
     ? `[${addr.hostname}]`
     : addr.hostname;
@@ -178,7 +198,9 @@ export async function startApp(
       closing ??= (async () => {
         stopping = true;
         const drained = (async () => {
+          guard?.stopAccepting();
           await server.shutdown();
+          await guard?.close();
           stop.abort();
           await idle();
           return true;
