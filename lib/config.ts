@@ -109,6 +109,7 @@ const EnvSchema = z.object({
   APP_VERSION: z.string().trim().max(100).optional(),
   DEV_MAIL: flag(false),
   HEALTH_MAX_OUTBOX_AGE: duration("15m"),
+  HEALTH_TOKEN: z.string().min(16, "at least 16 characters").optional(),
   SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
   LOG_FORMAT: z.enum(["text", "json"]).default("text"),
   LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
@@ -225,6 +226,8 @@ export interface Config {
   shutdownGraceMs: number;
   /** Accepted but worth a line in the log at start-up. */
   warnings: string[];
+  /** Bearer token for /healthz's detailed view from afar; none: loopback only. */
+  healthToken: string | undefined;
 }
 
 export type ConfigResult =
@@ -417,6 +420,7 @@ export function loadConfig(
       healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
       shutdownGraceMs: e.SHUTDOWN_GRACE,
       warnings,
+      healthToken: e.HEALTH_TOKEN,
     },
   };
 }

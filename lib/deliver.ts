@@ -246,6 +246,9 @@ export function createDeliverer(
           versionstamp,
           (a) =>
             a.delete(key).delete(keys.undelivered(outboxId))
+              // Out of the outbox: /healthz's backlog counts it done.
+              .sum(keys.outboxDone(), 1n)
+              .sum(keys.deliveryFailures(), 1n)
               .set(
                 keys.deadLetter(outboxId),
                 {
@@ -265,16 +268,20 @@ export function createDeliverer(
         return { outcome: "dead", ms };
       }
       // Release the lease so a retry (queue or sweep) can claim it again.
-      await putBack(outboxId, versionstamp, (a) =>
-        a.set(
-          key,
-          {
-            ...entry,
-            leaseUntil: 0,
-            lastError,
-            nextAttemptAt: now + backoff,
-          } satisfies OutboxEntry,
-        ));
+      await putBack(
+        outboxId,
+        versionstamp,
+        (a) =>
+          a.sum(keys.deliveryFailures(), 1n).set(
+            key,
+            {
+              ...entry,
+              leaseUntil: 0,
+              lastError,
+              nextAttemptAt: now + backoff,
+            } satisfies OutboxEntry,
+          ),
+      );
       countMail("failed", entry.signal.type);
       log.warn("signal delivery failed", {
         ...logFields(outboxId, entry, ms),
@@ -296,6 +303,7 @@ export function createDeliverer(
       for (const { id } of sent) {
         atomic.delete(keys.outboxEntry(id)).delete(keys.undelivered(id));
       }
+      atomic.sum(keys.outboxDone(), BigInt(sent.length));
       try {
         await atomic.commit();
         break;

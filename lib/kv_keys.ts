@@ -42,6 +42,11 @@ export const keys = {
   /** Failed sign-ins per address and client: one client cannot lock out another. */
   loginAttempts: (email: string, from: string) =>
     ["login_attempts", boundedPart(email), boundedPart(from)] as const,
+  /** Outbox entries ever added, and ever done with (KvU64 counters). */
+  outboxAdded: () => ["counters", "outbox_added"] as const,
+  outboxDone: () => ["counters", "outbox_done"] as const,
+  /** Delivery attempts that failed (a KvU64 counter). */
+  deliveryFailures: () => ["counters", "delivery_failures"] as const,
   /** How many mails the hourly mail budgets refused (a KvU64 counter). */
   mailBudgetRefused: () => ["counters", "mail_budget_refused"] as const,
   loginAttemptsOf: (email: string) =>

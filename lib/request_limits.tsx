@@ -55,6 +55,26 @@ export function clientIp(c: AppContext, hops: number): string {
   }
 }
 
+function isLoopback(ip: string): boolean {
+  return /^127\./.test(ip) || ip === "::1" || /^::ffff:127\./.test(ip);
+}
+
+/** Headers a proxy or tunnel adds: the request did not come straight here. */
+const FORWARDING = /^(forwarded|x-forwarded-.*|x-real-ip|via)$/i;
+
+/**
+ * A request from this machine, straight to the app: a loopback peer and no
+ * forwarding header (behind a local proxy or tunnel every visitor's TCP
+ * peer is loopback).
+ */
+export function isDirectFromLoopback(c: AppContext): boolean {
+  if (!isLoopback(clientIp(c, 0))) return false;
+  for (const name of c.req.raw.headers.keys()) {
+    if (FORWARDING.test(name)) return false;
+  }
+  return true;
+}
+
 /**
  * The client as rate limits count it: an IPv4 address, or the /64 network of
  * an IPv6 one. One subscriber usually gets a whole /64 and can change the

@@ -82,7 +82,9 @@ export function addSignal(
     nextAttemptAt: now,
   };
   atomic.check({ key: keys.outboxEntry(id), versionstamp: null })
-    .set(keys.outboxEntry(id), entry);
+    .set(keys.outboxEntry(id), entry)
+    // /healthz reads the backlog from counters instead of scanning.
+    .sum(keys.outboxAdded(), 1n);
   if (queue) {
     const message: QueueMessage = { outboxId: id };
     atomic.enqueue(message, {

@@ -88,7 +88,8 @@ export async function deleteUser(
   for await (const entry of listOutbox(kv)) {
     if (entry.signal.userId !== user.id) continue;
     await kv.atomic().delete(keys.outboxEntry(entry.id))
-      .delete(keys.undelivered(entry.id)).commit();
+      .delete(keys.undelivered(entry.id))
+      .sum(keys.outboxDone(), 1n).commit();
     mails++;
   }
   for await (const entry of listDeadLetters(kv)) {
@@ -160,6 +161,8 @@ export async function reviveOutbox(
           revivedAt: now,
         } satisfies OutboxEntry,
       )
+      // Back in the outbox: /healthz's backlog counts it again.
+      .sum(keys.outboxAdded(), 1n)
       .commit();
     if (res.ok) due.push(entry.id);
   }

@@ -11,7 +11,7 @@ import {
   pageInfo,
   renderPage,
 } from "../lib/http.ts";
-import { clientIp } from "../lib/request_limits.tsx";
+import { isDirectFromLoopback } from "../lib/request_limits.tsx";
 import { markComplete, SECURE_HEADERS } from "../lib/secure_headers.ts";
 import type { Mailbox } from "../lib/mail/recording.ts";
 
@@ -49,13 +49,6 @@ function mailHtmlResponse(html: string): Response {
   return markComplete(new Response(html, { headers }));
 }
 
-function isLoopback(ip: string): boolean {
-  return /^127\./.test(ip) || ip === "::1" || /^::ffff:127\./.test(ip);
-}
-
-/** Headers a proxy or tunnel adds: the request did not come straight here. */
-const FORWARDING = /^(forwarded|x-forwarded-.*|x-real-ip|via)$/i;
-
 /**
  * Only the developer's own browser, straight to the server: a loopback
  * peer, no proxy in between (behind a local proxy or tunnel every visitor
@@ -63,12 +56,8 @@ const FORWARDING = /^(forwarded|x-forwarded-.*|x-real-ip|via)$/i;
  * page reaches a loopback server under its own host name).
  */
 function isDeveloper(c: AppContext, appOrigin: string): boolean {
-  if (!isLoopback(clientIp(c, 0))) return false;
-  if (c.req.header("host") !== new URL(appOrigin).host) return false;
-  for (const name of c.req.raw.headers.keys()) {
-    if (FORWARDING.test(name)) return false;
-  }
-  return true;
+  return isDirectFromLoopback(c) &&
+    c.req.header("host") === new URL(appOrigin).host;
 }
 
 export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {

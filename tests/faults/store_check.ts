@@ -1,6 +1,7 @@
 // After a race or a fault: does every KV record parse with its schema, and do
 // the user records and the email index agree? Returns the problems found.
 import { HashTurnSchema } from "../../lib/hash_turns.ts";
+import { CounterSchema } from "../../lib/health.ts";
 import { keys } from "../../lib/kv_keys.ts";
 import {
   AttemptsSchema,
@@ -29,6 +30,7 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
       cooldowns: CooldownSchema,
       hash_turns: HashTurnSchema,
       login_failures: NetworkFailureSchema,
+      counters: CounterSchema,
     }[String(table)];
     if (schema) {
       const parsed = schema.safeParse(entry.value);
