@@ -120,6 +120,7 @@ const EnvSchema = z.object({
   HEADERS_TIMEOUT: duration("30s"),
   IDLE_TIMEOUT: duration("60s"),
   MIN_BODY_RATE: z.coerce.number().int().min(1).default(240),
+  SLOW_CLIENT_RELAY: flag(true),
   PASSWORD_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
   PASSWORD_BACKEND: z.enum(["auto", "native", "wasm"]).default("auto"),
   PASSWORD_QUEUE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(
@@ -200,7 +201,8 @@ export interface Config {
   maxBodyBytes: number;
   /**
    * Slow and idle clients are closed (lib/slow_clients.ts); null on Deno
-   * Deploy, where the app serves through Deno.serve alone.
+   * Deploy, where the app serves through Deno.serve alone, and with
+   * SLOW_CLIENT_RELAY=false (a reverse proxy in front enforces timeouts).
    */
   slowClients: {
     headersTimeoutMs: number;
@@ -400,7 +402,7 @@ export function loadConfig(
       logLevel: e.LOG_LEVEL,
       logBufferLines: e.LOG_BUFFER_LINES,
       maxBodyBytes: e.MAX_BODY_BYTES,
-      slowClients: onDeploy ? null : {
+      slowClients: onDeploy || !e.SLOW_CLIENT_RELAY ? null : {
         headersTimeoutMs: e.HEADERS_TIMEOUT,
         idleTimeoutMs: e.IDLE_TIMEOUT,
         minBodyBytesPerSecond: e.MIN_BODY_RATE,

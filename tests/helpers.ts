@@ -26,7 +26,11 @@ export function testConfig(env: Record<string, string> = {}): Config {
     // the rate-limit tests set the limits they exercise.
     RATE_LIMIT_IP: "100000/1m",
     RATE_LIMIT_EMAIL: "100000/1m",
-    // Likewise the mail budgets; tests/security/mail_flood_test.ts sets them.
+    // Deno.serve directly: the relay costs CPU on every request and has its
+    // own tests (tests/security/slow_clients_test.ts turns it on; so do the
+    // tests that start main.ts as a process).
+    SLOW_CLIENT_RELAY: "false",
+    // High mail budgets too; tests/security/mail_flood_test.ts sets its own.
     MAIL_BUDGET_PER_DOMAIN_HOUR: "1000000",
     MAIL_BUDGET_HOUR: "1000000",
     ...env,

@@ -5,6 +5,7 @@ import assert from "node:assert/strict";
 import { startTestApp } from "../helpers.ts";
 
 const LIMITS = {
+  SLOW_CLIENT_RELAY: "true",
   HEADERS_TIMEOUT: "400ms",
   IDLE_TIMEOUT: "400ms",
   MIN_BODY_RATE: "2000",
