@@ -47,6 +47,9 @@ export const keys = {
   outboxDone: () => ["counters", "outbox_done"] as const,
   /** Delivery attempts that failed (a KvU64 counter). */
   deliveryFailures: () => ["counters", "delivery_failures"] as const,
+  /** Mails spent from an hourly budget ("domain" or "total"), a KvU64. */
+  mailBudget: (scope: string, subject: string, windowStart: number) =>
+    ["mail_budget", scope, boundedPart(subject), windowStart] as const,
   /** How many mails the hourly mail budgets refused (a KvU64 counter). */
   mailBudgetRefused: () => ["counters", "mail_budget_refused"] as const,
   loginAttemptsOf: (email: string) =>

@@ -4,7 +4,6 @@
 // spends from an hourly budget for its recipient's domain and one for all.
 import type { Deps } from "./deps.ts";
 import { keys } from "./kv_keys.ts";
-import { hitRateLimit } from "./rate_limit.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -32,34 +31,40 @@ export type MailBudgetScope = "domain" | "total";
 /**
  * Spends one mail from the recipient domain's and the overall hourly
  * budget. Over either, the mail must not be sent: the refusal is logged and
- * counted (shown by /healthz). A budget that only lost write races is not
- * spent: that throws, so the delivery is retried instead of dropped.
+ * counted (shown by /healthz). The counters are KvU64 sums, which never
+ * conflict (every instance's deliverers spend from the same two keys at
+ * once); a mail passes when the count after its own increment is within
+ * the limit, so no more than the limit ever pass.
  */
 export async function spendMailBudget(
   deps: Pick<Deps, "kv" | "config" | "clock" | "log">,
   to: string,
 ): Promise<{ ok: true } | { ok: false; scope: MailBudgetScope }> {
   const { kv, config, clock, log } = deps;
-  const now = clock.now();
+  const windowStart = Math.floor(clock.now() / HOUR_MS) * HOUR_MS;
+  const domain = mailDomain(to);
   const budgets = [
-    ["domain", "mail:domain", mailDomain(to), config.mailBudgetPerDomainHour],
-    ["total", "mail:total", "all", config.mailBudgetHour],
+    ["domain", domain, config.mailBudgetPerDomainHour],
+    ["total", "all", config.mailBudgetHour],
   ] as const;
-  for (const [scope, rule, subject, limit] of budgets) {
-    const rate = { limit, windowMs: HOUR_MS };
-    const res = await hitRateLimit(kv, rule, subject, rate, now);
-    if (res.ok) continue;
-    const windowStart = Math.floor(now / HOUR_MS) * HOUR_MS;
-    const spent = await kv.get<number>(
-      keys.rateLimit(rule, subject, windowStart),
-    );
-    if ((spent.value ?? 0) < limit) {
-      throw new Error(`mail budget (${scope}) busy; try again`);
+  const counters = budgets.map(([scope, subject]) =>
+    keys.mailBudget(scope, subject, windowStart)
+  );
+  const spend = kv.atomic();
+  for (const key of counters) spend.sum(key, 1n);
+  await spend.commit();
+  const spent = await kv.getMany<Deno.KvU64[]>(counters);
+  for (const [i, [scope, subject, limit]] of budgets.entries()) {
+    const count = Number(spent[i].value?.value ?? 0n);
+    // The first mail of an hour tidies the hour before (sums cannot expire).
+    if (count === 1) {
+      await kv.delete(keys.mailBudget(scope, subject, windowStart - HOUR_MS));
     }
+    if (count <= limit) continue;
     await kv.atomic().sum(keys.mailBudgetRefused(), 1n).commit();
     log.warn("mail budget spent; mail not sent", {
       scope,
-      domain: mailDomain(to),
+      domain,
       limitPerHour: limit,
     });
     return { ok: false, scope };

@@ -31,6 +31,7 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
       hash_turns: HashTurnSchema,
       login_failures: NetworkFailureSchema,
       counters: CounterSchema,
+      mail_budget: CounterSchema,
     }[String(table)];
     if (schema) {
       const parsed = schema.safeParse(entry.value);
