@@ -4,6 +4,7 @@
 // spends from an hourly budget for its recipient's domain and one for all.
 import type { Deps } from "./deps.ts";
 import { keys } from "./kv_keys.ts";
+import { countMailBudgetRefused } from "./metrics.ts";
 
 const HOUR_MS = 3_600_000;
 
@@ -62,6 +63,7 @@ export async function spendMailBudget(
     }
     if (count <= limit) continue;
     await kv.atomic().sum(keys.mailBudgetRefused(), 1n).commit();
+    countMailBudgetRefused(scope);
     log.warn("mail budget spent; mail not sent", {
       scope,
       domain,

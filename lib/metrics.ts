@@ -24,6 +24,13 @@ const mails = meter.createCounter("cloud_user.mails", {
   description:
     "Outbox deliveries by outcome: sent, failed (retried later), dead_lettered",
 });
+const mailBudgetRefused = meter.createCounter(
+  "cloud_user.mail_budget_refused",
+  {
+    description:
+      "Mails not sent because an hourly budget was spent (scope=domain or total)",
+  },
+);
 const signalToMail = meter.createHistogram("cloud_user.signal_to_mail", {
   description: "From the signal's commit to its mail accepted by the provider",
   unit: "s",
@@ -41,6 +48,8 @@ export function countMail(
 ): void {
   mails.add(1, { outcome, signal });
 }
+export const countMailBudgetRefused = (scope: "domain" | "total") =>
+  mailBudgetRefused.add(1, { scope });
 export const recordSignalToMail = (ms: number, signal: string) =>
   signalToMail.record(Math.max(0, ms) / 1000, { signal });
 
