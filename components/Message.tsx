@@ -1,6 +1,7 @@
 // A page that only says something: errors, notices, "check your inbox".
 import type { ComponentChildren } from "preact";
 import type { Config } from "../lib/config.ts";
+import { formatDuration } from "../lib/durations.ts";
 import {
   type AppContext,
   type PageInfo,
@@ -11,7 +12,11 @@ import type { Translate } from "../lib/i18n.ts";
 import { Layout } from "./Layout.tsx";
 
 export function Message(
-  props: { title: string; body: string; children?: ComponentChildren },
+  props: {
+    title: string;
+    body: ComponentChildren;
+    children?: ComponentChildren;
+  },
 ) {
   return (
     <section>
@@ -27,23 +32,33 @@ export function CheckInboxPage(
   props: {
     page: PageInfo;
     title: string;
-    body: string;
+    body: ComponentChildren;
     children?: ComponentChildren;
   },
 ) {
   return (
     <Layout page={props.page} title={props.title}>
       <Message title={props.title} body={props.body}>
-        <p class="aside">{props.page.t("done.spam")}</p>
+        <p class="hint">{props.page.t("done.spam")}</p>
       </Message>
       {props.children}
     </Layout>
   );
 }
 
+/** How long each kind of link works, in words in the page's language. */
+export function lifetimes(config: Config, lang: string) {
+  return {
+    activation_lifetime: formatDuration(config.activationMaxAgeMs, lang),
+    reset_lifetime: formatDuration(config.passwordResetMaxAgeMs, lang),
+  };
+}
+
 /**
  * The handler for a "check your inbox" page: its title and body keys, the
- * body's numbers (worked out once from the config), and anything below it.
+ * body's numbers, and anything below it. Every body may also say how long
+ * its link works, in words in the page's language: {activation_lifetime},
+ * {reset_lifetime}.
  */
 export function checkInboxHandler(
   config: Config,
@@ -59,7 +74,7 @@ export function checkInboxHandler(
       <CheckInboxPage
         page={page}
         title={t(keys.title)}
-        body={t(keys.body, vars)}
+        body={t(keys.body, { ...vars, ...lifetimes(config, page.lang) })}
       >
         {below?.(t)}
       </CheckInboxPage>,

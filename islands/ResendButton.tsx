@@ -4,6 +4,7 @@
 // will: the 202's retry_after, or a 429's Retry-After. The page knows no
 // limits of its own, so it cannot disagree with the server.
 import { useEffect, useRef, useState } from "preact/hooks";
+import { formatWait } from "../lib/durations.ts";
 import { type Messages, translateFrom } from "./messages.ts";
 
 /** Message keys (by prefix) this island needs. */
@@ -13,8 +14,6 @@ export const RESEND_BUTTON_MESSAGES = [
   "resend.wait",
   "resend.ready",
   "api.resend_accepted",
-  "limit.seconds",
-  "limit.minutes",
 ];
 
 export interface ResendButtonProps {
@@ -40,11 +39,10 @@ export function ResendButton({ messages }: ResendButtonProps) {
 
   const wait = (seconds: number, text: string) => {
     const s = Math.max(1, Math.ceil(seconds) || 1);
-    const words = s < 90
-      ? t("limit.seconds", { n: s })
-      : t("limit.minutes", { n: Math.ceil(s / 60) });
     setAnswer(text);
-    setNote(t("resend.wait", { wait: words }));
+    setNote(t("resend.wait", {
+      when: formatWait(s * 1000, document.documentElement.lang || "en"),
+    }));
     setLeft(s);
     setUntil(Date.now() + s * 1000);
   };

@@ -7,6 +7,7 @@ import { Layout } from "../components/Layout.tsx";
 import { Message } from "../components/Message.tsx";
 import type { Config } from "./config.ts";
 import type { Deps } from "./deps.ts";
+import { formatWait } from "./durations.ts";
 import { type AppContext, pageInfo, renderPage } from "./http.ts";
 import { canonicalMailbox } from "./mail_budget.ts";
 import {
@@ -224,14 +225,11 @@ export function tooManyPage(
   c.header("Retry-After", String(seconds));
   const page = pageInfo(c, config);
   const { t } = page;
-  const minutes = Math.ceil(seconds / 60);
-  const wait = seconds < 90
-    ? t("limit.seconds", { n: seconds })
-    : t("limit.minutes", { n: minutes });
+  const when = formatWait(seconds * 1000, page.lang);
   return renderPage(
     c,
     <Layout page={page} title={t("limit.title")}>
-      <Message title={t("limit.title")} body={t("limit.body", { wait })} />
+      <Message title={t("limit.title")} body={t("limit.body", { when })} />
     </Layout>,
     429,
   );

@@ -2,6 +2,7 @@
 // Handlers read the user afresh (messages carry ids only) and do nothing when
 // the state they announce has passed, so a late redelivery is harmless.
 import type { Deps } from "./deps.ts";
+import { formatDuration } from "./durations.ts";
 import type { EmailRenderer } from "./emails.ts";
 import {
   ACTIVATION_PURPOSE,
@@ -28,8 +29,6 @@ export type SignalHandler<T extends SignalType> = (
   origin: SignalOrigin,
 ) => Promise<void>;
 
-const hours = (ms: number) => String(Math.max(1, Math.round(ms / 3_600_000)));
-
 async function sendTo(
   ctx: HandlerContext,
   origin: SignalOrigin,
@@ -43,6 +42,8 @@ async function sendTo(
   const mail = await ctx.emails.render(template, user.lang, {
     first_name: user.firstName,
     app_name: ctx.config.appName,
+    app_origin: ctx.config.appOrigin,
+    logo_url: ctx.config.appLogoUrl ?? "",
     ...vars,
   });
   // One key per outbox entry: a provider that saw our first attempt (whose
@@ -74,7 +75,7 @@ async function sendActivationEmail(
   });
   await sendTo(ctx, origin, user, "activation", {
     link: `${ctx.config.appOrigin}/activate/${token}`,
-    hours: hours(ctx.config.activationMaxAgeMs),
+    lifetime: formatDuration(ctx.config.activationMaxAgeMs, user.lang),
   });
 }
 
@@ -105,7 +106,7 @@ async function sendPasswordReset(
   });
   await sendTo(ctx, origin, user, "password_reset", {
     link: `${ctx.config.appOrigin}/password/reset/${token}`,
-    minutes: String(Math.round(ctx.config.passwordResetMaxAgeMs / 60_000)),
+    lifetime: formatDuration(ctx.config.passwordResetMaxAgeMs, user.lang),
   });
 }
 

@@ -140,7 +140,7 @@ export function passwordRoutes(deps: AppDeps) {
     checkInboxHandler(
       config,
       { title: "forgot.sent_title", body: "forgot.sent_body" },
-      { minutes: Math.round(config.passwordResetMaxAgeMs / 60_000) },
+      {},
     ),
   );
 

@@ -31,7 +31,7 @@ Deno.test("password: a reset link saves the new password, ends other sessions an
   const path = await resetLink(app);
   const mail = app.mailer.sent.at(-1)!;
   assert.equal(mail.subject, "Reset your cloud-user password");
-  assert.match(mail.text, /works for 60 minutes/);
+  assert.match(mail.text, /works for 1 hour and/);
 
   const browser = app.browser();
   const form = await browser.get(path);
