@@ -78,6 +78,7 @@ const EnvSchema = z.object({
   HOSTNAME: z.string().default("0.0.0.0"),
   KV_PATH: z.string().optional(),
   APP_NAME: z.string().trim().min(1).max(60).default("cloud-user"),
+  APP_LOGO_URL: z.url({ protocol: /^https?$/ }).optional(),
   APP_ORIGIN: z.url({ protocol: /^https?$/ }).optional(),
   SECRET_KEY: z.string().optional(),
   SECRET_KEY_FALLBACKS: z.string().default(""),
@@ -140,6 +141,8 @@ export interface Config {
   /** undefined: Deno's default database (the managed KV on Deno Deploy). */
   kvPath: string | undefined;
   appName: string;
+  /** An image for the top of every mail; without it, the app's name. */
+  appLogoUrl: string | undefined;
   /** Where links in mails point; no trailing slash. */
   appOrigin: string;
   /** Whether cookies get the Secure attribute (all but plain-http localhost). */
@@ -358,6 +361,7 @@ export function loadConfig(
       hostname: e.HOSTNAME,
       kvPath: e.KV_PATH ?? (onDeploy ? undefined : "data/cloud-user.sqlite3"),
       appName: e.APP_NAME,
+      appLogoUrl: e.APP_LOGO_URL,
       appOrigin: origin.origin,
       secureCookies: !(origin.protocol === "http:" &&
         LOCAL_HOSTS.has(origin.hostname)),

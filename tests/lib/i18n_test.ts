@@ -58,21 +58,17 @@ Deno.test("i18n: every email template exists in every language and renders", asy
     }
     for (
       const name of new Set(
-        files.map((f) => f.replace(/_(subject|body)\..*$/, "")),
+        files.map((f) => f.replace(/_(subject|body|reason)\..*$/, "")),
       )
     ) {
-      const vars = Object.fromEntries(
-        [
-          "first_name",
-          "app_name",
-          "link",
-          "hours",
-          "minutes",
-          "login_link",
-          "reset_link",
-        ]
-          .map((k) => [k, `<${k}>`]),
-      );
+      const vars = {
+        ...Object.fromEntries(
+          ["first_name", "link", "lifetime", "login_link", "reset_link"]
+            .map((k) => [k, `<${k}>`]),
+        ),
+        app_name: "<app_name>",
+        app_origin: "https://app.example",
+      };
       const mail = await renderer.render(name, lang, vars);
       assert.ok(mail.subject && !mail.subject.includes("\n"));
       assert.doesNotMatch(mail.text + mail.html, /\{\{/);
