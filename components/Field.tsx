@@ -83,6 +83,9 @@ export function ErrorSummary(
 ) {
   const entries = Object.entries(props.errors);
   if (!entries.length) return null;
+  // A failure of the whole form (a wrong password) marks no field: saying
+  // "fix the fields marked below" would send the person looking for one.
+  const formOnly = entries.every(([field]) => field === "_form");
   return (
     <div
       class="error-summary"
@@ -93,17 +96,21 @@ export function ErrorSummary(
       aria-labelledby="error-summary-title"
     >
       <p id="error-summary-title">
-        <strong>{props.title}</strong>
+        <strong>
+          {formOnly ? entries.map(([, key]) => props.t(key)) : props.title}
+        </strong>
       </p>
-      <ul>
-        {entries.map(([field, key]) => (
-          <li key={field}>
-            {field === "_form"
-              ? props.t(key)
-              : <a href={`#field-${field}`}>{props.t(key)}</a>}
-          </li>
-        ))}
-      </ul>
+      {!formOnly && (
+        <ul>
+          {entries.map(([field, key]) => (
+            <li key={field}>
+              {field === "_form"
+                ? props.t(key)
+                : <a href={`#field-${field}`}>{props.t(key)}</a>}
+            </li>
+          ))}
+        </ul>
+      )}
     </div>
   );
 }

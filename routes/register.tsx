@@ -1,13 +1,15 @@
 // /register: the sign-up form, its POST, and the "check your inbox" page.
 import { Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
-import { checkInboxHandler } from "../components/Message.tsx";
+import { CheckInboxPage, lifetimes } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { deliverSoon, registerAccount } from "../lib/accounts.ts";
 import type { AppDeps } from "../lib/deps.ts";
 import {
   type AppEnv,
+  cookieCount,
   type PageInfo,
   pageInfo,
   readForm,
@@ -17,6 +19,7 @@ import {
 import { createPageCache } from "../lib/page_cache.ts";
 import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
 import {
+  emailField,
   type FieldErrors,
   fieldErrors,
   RegisterSchema,
@@ -25,6 +28,35 @@ import { REGISTER_FORM_MESSAGES } from "../islands/RegisterForm.tsx";
 
 export const REGISTERED_PURPOSE = "registered_browser";
 const REGISTERED_COOKIE_MAX_AGE_MS = 24 * 3_600_000;
+/**
+ * The address the form was sent with, for the next page only: a typo shows
+ * there, where it can still be fixed. The browser's own input, echoed to it.
+ */
+const SENT_TO_COOKIE = "sent_to";
+const DONE_PATH = "/register/done";
+
+/** "…to {email}…" with the address in bold; the words from the translation. */
+function DoneBody(
+  { page, email, config }: {
+    page: PageInfo;
+    email: string | null;
+    config: AppDeps["config"];
+  },
+) {
+  const { t } = page;
+  const MARK = "\u0000";
+  const [before, after = ""] = t("done.body", {
+    ...lifetimes(config, page.lang),
+    email: email ? MARK : t("done.your_address"),
+  }).split(MARK);
+  return (
+    <>
+      {before}
+      {email && <strong class="address">{email}</strong>}
+      {after}
+    </>
+  );
+}
 
 interface RegisterPageProps {
   values?: { first_name?: string; email?: string };
@@ -109,19 +141,43 @@ export function registerRoutes(deps: AppDeps) {
       iat: clock.now(),
     });
     setRegisteredCookie(c, config, marker, REGISTERED_COOKIE_MAX_AGE_MS);
+    setCookie(c, SENT_TO_COOKIE, parsed.data.email, {
+      httpOnly: true,
+      sameSite: "Lax",
+      path: DONE_PATH,
+      secure: config.secureCookies,
+      maxAge: REGISTERED_COOKIE_MAX_AGE_MS / 1000,
+    });
     deliverSoon(deps, res.outboxId);
-    return c.redirect("/register/done", 303);
+    return c.redirect(DONE_PATH, 303);
   });
 
-  app.get(
-    "/done",
-    checkInboxHandler(
-      config,
-      { title: "done.title", body: "done.body" },
-      { hours: Math.round(config.activationMaxAgeMs / 3_600_000) },
-      (t) => <ResendForm t={t} />,
-    ),
-  );
+  app.get("/done", (c) => {
+    const page = pageInfo(c, config);
+    const { t } = page;
+    // A second cookie of this name was planted: show no address rather than
+    // one someone else chose.
+    const once =
+      cookieCount(c.req.header("Cookie") ?? "", SENT_TO_COOKIE) === 1;
+    const sent = emailField.safeParse(
+      once ? getCookie(c, SENT_TO_COOKIE) ?? "" : "",
+    );
+    const email = sent.success ? sent.data : null;
+    return renderPage(
+      c,
+      <CheckInboxPage
+        page={page}
+        title={t("done.title")}
+        body={<DoneBody page={page} email={email} config={config} />}
+      >
+        <p class="aside">
+          {t("done.wrong_address")}{" "}
+          <a href="/register">{t("done.start_again")}</a>
+        </p>
+        <ResendForm t={t} email={email ?? undefined} />
+      </CheckInboxPage>,
+    );
+  });
 
   return app;
 }

@@ -50,7 +50,10 @@ Deno.test("login: a wrong password and an unknown email get the same message", a
   });
   for (const res of [wrong, unknown]) {
     assert.equal(res.status, 400);
-    assert.match(res.body, /The email or password is not right/);
+    assert.match(res.body, /Incorrect email or password\./);
+    // No field is marked, so the page does not ask to fix marked fields.
+    assert.doesNotMatch(res.body, /fix the fields marked below/);
+    assert.doesNotMatch(res.body, /aria-invalid/);
     assert.equal(res.headers.getSetCookie().length, 0);
   }
   assert.equal(

@@ -52,7 +52,7 @@ Deno.test("register: the done page tells the person to check their inbox", async
   const res = await app.browser().get("/register/done");
   assert.equal(res.status, 200);
   assert.match(res.body, /Check your inbox/);
-  assert.match(res.body, /72 hours/);
+  assert.match(res.body, /3 days/);
 });
 
 const INVALID: [string, Record<string, string>, string, RegExp][] = [
@@ -418,4 +418,35 @@ Deno.test("register: a first name carrying a link is refused on the page and by 
   }
   assert.deepEqual(await allKeys(app.kv), []);
   assert.equal(app.mailer.sent.length, 0);
+});
+
+Deno.test("register: the done page shows the address the mail went to, with a way back", async () => {
+  await using app = await startTestApp();
+  const b = app.browser();
+  const res = await b.register({ email: " Ada.Lovelace@Example.com " });
+  assert.equal(res.status, 303);
+  const done = await b.get(res.location!);
+  assert.equal(done.status, 200);
+  assert.match(
+    done.body,
+    /We are sending an email to <strong class="address">ada\.lovelace@example\.com<\/strong>\./,
+  );
+  assert.match(
+    done.body,
+    /Wrong address\? <a href="\/register">Start again<\/a>/,
+  );
+  // The resend form below already knows the address.
+  assert.match(
+    done.body,
+    /name="email" type="email" value="ada\.lovelace@example\.com"/,
+  );
+  // Another browser, or a planted value that is no address, learns nothing.
+  const other = await app.browser().get("/register/done");
+  assert.match(other.body, /sending an email to the address you gave/);
+  const planted = app.browser();
+  planted.cookies.set("sent_to", "%3Cb%3Ex");
+  assert.match(
+    (await planted.get("/register/done")).body,
+    /the address you gave/,
+  );
 });

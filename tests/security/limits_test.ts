@@ -180,7 +180,7 @@ Deno.test("limits: multipart forms are forms too", async () => {
     body: form,
   });
   assert.equal(res.status, 400);
-  assert.match(await res.text(), /The email or password is not right/);
+  assert.match(await res.text(), /Incorrect email or password\./);
 });
 
 Deno.test("limits: malformed form encodings get a form error, not a crash", async () => {
