@@ -170,7 +170,7 @@ export function registerRoutes(deps: AppDeps) {
         title={t("done.title")}
         body={<DoneBody page={page} email={email} config={config} />}
       >
-        <p class="aside">
+        <p class="hint">
           {t("done.wrong_address")}{" "}
           <a href="/register">{t("done.start_again")}</a>
         </p>

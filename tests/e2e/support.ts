@@ -5,7 +5,11 @@ import assert from "node:assert/strict";
 import axe from "axe-core";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { linkPath, TEST_SECRET } from "../helpers.ts";
-import { freePort, startSmtpServer } from "../smtp_server.ts";
+import {
+  freePort,
+  type ReceivedMail,
+  startSmtpServer,
+} from "../smtp_server.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 export const SCREENSHOTS = `${ROOT}e2e-screenshots`;
@@ -18,10 +22,15 @@ export interface E2eApp extends AsyncDisposable {
   startupMs: number;
   /** Waits for the nth mail (1-based) and returns its activation link. */
   activationLink(nth: number): Promise<string>;
+  /** Waits for the nth mail (1-based) and returns it. */
+  mail(nth: number): Promise<ReceivedMail>;
   output(): string;
 }
 
-export async function startE2eApp(): Promise<E2eApp> {
+/** `env`: settings on top of the journey's own. */
+export async function startE2eApp(
+  env: Record<string, string> = {},
+): Promise<E2eApp> {
   const smtp = await startSmtpServer();
   const dir = await Deno.makeTempDir({ prefix: "e2e-app-" });
   const port = freePort();
@@ -55,6 +64,7 @@ export async function startE2eApp(): Promise<E2eApp> {
       SMTP_PORT: String(smtp.port),
       PASSWORD_WORKERS: "1",
       RESEND_INTERVAL: `${RESEND_INTERVAL_S}s`,
+      ...env,
     },
     stdout: "piped",
     stderr: "piped",
@@ -91,16 +101,21 @@ export async function startE2eApp(): Promise<E2eApp> {
     await new Promise((r) => setTimeout(r, 50));
   }
 
+  async function mail(nth: number): Promise<ReceivedMail> {
+    const mails = await smtp.waitFor(nth, 10_000).catch((err) => {
+      throw new Error(`${err.message}:\n${log}`);
+    });
+    return mails[nth - 1];
+  }
+
   return {
     origin,
     startupMs,
     output: () => log,
     async activationLink(nth) {
-      const mails = await smtp.waitFor(nth, 10_000).catch((err) => {
-        throw new Error(`${err.message}:\n${log}`);
-      });
-      return origin + linkPath(mails[nth - 1].text, "/activate/");
+      return origin + linkPath((await mail(nth)).text, "/activate/");
     },
+    mail,
     [Symbol.asyncDispose]: stop,
   };
 }
