@@ -1,35 +1,55 @@
-// A new password and its confirmation: the reset page and the account page.
+// A new password and its confirmation, for the reset page and the account
+// page: the same field as registration's (show/hide, and a strength meter on
+// the server's own rules), a plain password input without JavaScript.
 import type { Translate } from "../lib/i18n.ts";
 import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/password_rules.ts";
 import type { FieldErrors } from "../lib/schemas.ts";
-import { Field } from "./Field.tsx";
+import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
+import { Island, pickMessages } from "./Island.tsx";
 
 /** The two new-password fields, shared with the account page. */
 export function NewPasswordFields(
-  { t, errors }: { t: Translate; errors: FieldErrors },
+  { t, errors, personal }: {
+    t: Translate;
+    errors: FieldErrors;
+    /** The account's name and address: a password built from them is weak. */
+    personal?: string[];
+  },
 ) {
+  const messages = pickMessages(t, [
+    ...PASSWORD_FIELD_MESSAGES,
+    ...[errors.password, errors.password_confirm].filter((k) =>
+      k !== undefined
+    ),
+  ]);
   return (
     <>
-      <Field
-        t={t}
-        name="password"
-        type="password"
-        label={t("reset.password")}
-        hint={t("register.password_hint", { min: PASSWORD_MIN })}
-        error={errors.password}
-        autocomplete="new-password"
-        required
-        minLength={PASSWORD_MIN}
-        maxLength={PASSWORD_MAX}
+      <Island
+        name="PasswordField"
+        props={{
+          messages,
+          name: "password",
+          label: t("reset.password"),
+          hint: t("register.password_hint", { min: PASSWORD_MIN }),
+          error: errors.password,
+          autocomplete: "new-password",
+          meter: true,
+          personal,
+          required: true,
+          minLength: PASSWORD_MIN,
+          maxLength: PASSWORD_MAX,
+        }}
       />
-      <Field
-        t={t}
-        name="password_confirm"
-        type="password"
-        label={t("register.password_confirm")}
-        error={errors.password_confirm}
-        autocomplete="new-password"
-        required
+      <Island
+        name="PasswordField"
+        props={{
+          messages,
+          name: "password_confirm",
+          label: t("register.password_confirm"),
+          error: errors.password_confirm,
+          autocomplete: "new-password",
+          required: true,
+        }}
       />
     </>
   );

@@ -70,17 +70,25 @@ export function PasswordField(props: PasswordFieldProps) {
       }}
       onBlur={props.onBlur}
       addon={
-        <button
-          type="button"
-          class="reveal"
-          hidden={!ready}
-          aria-controls={id}
-          aria-pressed={visible ? "true" : "false"}
-          aria-label={t("password_field.show_label")}
-          onClick={() => setVisible(!visible)}
-        >
-          {t("password_field.show")}
-        </button>
+        // Says what a press will do ("Show", then "Hide"); a label that
+        // changes replaces aria-pressed, which would say it twice.
+
+
+          <button
+            type="button"
+            class="reveal"
+            hidden={!ready}
+            aria-controls={id}
+            aria-label={t(
+              visible
+                ? "password_field.hide_label"
+                : "password_field.show_label",
+            )}
+            onClick={() => setVisible(!visible)}
+          >
+            {t(visible ? "password_field.hide" : "password_field.show")}
+          </button>
+
       }
     >
       {props.meter && (

@@ -76,6 +76,9 @@ export function RegisterForm(props: RegisterFormProps) {
     setErrors(check(next, shown));
   };
   const leave = (name: keyof Values) => () => {
+    // Tabbing through an empty field is not a mistake yet: its message
+    // waits for a submit.
+    if (!values[name] && !shown.has(name)) return;
     const next = new Set(shown).add(name);
     setShown(next);
     setErrors(check(values, next));
@@ -92,9 +95,16 @@ export function RegisterForm(props: RegisterFormProps) {
   };
 
   const personal = [values.email, values.first_name];
+  // The summary lists what a submit found, less what has been fixed since,
+  // each with its message now: it never tells someone to fix a fixed field.
+  const open = Object.fromEntries(
+    Object.keys(summary).flatMap((f) =>
+      f === "_form" ? [[f, summary[f]]] : errors[f] ? [[f, errors[f]]] : []
+    ),
+  );
   return (
     <>
-      <ErrorSummary t={t} title={t("register.errors_title")} errors={summary} />
+      <ErrorSummary t={t} title={t("register.errors_title")} errors={open} />
       <form
         ref={form}
         method="post"

@@ -1,13 +1,16 @@
 // /account: who is signed in, and a password change that ends every other
 // session. Without a session it sends people to /login.
 import { Hono } from "hono";
+import { getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import type { AppDeps } from "../lib/deps.ts";
+import type { Config } from "../lib/config.ts";
 import {
   type AppContext,
   type AppEnv,
+  clearCookie,
   pageInfo,
   readForm,
   renderPage,
@@ -27,10 +30,40 @@ import {
 } from "../lib/schemas.ts";
 import { getUser, type User } from "../lib/users.ts";
 
-const NOTICES: Record<string, string> = {
+const NOTICES = {
   reset: "account.password_reset",
   changed: "account.password_changed",
-};
+} as const;
+
+/**
+ * "Your password is changed" for the next /account page only: a cookie the
+ * page reads and deletes, so a reload does not announce it again (a
+ * ?password=changed query did).
+ */
+const NOTICE_COOKIE = "account_notice";
+
+export function setAccountNotice(
+  c: AppContext,
+  config: Config,
+  notice: keyof typeof NOTICES,
+): void {
+  setCookie(c, NOTICE_COOKIE, notice, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: "/account",
+    secure: config.secureCookies,
+    maxAge: 60,
+  });
+}
+
+function takeAccountNotice(c: AppContext, config: Config): string | undefined {
+  const name = getCookie(c, NOTICE_COOKIE);
+  if (name === undefined) return undefined;
+  clearCookie(c, config, NOTICE_COOKIE, "/account");
+  return Object.hasOwn(NOTICES, name)
+    ? NOTICES[name as keyof typeof NOTICES]
+    : undefined;
+}
 
 export function accountRoutes(deps: AppDeps) {
   const { config } = deps;
@@ -52,12 +85,12 @@ export function accountRoutes(deps: AppDeps) {
         timeZone: "UTC",
       }).format(user.activatedAt) + " UTC"
       : "—";
-    const notice = NOTICES[c.req.query("password") ?? ""];
+    const notice = status === 200 ? takeAccountNotice(c, config) : undefined;
     return renderPage(
       c,
       <Layout page={page} title={t("account.title")}>
         <h1>{t("account.greeting", { name: user.firstName })}</h1>
-        {notice && <p class="notice" role="status">{t(notice)}</p>}
+        {notice && <p class="notice success" role="status">{t(notice)}</p>}
         <dl class="facts">
           <dt>{t("account.first_name")}</dt>
           <dd data-testid="first-name">{user.firstName}</dd>
@@ -66,9 +99,6 @@ export function accountRoutes(deps: AppDeps) {
           <dt>{t("account.activated_at")}</dt>
           <dd>{activatedAt}</dd>
         </dl>
-        <form method="post" action="/logout">
-          <button type="submit">{t("nav.logout")}</button>
-        </form>
         <section aria-labelledby="change-password-title">
           <h2 id="change-password-title">{t("account.change_password")}</h2>
           <p>{t("account.change_password_intro")}</p>
@@ -87,7 +117,11 @@ export function accountRoutes(deps: AppDeps) {
               autocomplete="current-password"
               required
             />
-            <NewPasswordFields t={t} errors={errors} />
+            <NewPasswordFields
+              t={t}
+              errors={errors}
+              personal={[user.firstName, user.email]}
+            />
             <button type="submit" class="primary">
               {t("account.change_password_submit")}
             </button>
@@ -143,7 +177,8 @@ export function accountRoutes(deps: AppDeps) {
         ? accountPage(c, user, res.errors, 422)
         : accountPage(c, user, { _form: "register.retry" }, 503);
     }
-    return c.redirect("/account?password=changed", 303);
+    setAccountNotice(c, config, "changed");
+    return c.redirect("/account", 303);
   });
 
   return app;

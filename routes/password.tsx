@@ -5,6 +5,7 @@ import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
+import { setAccountNotice } from "./account.tsx";
 import type { AppDeps } from "../lib/deps.ts";
 import {
   type AppContext,
@@ -112,10 +113,11 @@ export function passwordRoutes(deps: AppDeps) {
     );
   }
 
-  app.get(
-    "/forgot",
-    (c) => renderPage(c, <ForgotPage page={pageInfo(c, config)} />),
-  );
+  app.get("/forgot", (c) => {
+    // Signed in, the person can change the password on the account page.
+    if (c.get("user")) return c.redirect("/account", 303);
+    return renderPage(c, <ForgotPage page={pageInfo(c, config)} />);
+  });
 
   app.post("/forgot", async (c) => {
     const form = await readForm(c);
@@ -192,7 +194,8 @@ export function passwordRoutes(deps: AppDeps) {
     const old = c.get("session");
     if (old) await deleteSession(deps.kv, old.idHash);
     setSessionCookie(c, config, res.session.token);
-    return c.redirect("/account?password=reset", 303);
+    setAccountNotice(c, config, "reset");
+    return c.redirect("/account", 303);
   });
 
   return app;

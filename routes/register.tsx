@@ -92,19 +92,19 @@ export function registerRoutes(deps: AppDeps) {
 
   // The empty form is the same for everyone in a language: render it once.
   const pages = createPageCache();
-  app.get(
-    "/",
-    (c) =>
-      pages.serve(
-        c,
-        "register",
-        // Rendered once for everyone: the language switcher must come back
-        // to the bare page, not to the first visitor's query string.
-        () => (
-          <RegisterPage page={{ ...pageInfo(c, config), path: "/register" }} />
-        ),
+  app.get("/", (c) => {
+    // Signed in already: a second account is not what they came for.
+    if (c.get("user")) return c.redirect("/account", 303);
+    return pages.serve(
+      c,
+      "register",
+      // Rendered once for everyone: the language switcher must come back
+      // to the bare page, not to the first visitor's query string.
+      () => (
+        <RegisterPage page={{ ...pageInfo(c, config), path: "/register" }} />
       ),
-  );
+    );
+  });
 
   app.post("/", async (c) => {
     const form = await readForm(c);

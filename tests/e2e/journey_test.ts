@@ -56,9 +56,23 @@ Deno.test({
           await fieldError(page, "first_name"),
           "Enter your first name.",
         );
+        // Fixed fields leave the summary as they are fixed.
+        const summary = page.locator("#error-summary");
+        await page.fill("#field-first_name", "Ada");
+        assert.equal(
+          await summary.getByText("Enter your first name.").count(),
+          0,
+        );
+        assert.equal(await summary.getByText("Enter your email").count(), 1);
 
         await page.reload();
         await page.locator("#field-password + .reveal").waitFor();
+        // Tabbing through empty fields marks none of them.
+        await page.focus("#field-first_name");
+        await page.keyboard.press("Tab");
+        await page.keyboard.press("Tab");
+        assert.equal(await fieldError(page, "first_name"), null);
+        assert.equal(await fieldError(page, "email"), null);
         await page.fill("#field-first_name", "Ada");
         await page.fill("#field-email", "ada@");
         assert.equal(await fieldError(page, "email"), null); // not yet left
@@ -94,6 +108,11 @@ Deno.test({
         assert.equal(
           await page.getAttribute("#field-password", "type"),
           "text",
+        );
+        // The toggle says what the next press does.
+        assert.equal(
+          await page.textContent("#field-password + .reveal"),
+          "Hide",
         );
         await page.click("#field-password + .reveal");
         assert.equal(

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   countPrefix,
+  createActiveAccount,
   GOOD_PASSWORD,
   linkPath,
   outboxDrained,
@@ -150,4 +151,37 @@ Deno.test("pages: unknown paths get a 404 page in the layout", async () => {
   assert.equal(res.status, 404);
   assert.match(res.body, /Page not found/);
   assert.match(res.body, /<header class="site-header">/);
+});
+
+Deno.test("pages: a signed-in person asking to register or for a reset link goes to the account page", async () => {
+  await using app = await startTestApp();
+  const browser = await createActiveAccount(app);
+  for (const path of ["/register", "/password/forgot"]) {
+    const res = await browser.get(path);
+    assert.equal(res.status, 303, path);
+    assert.equal(res.location, "/account", path);
+  }
+  // Signed out, both pages are there as before.
+  for (const path of ["/register", "/password/forgot"]) {
+    assert.equal((await app.browser().get(path)).status, 200, path);
+  }
+});
+
+Deno.test("account: one way to sign out, and new passwords get the full password field", async () => {
+  await using app = await startTestApp();
+  const browser = await createActiveAccount(app);
+  const page = await browser.get("/account");
+  assert.equal(page.status, 200);
+  assert.equal(page.body.match(/action="\/logout"/g)?.length, 1);
+  // "Password" heads the section; the button says what it does.
+  assert.match(page.body, /<h2 id="change-password-title">Password<\/h2>/);
+  assert.match(page.body, />Change password<\/button>/);
+  // The new password is an island with the strength meter; without
+  // JavaScript the same input is there, so the form still works.
+  assert.match(
+    page.body,
+    /data-island="PasswordField"[^>]*&quot;meter&quot;:true/,
+  );
+  assert.match(page.body, /id="field-password-meter"/);
+  assert.match(page.body, /name="password_confirm" type="password"/);
 });
