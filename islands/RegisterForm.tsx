@@ -13,6 +13,7 @@ import {
 } from "../lib/schemas.ts";
 import { type Messages, translateFrom } from "./messages.ts";
 import { PasswordField } from "./PasswordField.tsx";
+import { WaitButton } from "./WaitButton.tsx";
 
 /** Message keys (by prefix) this island needs. */
 export const REGISTER_FORM_MESSAGES = [
@@ -22,6 +23,7 @@ export const REGISTER_FORM_MESSAGES = [
   "password.",
   "password_confirm.",
   "password_field.",
+  "limit.wait_button",
 ];
 
 const FIELDS = ["first_name", "email", "password", "password_confirm"] as const;
@@ -32,6 +34,8 @@ export interface RegisterFormProps {
   /** Typed values to keep; never the password. */
   values: { first_name?: string; email?: string };
   errors: FieldErrors;
+  /** After a 429: seconds until the server takes the form again. */
+  waitSeconds?: number;
 }
 
 function check(values: Values, shown: Set<string>): FieldErrors {
@@ -163,7 +167,11 @@ export function RegisterForm(props: RegisterFormProps) {
           onInput={update("password_confirm")}
           onBlur={leave("password_confirm")}
         />
-        <button type="submit" class="primary">{t("register.submit")}</button>
+        <WaitButton
+          messages={props.messages}
+          label={t("register.submit")}
+          seconds={props.waitSeconds ?? 0}
+        />
       </form>
     </>
   );

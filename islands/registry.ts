@@ -3,6 +3,12 @@
 import { PasswordField } from "./PasswordField.tsx";
 import { RegisterForm } from "./RegisterForm.tsx";
 import { ResendButton } from "./ResendButton.tsx";
+import { WaitButton } from "./WaitButton.tsx";
 
-export const ISLANDS = { PasswordField, RegisterForm, ResendButton };
+export const ISLANDS = {
+  PasswordField,
+  RegisterForm,
+  ResendButton,
+  WaitButton,
+};
 export type IslandName = keyof typeof ISLANDS;

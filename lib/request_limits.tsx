@@ -215,6 +215,16 @@ export function retryAfterSeconds(ms: number): number {
   return Math.max(1, Math.ceil(ms / 1000));
 }
 
+/**
+ * For a form that answers a 429 with itself: sets Retry-After and returns the
+ * seconds for its LimitNotice and SubmitButton.
+ */
+export function limitedSeconds(c: AppContext, retryAfterMs: number): number {
+  const seconds = retryAfterSeconds(retryAfterMs);
+  c.header("Retry-After", String(seconds));
+  return seconds;
+}
+
 /** 429 with Retry-After and a page that says, in words, how long to wait. */
 export function tooManyPage(
   c: AppContext,

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
+import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { signIn } from "../lib/accounts.ts";
@@ -22,13 +23,13 @@ import {
   clientIp,
   clientKey,
   countLoginFailure,
+  limitedSeconds,
   limitRequest,
-  tooManyPage,
 } from "../lib/request_limits.tsx";
 import { deleteSession } from "../lib/sessions.ts";
 
 function LoginPage(
-  { page, email, errors = {}, notice, offerResend }: {
+  { page, email, errors = {}, notice, offerResend, waitSeconds }: {
     page: PageInfo;
     email?: string;
     errors?: FieldErrors;
@@ -38,6 +39,8 @@ function LoginPage(
      * exactly like a wrong password) may just need the link again.
      */
     offerResend?: boolean;
+    /** After a 429: how long until the form is taken again. */
+    waitSeconds?: number;
   },
 ) {
   const { t } = page;
@@ -45,6 +48,9 @@ function LoginPage(
     <Layout page={page} title={t("login.title")}>
       <h1>{t("login.title")}</h1>
       {notice && <p class="notice" role="status">{t(notice)}</p>}
+      {waitSeconds !== undefined && (
+        <LimitNotice t={t} lang={page.lang} seconds={waitSeconds} />
+      )}
       <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
       <form method="post" action="/login" novalidate>
         <Field
@@ -71,7 +77,11 @@ function LoginPage(
             required: true,
           }}
         />
-        <button type="submit" class="primary">{t("login.submit")}</button>
+        <SubmitButton
+          t={t}
+          label={t("login.submit")}
+          waitSeconds={waitSeconds}
+        />
       </form>
       <p class="aside">
         <a href="/password/forgot">{t("login.forgot")}</a>
@@ -116,15 +126,26 @@ export function loginRoutes(deps: AppDeps) {
       );
       return renderPage(c, page, 422);
     }
+    // Refused for now: the same form, with the address typed and the wait.
+    const limitedPage = (retryAfterMs: number) =>
+      renderPage(
+        c,
+        <LoginPage
+          page={pageInfo(c, config)}
+          email={parsed.data.email}
+          waitSeconds={limitedSeconds(c, retryAfterMs)}
+        />,
+        429,
+      );
     const limited = await limitRequest(deps, c, "login", parsed.data.email);
-    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
+    if (!limited.ok) return limitedPage(limited.retryAfterMs);
     const res = await signIn(
       deps,
       parsed.data,
       clientKey(clientIp(c, config.trustedProxyHops)),
     );
     if (!res.ok && res.reason === "throttled") {
-      return tooManyPage(c, config, res.retryAfterMs);
+      return limitedPage(res.retryAfterMs);
     }
     if (!res.ok) {
       if (res.reason === "failed") {

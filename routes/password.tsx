@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
+import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { setAccountNotice } from "./account.tsx";
 import type { AppDeps } from "../lib/deps.ts";
@@ -21,6 +22,7 @@ import { checkResetLink, resetPassword } from "../lib/password_reset.ts";
 import { withHashTurn } from "../lib/hash_turns.ts";
 import {
   hashTurnRefusedPage,
+  limitedSeconds,
   retryLaterPage,
   tooManyPage,
 } from "../lib/request_limits.tsx";
@@ -33,10 +35,12 @@ import {
 import { deleteSession } from "../lib/sessions.ts";
 
 function ForgotPage(
-  { page, email, errors = {} }: {
+  { page, email, errors = {}, waitSeconds }: {
     page: PageInfo;
     email?: string;
     errors?: FieldErrors;
+    /** After a 429: how long until the form is taken again. */
+    waitSeconds?: number;
   },
 ) {
   const { t } = page;
@@ -44,6 +48,9 @@ function ForgotPage(
     <Layout page={page} title={t("forgot.title")}>
       <h1>{t("forgot.title")}</h1>
       <p class="lead">{t("forgot.intro")}</p>
+      {waitSeconds !== undefined && (
+        <LimitNotice t={t} lang={page.lang} seconds={waitSeconds} />
+      )}
       <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
       <form method="post" action="/password/forgot" novalidate>
         <Field
@@ -56,7 +63,11 @@ function ForgotPage(
           autocomplete="email"
           required
         />
-        <button type="submit" class="primary">{t("forgot.submit")}</button>
+        <SubmitButton
+          t={t}
+          label={t("forgot.submit")}
+          waitSeconds={waitSeconds}
+        />
       </form>
       <p class="aside">
         <a href="/login">{t("nav.login")}</a>
@@ -133,7 +144,16 @@ export function passwordRoutes(deps: AppDeps) {
       return renderPage(c, page, 422);
     }
     const res = await requestMail(deps, c, "forgot", parsed.data.email);
-    if (!res.ok) return tooManyPage(c, config, res.retryAfterMs);
+    if (!res.ok) {
+      const page = (
+        <ForgotPage
+          page={pageInfo(c, config)}
+          email={parsed.data.email}
+          waitSeconds={limitedSeconds(c, res.retryAfterMs)}
+        />
+      );
+      return renderPage(c, page, 429);
+    }
     return c.redirect("/password/forgot/sent", 303);
   });
 

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";
 import { Layout } from "../components/Layout.tsx";
+import { LimitNotice } from "../components/LimitNotice.tsx";
 import { CheckInboxPage, lifetimes } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { deliverSoon, registerAccount } from "../lib/accounts.ts";
@@ -17,7 +18,7 @@ import {
   setRegisteredCookie,
 } from "../lib/http.ts";
 import { createPageCache } from "../lib/page_cache.ts";
-import { limitRequest, tooManyPage } from "../lib/request_limits.tsx";
+import { limitedSeconds, limitRequest } from "../lib/request_limits.tsx";
 import {
   emailField,
   type FieldErrors,
@@ -61,22 +62,30 @@ function DoneBody(
 interface RegisterPageProps {
   values?: { first_name?: string; email?: string };
   errors?: FieldErrors;
+  /** After a 429: how long until the form is taken again. */
+  waitSeconds?: number;
 }
 
 function RegisterPage(
-  { page, values = {}, errors = {} }: RegisterPageProps & { page: PageInfo },
+  { page, values = {}, errors = {}, waitSeconds }: RegisterPageProps & {
+    page: PageInfo;
+  },
 ) {
   const { t } = page;
   return (
     <Layout page={page} title={t("register.title")}>
       <h1>{t("register.title")}</h1>
       <p class="lead">{t("register.intro")}</p>
+      {waitSeconds !== undefined && (
+        <LimitNotice t={t} lang={page.lang} seconds={waitSeconds} />
+      )}
       <Island
         name="RegisterForm"
         props={{
           messages: pickMessages(t, REGISTER_FORM_MESSAGES),
           values,
           errors,
+          waitSeconds,
         }}
       />
       <p class="aside">
@@ -121,7 +130,17 @@ export function registerRoutes(deps: AppDeps) {
       return renderPage(c, page, 422);
     }
     const limited = await limitRequest(deps, c, "register", parsed.data.email);
-    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
+    if (!limited.ok) {
+      // The same form with what was typed (never the password) and the wait.
+      const page = (
+        <RegisterPage
+          page={pageInfo(c, config)}
+          values={values}
+          waitSeconds={limitedSeconds(c, limited.retryAfterMs)}
+        />
+      );
+      return renderPage(c, page, 429);
+    }
     const res = await registerAccount(deps, parsed.data, c.get("language"));
     if (!res.ok) {
       const page = (

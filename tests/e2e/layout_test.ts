@@ -105,8 +105,9 @@ Deno.test({
   sanitizeResources: false,
   async fn() {
     await Deno.mkdir(OUT, { recursive: true });
-    // A sign-in budget small enough that the walk meets the 429 page.
-    await using app = await startE2eApp({ LOGIN_FREE_FAILURES: "1" });
+    // A sign-in budget small enough that the walk meets a 429, with a wait
+    // long enough to see the button count down.
+    await using app = await startE2eApp({ RATE_LIMIT_EMAIL: "3/15m" });
     const browser = await launchChromium();
     let mails = 0;
     const failures: string[] = [];
@@ -176,7 +177,20 @@ Deno.test({
         await page.fill("#field-password", "not the password again");
         await submit(page, "/login");
         await page.waitForLoadState();
-        assert.match(await page.textContent("h1") ?? "", /.+/);
+        // Refused: the same form, the address kept, the button counting down.
+        assert.equal(await page.inputValue("#field-email"), email);
+        const wait = page.locator('form[action="/login"] button[type=submit]');
+        await page.waitForFunction(() =>
+          document.querySelector<HTMLButtonElement>(
+            'form[action="/login"] button[type=submit]',
+          )?.disabled
+        );
+        assert.match(
+          await wait.textContent() ?? "",
+          lang === "en"
+            ? /^Try again in \d:\d\d$/
+            : /^Повторить через \d:\d\d$/,
+        );
         await check(page, walk, "too-many");
 
         await page.goto("/password/forgot");

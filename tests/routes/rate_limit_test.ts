@@ -248,3 +248,46 @@ Deno.test("limits: an IPv6 client counts as its /64, so new low bits buy nothing
   assert.equal((await resend("192.0.2.7", 6)).status, 303);
   assert.equal((await resend("::FFFF:192.0.2.7", 7)).status, 429);
 });
+
+Deno.test("limits: a refused form comes back with what was typed and the wait, never the password", async () => {
+  await using app = await startTestApp({ env: { RATE_LIMIT_IP: "1/1m" } });
+  const cases: [string, Record<string, string>, RegExp][] = [
+    [
+      "/login",
+      { email: "ada@example.com", password: "secret words 42" },
+      /Sign in/,
+    ],
+    ["/password/forgot", { email: "ada@example.com" }, /Email me a link/],
+    ["/register", {
+      first_name: "Ada",
+      email: "ada@example.com",
+      password: "secret words 42",
+      password_confirm: "secret words 42",
+    }, /Create account/],
+  ];
+  for (const [path, form, button] of cases) {
+    const b = app.browser();
+    await b.post(path, form);
+    const users = await countPrefix(app.kv, ["users"]);
+    const res = await b.post(path, form);
+    // Refused means nothing written.
+    assert.equal(await countPrefix(app.kv, ["users"]), users);
+    assert.equal(res.status, 429, path);
+    const wait = Number(res.headers.get("retry-after"));
+    assert.ok(wait >= 1 && wait <= 60, `${path}: Retry-After ${wait}`);
+    assert.match(res.body, /<div class="notice limit" role="alert">/);
+    assert.match(
+      res.body,
+      new RegExp(`You can try again in ${wait} seconds\\.`),
+    );
+    // The same form, filled in, and a button that waits where JS runs.
+    assert.match(res.body, new RegExp(`<form method="post" action="${path}"`));
+    assert.match(res.body, /value="ada@example\.com"/);
+    assert.doesNotMatch(res.body, /secret words 42/);
+    assert.match(
+      res.body,
+      new RegExp(`&quot;(seconds|waitSeconds)&quot;:${wait}[,}]`),
+    );
+    assert.match(res.body, button);
+  }
+});
