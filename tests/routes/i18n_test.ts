@@ -135,7 +135,7 @@ Deno.test("i18n: mails go out in the language the person registered in", async (
     password_confirm: GOOD_PASSWORD,
   }, ru);
   const [first] = await app.mailer.waitFor(1);
-  assert.equal(first.subject, "Активируйте аккаунт cloud-user");
+  assert.equal(first.subject, "Активируйте аккаунт в cloud-user");
   assert.match(first.text, /Здравствуйте, Ада!/);
   // A resend from an English page still writes in Russian.
   await app.browser().post("/activate/resend", { email: "ada@example.com" });
