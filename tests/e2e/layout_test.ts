@@ -188,8 +188,8 @@ Deno.test({
         assert.match(
           await wait.textContent() ?? "",
           lang === "en"
-            ? /^Try again in \d:\d\d$/
-            : /^Повторить через \d:\d\d$/,
+            ? /^Try again in \d+:\d\d$/
+            : /^Повторить через \d+:\d\d$/,
         );
         await check(page, walk, "too-many");
 
