@@ -336,7 +336,7 @@ class ChangePassword extends Base {
       password_confirm: password,
     });
     // The session that changed the password is made with the new one.
-    if (res.location === "/account?password=changed") m.born[this.b] = m.step;
+    if (res.location === "/account") m.born[this.b] = m.step;
   }
 }
 
