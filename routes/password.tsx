@@ -24,7 +24,6 @@ import {
   hashTurnRefusedPage,
   limitedSeconds,
   retryLaterPage,
-  tooManyPage,
 } from "../lib/request_limits.tsx";
 import {
   EmailOnlySchema,
