@@ -1,7 +1,7 @@
 // /account: who is signed in, and a password change that ends every other
 // session. Without a session it sends people to /login.
 import { Hono } from "hono";
-import { getCookie, setCookie } from "hono/cookie";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
@@ -10,7 +10,6 @@ import type { Config } from "../lib/config.ts";
 import {
   type AppContext,
   type AppEnv,
-  clearCookie,
   pageInfo,
   readForm,
   renderPage,
@@ -59,7 +58,10 @@ export function setAccountNotice(
 function takeAccountNotice(c: AppContext, config: Config): string | undefined {
   const name = getCookie(c, NOTICE_COOKIE);
   if (name === undefined) return undefined;
-  clearCookie(c, config, NOTICE_COOKIE, "/account");
+  deleteCookie(c, NOTICE_COOKIE, {
+    path: "/account",
+    secure: config.secureCookies,
+  });
   return Object.hasOwn(NOTICES, name)
     ? NOTICES[name as keyof typeof NOTICES]
     : undefined;
