@@ -278,7 +278,9 @@ Deno.test("limits: a refused form comes back with what was typed and the wait, n
     assert.match(res.body, /<div class="notice limit" role="alert">/);
     assert.match(
       res.body,
-      new RegExp(`You can try again in ${wait} seconds\\.`),
+      new RegExp(
+        `You can try again in ${wait} second${wait === 1 ? "" : "s"}\\.`,
+      ),
     );
     // The same form, filled in, and a button that waits where JS runs.
     assert.match(res.body, new RegExp(`<form method="post" action="${path}"`));
