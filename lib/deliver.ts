@@ -8,6 +8,7 @@
 // (MAIL_MAX_PER_SECOND), and gives up the same way: after MAIL_MAX_ATTEMPTS
 // or MAIL_MAX_AGE an entry becomes a dead letter, kept for the operator.
 import type { Deps } from "./deps.ts";
+import type { Deliverer, DeliverOutcome, SweepReport } from "./deliverer.ts";
 import type { EmailRenderer } from "./emails.ts";
 import { keys } from "./kv_keys.ts";
 import { countMail, recordSignalToMail } from "./metrics.ts";
@@ -53,34 +54,6 @@ const BUSY_RETRIES = 5;
  * lease; a longer queue defers the entry instead of holding it.
  */
 export const THROTTLE_MAX_WAIT_MS = 20_000;
-
-/**
- * `not_due`: its nextAttemptAt has not come (left alone); `deferred`: no
- * rate-limit slot soon enough (not counted as an attempt); `dead`: this
- * failure made it a dead letter.
- */
-export type DeliverOutcome =
-  | "sent"
-  | "gone"
-  | "busy"
-  | "not_due"
-  | "deferred"
-  | "failed"
-  | "dead";
-
-export interface SweepReport {
-  sent: number;
-  failed: number;
-  skipped: number;
-}
-
-export interface Deliverer {
-  deliver(outboxId: string): Promise<DeliverOutcome>;
-  /** For `kv.listenQueue`: throws on failure so the queue retries. */
-  onQueueMessage(message: unknown): Promise<void>;
-  /** Delivers what the queue did not: old entries and given-up messages. */
-  sweep(opts?: { minAgeMs?: number }): Promise<SweepReport>;
-}
 
 export function createDeliverer(
   deps: Deps,

@@ -1,17 +1,12 @@
 // What the app is built from. Only main.ts creates these for real; tests build
 // their own, so nothing here is a module-level singleton.
+import type { Clock } from "./clock.ts";
 import type { Config } from "./config.ts";
+import type { Deliverer } from "./deliverer.ts";
 import type { Logger } from "./log.ts";
-import type { Mailer } from "./mail/types.ts";
+import type { Mailbox, Mailer } from "./mail/types.ts";
 import type { PasswordHasher } from "./passwords.ts";
 import type { Signer } from "./signing.ts";
-
-export interface Clock {
-  /** Milliseconds since the epoch. */
-  now(): number;
-}
-
-export const systemClock: Clock = { now: () => Date.now() };
 
 export interface Deps {
   kv: Deno.Kv;
@@ -26,11 +21,11 @@ export interface Deps {
 /** What the HTTP app needs on top of Deps. */
 export interface AppDeps extends Deps {
   /** A way to deliver signals now. */
-  deliverer: import("./deliver.ts").Deliverer;
+  deliverer: Deliverer;
   /** Every language in locales/, loaded at start-up. */
   i18n: import("./i18n.ts").I18n;
   /** The mails sent, for /dev/mail; only in development. */
-  mailbox?: import("./mail/recording.ts").Mailbox;
+  mailbox?: Mailbox;
   /**
    * Runs `work` after the response has gone; shutdown waits for it, and a
    * failure is logged as `what` failed.

@@ -3,7 +3,8 @@
 // tests call it with their own KV, mailer and clock.
 import { createApp } from "./app.tsx";
 import type { Config } from "./config.ts";
-import { type AppDeps, type Clock, systemClock } from "./deps.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import type { AppDeps } from "./deps.ts";
 import { createDeliverer, SWEEP_MIN_AGE_MS } from "./deliver.ts";
 import { createEmailRenderer } from "./emails.ts";
 import { createLogger, type Logger } from "./log.ts";

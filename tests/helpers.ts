@@ -2,7 +2,7 @@
 // memory mail backend and a clock the test controls; plus a tiny browser that
 // keeps cookies and sends the Origin header a real form post carries.
 import { type Config, loadConfig } from "../lib/config.ts";
-import type { Clock } from "../lib/deps.ts";
+import type { Clock } from "../lib/clock.ts";
 import { createLogger, silentLogger } from "../lib/log.ts";
 import { createMemoryMailer, type MemoryMailer } from "../lib/mail/memory.ts";
 import type { PasswordHasher } from "../lib/passwords.ts";

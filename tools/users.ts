@@ -7,7 +7,7 @@ import { resendActivation } from "../lib/accounts.ts";
 import { loadConfig } from "../lib/config.ts";
 import { createDeliverer } from "../lib/deliver.ts";
 import type { Deps } from "../lib/deps.ts";
-import { systemClock } from "../lib/deps.ts";
+import { systemClock } from "../lib/clock.ts";
 import { createEmailRenderer } from "../lib/emails.ts";
 import { createLogger } from "../lib/log.ts";
 import { createMailer } from "../lib/mail/index.ts";

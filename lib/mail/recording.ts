@@ -1,19 +1,12 @@
 // Development only: keeps the last mails sent through any backend in a small
 // ring buffer so /dev/mail can show them. Never used in production (see
 // lib/server.ts), so real mail is never kept in memory.
-import type { Clock } from "../deps.ts";
-import type { Mail, Mailer } from "./types.ts";
+import type { Clock } from "../clock.ts";
+import type { Mailbox, Mailer, RecordedMail } from "./types.ts";
 
-export interface RecordedMail extends Mail {
-  id: number;
-  sentAt: number;
-}
-
-export interface Mailbox {
-  /** Newest first. */
-  list(): RecordedMail[];
-  get(id: number): RecordedMail | null;
-}
+// The contract lives in ./types.ts, so lib/deps.ts can name it without
+// importing this implementation.
+export type { Mailbox, RecordedMail };
 
 export function createRecordingMailer(
   inner: Mailer,

@@ -22,6 +22,18 @@ export interface Mailer {
   close(): Promise<void>;
 }
 
+/** What the development mail recorder (./recording.ts) keeps, for /dev/mail. */
+export interface RecordedMail extends Mail {
+  id: number;
+  sentAt: number;
+}
+
+export interface Mailbox {
+  /** Newest first. */
+  list(): RecordedMail[];
+  get(id: number): RecordedMail | null;
+}
+
 /** Thrown for a mail that must never be sent as it is (header injection). */
 export class InvalidMailError extends Error {
   override name = "InvalidMailError";
