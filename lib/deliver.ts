@@ -28,8 +28,6 @@ import {
 } from "./signals.ts";
 import { createBatcher } from "./batcher.ts";
 
-export { ACTIVATION_PURPOSE } from "./links.ts";
-
 /** How long a claim lasts; longer than any mail backend's timeouts. */
 export const LEASE_MS = 60_000;
 /** The sweep leaves entries younger than this to the queue. */

@@ -1,7 +1,6 @@
 // Messages by language. Every locales/<lang>.json found at start-up is a
 // language: adding one is adding files (that and emails/<lang>/), not code.
 // Which language a request gets is Hono's languageDetector's job (lib/app.tsx).
-import en from "../locales/en.json" with { type: "json" };
 import { formatMessage } from "./format_message.ts";
 
 export type Dictionary = Record<string, string>;
@@ -74,12 +73,4 @@ export async function loadLocales(
     dictionaries[match[1]] = JSON.parse(text) as Dictionary;
   }
   return createI18n(dictionaries);
-}
-
-/** English only; for code that runs before locales are loaded. */
-export const builtinI18n: I18n = createI18n({ en });
-
-/** @deprecated pass deps.i18n; kept for modules not yet converted. */
-export function translator(lang: string): Translate {
-  return builtinI18n.translator(lang);
 }

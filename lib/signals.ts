@@ -2,7 +2,7 @@
 // operation as the change itself: an outbox entry (durable, swept by cron)
 // plus, where KV queues exist, a queue message pointing at it. Messages carry
 // ids only, never secrets. Adding a signal is one line in the union below and
-// one handler in deliver.ts.
+// one handler in signal_handlers.ts (lib/deliver.ts claims and dispatches).
 import { z } from "zod";
 import { keys } from "./kv_keys.ts";
 

@@ -1,7 +1,7 @@
 // Fills a KV file before the server starts, through the app's own code paths
 // (lib/users.ts createPendingUser, lib/signing.ts), so the timed part measures
 // only what it names: fresh activation tokens, and queued registrations.
-import { ACTIVATION_PURPOSE } from "../../lib/deliver.ts";
+import { ACTIVATION_PURPOSE } from "../../lib/links.ts";
 import { keys } from "../../lib/kv_keys.ts";
 import { DEFAULT_ARGON2_PARAMS, wasmArgon2 } from "../../lib/argon2.ts";
 import { createSigner } from "../../lib/signing.ts";

@@ -2,7 +2,7 @@
 // change, truncation, extension, another purpose's token, an old key's token,
 // a deleted user's token. All get the same "does not work" page, never a 500.
 import assert from "node:assert/strict";
-import { ACTIVATION_PURPOSE } from "../../lib/deliver.ts";
+import { ACTIVATION_PURPOSE } from "../../lib/links.ts";
 import { loadConfig } from "../../lib/config.ts";
 import { silentLogger } from "../../lib/log.ts";
 import { createMemoryMailer } from "../../lib/mail/memory.ts";
