@@ -1,16 +1,8 @@
 // After a race or a fault: does every KV record parse with its schema, and do
 // the user records and the email index agree? Returns the problems found.
-import { HashTurnSchema } from "../../lib/hash_turns.ts";
-import { CounterSchema } from "../../lib/health.ts";
+import { z } from "zod";
 import { keys } from "../../lib/kv_keys.ts";
-import {
-  AttemptsSchema,
-  CooldownSchema,
-  NetworkFailureSchema,
-  RateCountSchema,
-} from "../../lib/rate_limit.ts";
-import { SessionSchema } from "../../lib/sessions.ts";
-import { DeadLetterSchema, OutboxEntrySchema } from "../../lib/signals.ts";
+import { recordSchemas } from "../../lib/kv_schemas.ts";
 import { UserSchema } from "../../lib/users.ts";
 
 export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
@@ -20,21 +12,11 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
   for await (const entry of kv.list({ prefix: [] })) {
     const [table] = entry.key;
     const where = JSON.stringify(entry.key);
-    const schema = {
-      users: UserSchema,
-      sessions: SessionSchema,
-      outbox: OutboxEntrySchema,
-      outbox_dead: DeadLetterSchema,
-      rate_limits: RateCountSchema,
-      login_attempts: AttemptsSchema,
-      cooldowns: CooldownSchema,
-      hash_turns: HashTurnSchema,
-      login_failures: NetworkFailureSchema,
-      counters: CounterSchema,
-      mail_budget: CounterSchema,
-    }[String(table)];
+    const schema = Object.hasOwn(recordSchemas, String(table))
+      ? recordSchemas[String(table)]
+      : undefined;
     if (schema) {
-      const parsed = schema.safeParse(entry.value);
+      const parsed = z.safeParse(schema, entry.value);
       if (!parsed.success) problems.push(`${where} fails its schema`);
     }
     if (table === "users") {
@@ -46,10 +28,7 @@ export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
       }
     } else if (table === "users_by_email") {
       index.set(String(entry.key[1]), String(entry.value));
-    } else if (
-      !schema && !["sessions_by_user", "signals_undelivered"]
-        .includes(String(table))
-    ) {
+    } else if (!schema) {
       problems.push(`${where}: unknown table`);
     }
   }
