@@ -4,14 +4,13 @@
 // the app's timestamps (lib/kv_expiry.ts). Messages waiting in the KV queue
 // are not dumped (the outbox entries they point at are, and the sweep
 // delivers them).
+//
+// Values are plain JSON: the app stores nothing else (lib/kv_schemas.ts)
+// but counters, Deno.KvU64, written {"$u64":"<decimal>"} (as the codec of
+// earlier versions did, so their dumps of this app's data still restore).
+// A restore checks every record against lib/kv_schemas.ts before writing any.
 import { type ExpiryRules, expiryTimes } from "./kv_expiry.ts";
-import {
-  decodeKey,
-  decodeValue,
-  encodeKey,
-  encodeValue,
-  type Json,
-} from "./kv_codec.ts";
+import { recordProblem } from "./kv_schemas.ts";
 
 /** Deno KV's limits for one atomic commit. */
 const MAX_MUTATIONS = 1000;
@@ -43,8 +42,8 @@ export async function dumpKv(
   let count = 0;
   for await (const entry of kv.list({ prefix: [] }, { batchSize: 500 })) {
     const line = JSON.stringify({
-      key: encodeKey(entry.key),
-      value: encodeValue(entry.value),
+      key: checkKey(entry.key),
+      value: encodeValue(entry.key, entry.value),
     });
     await write(line + "\n");
     count++;
@@ -65,17 +64,77 @@ interface Parsed {
   bytes: number;
 }
 
+/** Key parts the app uses: strings and finite numbers. */
+function isKeyPart(part: unknown): part is string | number {
+  return typeof part === "string" ||
+    (typeof part === "number" && Number.isFinite(part));
+}
+
+function checkKey(key: Deno.KvKey): Deno.KvKey {
+  if (!key.every(isKeyPart)) {
+    throw new TypeError(`cannot dump key ${String(key)}: not strings/numbers`);
+  }
+  return key;
+}
+
+/** Throws unless JSON.stringify keeps `value` as it is. */
+function assertJson(value: unknown, where: string): void {
+  if (
+    value === null || typeof value === "boolean" ||
+    typeof value === "string" ||
+    (typeof value === "number" && Number.isFinite(value))
+  ) return;
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => assertJson(v, `${where}[${i}]`));
+    return;
+  }
+  if (
+    typeof value === "object" &&
+    [Object.prototype, null].includes(Object.getPrototypeOf(value))
+  ) {
+    for (const [k, v] of Object.entries(value)) {
+      // An absent optional field: JSON leaves it out, as zod reads it.
+      if (v !== undefined) assertJson(v, `${where}.${k}`);
+    }
+    return;
+  }
+  throw new TypeError(`${where} is not JSON (${String(value)})`);
+}
+
+function encodeValue(key: Deno.KvKey, value: unknown): unknown {
+  if (value instanceof Deno.KvU64) return { $u64: value.value.toString() };
+  assertJson(value, `the value of ${JSON.stringify(key)}`);
+  return value;
+}
+
+function decodeValue(value: unknown): unknown {
+  if (
+    value !== null && typeof value === "object" && !Array.isArray(value) &&
+    Object.keys(value).length === 1 && "$u64" in value
+  ) {
+    const digits = value.$u64;
+    if (typeof digits !== "string" || !/^\d{1,20}$/.test(digits)) {
+      throw new Error(`a bad counter ${JSON.stringify(value)}`);
+    }
+    return new Deno.KvU64(BigInt(digits)); // throws past 2^64 - 1
+  }
+  return value;
+}
+
 function parseLine(text: string): Parsed {
-  const json = JSON.parse(text) as { key?: Json; value?: Json };
+  const json = JSON.parse(text) as { key?: unknown; value?: unknown };
   if (!json || !Array.isArray(json.key) || !("value" in json)) {
     throw new Error('expected {"key":[…],"value":…}');
   }
-  if (json.key.length === 0) throw new Error("an empty key");
-  return {
-    key: decodeKey(json.key),
-    value: decodeValue(json.value as Json),
-    bytes: text.length * 2,
-  };
+  const key = json.key;
+  if (key.length === 0) throw new Error("an empty key");
+  if (!key.every(isKeyPart)) {
+    throw new Error(`key ${JSON.stringify(key)}: not strings and numbers`);
+  }
+  const value = decodeValue(json.value);
+  const problem = recordProblem(key, value);
+  if (problem) throw new Error(`key ${JSON.stringify(key)}: ${problem}`);
+  return { key, value, bytes: text.length * 2 };
 }
 
 /**

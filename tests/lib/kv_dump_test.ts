@@ -1,43 +1,71 @@
 // db:dump / db:restore: every key and value survives the trip through JSON
 // lines, in the library and through the real `deno task` commands.
 import assert from "node:assert/strict";
-import { decodeValue, encodeValue } from "../../lib/kv_codec.ts";
 import { dumpKv, restoreKv } from "../../lib/kv_dump.ts";
 import { expiryTimes } from "../../lib/kv_expiry.ts";
+import { recordSchemas } from "../../lib/kv_schemas.ts";
 import { DatabaseSync } from "node:sqlite";
 import denoJson from "../../deno.json" with { type: "json" };
 import { outboxDrained, startTestApp } from "../helpers.ts";
 
+// A year ahead: nothing has expired when db:restore (real clock) reads them.
+const T = Date.now() + 365 * 86_400_000;
+
+function user(id: string, email: string, pendingUntil: number | null) {
+  return {
+    id,
+    firstName: "Ada",
+    email,
+    passwordHash: "$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA",
+    lang: "en",
+    isActivated: pendingUntil === null,
+    isActive: true,
+    createdAt: T,
+    activatedAt: pendingUntil === null ? T : null,
+    pendingUntil,
+    tokenVersion: 0,
+  };
+}
+
+function outboxEntry(id: string) {
+  return {
+    id,
+    signal: { type: "user_registered", userId: "u1" },
+    createdAt: T,
+    attempts: 0,
+    lastError: null,
+    lastAttemptAt: null,
+    leaseUntil: 0,
+    nextAttemptAt: T,
+  };
+}
+
+/** One record of every kind the app stores (lib/kv_schemas.ts). */
 const SAMPLES: [Deno.KvKey, unknown][] = [
-  [["str"], "héllo, мир 👋"],
-  [["num", 1], 42.5],
-  [["num", -0], -0],
-  [["num", 2], NaN],
-  [["num", 3], -Infinity],
-  [["big", 10n], 12345678901234567890n],
-  [["bool", true], false],
-  [["bool", false], null],
-  [["bytes", new Uint8Array([0, 1, 255])], new Uint8Array([9, 8, 7])],
-  [["u64"], new Deno.KvU64(18446744073709551615n)],
-  [["date"], new Date("2026-05-01T12:34:56.789Z")],
-  [["bad date"], new Date(NaN)],
-  [["regexp"], /a+b/gi],
-  [["map"], new Map<unknown, unknown>([["a", 1], [2n, new Set([1, "x"])]])],
-  [["set"], new Set([new Date(0), 1n])],
-  [["typed"], {
-    f64: new Float64Array([1.5, -2]),
-    i16: new Int16Array([-1, 300]),
-    u64s: new BigUint64Array([1n, 2n ** 64n - 1n]),
-    buffer: new Uint8Array([1, 2, 3]).buffer,
-  }],
-  [["undefined in object"], { a: undefined, b: [undefined, 1] }],
-  [["dollar keys"], { $bigint: "not a tag", $u64: 1 }],
-  [["single dollar key"], { $date: "2020-01-01" }],
-  [["nested"], { user: { id: "1", tags: ["a"], at: new Date(5) } }],
-  [["error"], new RangeError("too far")],
-  [["empty string key", ""], ""],
-  [["unicode key", "ключ"], []],
+  [["users", "u1"], { ...user("u1", "ada@example.com", T), mailedAt: T }],
+  [["users", "u2"], user("u2", "bob@example.com", null)],
+  [["users_by_email", "ada@example.com"], "u1"],
+  [["sessions", "h1"], { userId: "u2", createdAt: T, expiresAt: T + 1 }],
+  [["sessions_by_user", "u2", "h1"], T],
+  [["outbox", "o1"], outboxEntry("o1")],
+  [["outbox_dead", "o2"], { ...outboxEntry("o2"), deadAt: T }],
+  [["signals_undelivered", "o1"], { outboxId: "o1" }],
+  [["rate_limits", "register", "ip:1.2.3.4", T], 3],
+  [["login_attempts", "ada@example.com", "1.2.3.4"], { count: 2, lastAt: T }],
+  [["cooldowns", "resend", "ada@example.com"], T],
+  [["hash_turns", "ada@example.com"], { until: T }],
+  [["login_failures", "ada@example.com", "1.2.3.0/24"], T],
+  [["counters", "outbox_added"], new Deno.KvU64(18446744073709551615n)],
+  [["mail_budget", "global", "all", T], new Deno.KvU64(7n)],
+  [["dev_secret_key"], "héllo, мир 👋"],
 ];
+
+Deno.test("kv dump: the samples cover every table the app stores", () => {
+  assert.deepEqual(
+    new Set(SAMPLES.map(([key]) => key[0])),
+    new Set(Object.keys(recordSchemas)),
+  );
+});
 
 async function allEntries(kv: Deno.Kv) {
   const out: Deno.KvEntry<unknown>[] = [];
@@ -135,11 +163,13 @@ Deno.test("kv dump: restore batches past KV's per-commit limits", async () => {
     // 2,500 entries (> 1,000 mutations) and ~1.9 MB (> 800 KB per commit).
     for (let i = 0; i < 2_500; i += 500) {
       const atomic = source.atomic();
-      for (let j = i; j < i + 500; j++) atomic.set(["small", j], { j });
+      for (let j = i; j < i + 500; j++) {
+        atomic.set(["sessions_by_user", "u1", `h${j}`], j);
+      }
       await atomic.commit();
     }
     for (let i = 0; i < 30; i++) {
-      await source.set(["big", i], "x".repeat(60_000) + i);
+      await source.set(["users_by_email", `big${i}`], "x".repeat(60_000) + i);
     }
     const res = await restoreKv(target, await dumpToLines(source));
     assert.deepEqual(res, { ok: true, count: 2_530, expired: 0 });
@@ -153,55 +183,108 @@ Deno.test("kv dump: restore batches past KV's per-commit limits", async () => {
 Deno.test("kv dump: restore refuses a non-empty database unless forced", async () => {
   const target = await Deno.openKv(":memory:");
   try {
+    const a = ["users_by_email", "a@example.com"];
     await target.set(["keep"], "mine");
-    await target.set(["a"], "old");
-    const lines = [JSON.stringify({ key: ["a"], value: "new" })];
+    await target.set(a, "old");
+    const lines = [JSON.stringify({ key: a, value: "new" })];
     assert.deepEqual(await restoreKv(target, lines), {
       ok: false,
       reason: "not_empty",
     });
-    assert.equal((await target.get(["a"])).value, "old");
+    assert.equal((await target.get(a)).value, "old");
     assert.deepEqual(await restoreKv(target, lines, { force: true }), {
       ok: true,
       count: 1,
       expired: 0,
     });
-    assert.equal((await target.get(["a"])).value, "new");
+    assert.equal((await target.get(a)).value, "new");
     assert.equal((await target.get(["keep"])).value, "mine");
   } finally {
     target.close();
   }
 });
 
-Deno.test("kv dump: a damaged line names its number and writes nothing", async () => {
+Deno.test("kv dump: a corrupt record is refused by line and key, and nothing is written", async () => {
   const target = await Deno.openKv(":memory:");
   try {
-    const lines = [
-      JSON.stringify({ key: ["a"], value: 1 }),
-      "",
-      JSON.stringify({ key: ["b"], value: { $nope: 1 } }),
+    const good = SAMPLES.map(([key, value]) =>
+      JSON.stringify({
+        key,
+        value: value instanceof Deno.KvU64 ? { $u64: `${value.value}` } : value,
+      })
+    );
+    const { passwordHash: _, ...noHash } = user("u3", "c@example.com", null);
+    const corrupt: [string, RegExp][] = [
+      [
+        JSON.stringify({ key: ["users", "u3"], value: noHash }),
+        /^key \["users","u3"\]: fails its schema at passwordHash/,
+      ],
+      [
+        JSON.stringify({ key: ["sessions_by_user", "u", "h"], value: "x" }),
+        /^key \["sessions_by_user","u","h"\]: fails its schema/,
+      ],
+      [
+        JSON.stringify({ key: ["counters", "x"], value: 5 }),
+        /^key \["counters","x"\]: fails its schema/,
+      ],
+      [
+        JSON.stringify({ key: ["counters", "x"], value: { $u64: "-1" } }),
+        /a bad counter/,
+      ],
+      [
+        JSON.stringify({ key: ["mail_budget", "x"], value: { $u64: "1e3" } }),
+        /a bad counter/,
+      ],
+      [
+        JSON.stringify({ key: ["nope", 1], value: 1 }),
+        /^key \["nope",1\]: unknown table "nope"/,
+      ],
+      [JSON.stringify({ key: [true], value: 1 }), /not strings and numbers/],
+      ['{"key":[],"value":1}', /an empty key/],
+      ["{not json", /JSON/],
+      ['{"key":["x"]}', /expected/],
     ];
-    const res = await restoreKv(target, lines);
-    assert.deepEqual(res, {
-      ok: false,
-      reason: "bad_line",
-      line: 3,
-      message: "unknown tag $nope",
-    });
-    for (const bad of ['{"key":[],"value":1}', "{not json", '{"key":["x"]}']) {
-      const r = await restoreKv(target, [bad]);
-      assert.equal(r.ok, false);
+    for (const [bad, message] of corrupt) {
+      // The corrupt record comes last, after a good one of every kind.
+      const res = await restoreKv(target, [...good, "", bad]);
+      assert.equal(res.ok, false, bad);
+      assert.ok(!res.ok && res.reason === "bad_line");
+      assert.equal(res.line, good.length + 2, bad);
+      assert.match(res.message, message);
+      assert.deepEqual(await allEntries(target), [], "nothing written");
     }
-    assert.deepEqual(await allEntries(target), []);
   } finally {
     target.close();
+  }
+});
+
+Deno.test("kv dump: refuses to dump what JSON would lose", async () => {
+  const kv = await Deno.openKv(":memory:");
+  try {
+    for (
+      const [key, value] of [
+        [["users", "d"], { at: new Date(0) }],
+        [["users", "n"], NaN],
+        [["users", "b"], 1n],
+        [["users", new Uint8Array([1])], "x"],
+      ] as [Deno.KvKey, unknown][]
+    ) {
+      await kv.set(key, value);
+      await assert.rejects(dumpToLines(kv), /not JSON|cannot dump/);
+      await kv.delete(key);
+    }
+  } finally {
+    kv.close();
   }
 });
 
 Deno.test("kv dump: a header from a newer format is refused; a dump without one still reads", async () => {
   const target = await Deno.openKv(":memory:");
   try {
-    const entry = JSON.stringify({ key: ["a"], value: 1 });
+    const entry = JSON.stringify({
+      key: ["users_by_email", "a@x"],
+      value: "u1",
+    });
     const newer = JSON.stringify({
       format: "cloud-user-kv-dump",
       formatVersion: 3,
@@ -283,10 +366,10 @@ Deno.test("kv dump: KV stores the restored expiry times (read from its SQLite fi
   const HOUR = 3_600_000;
   const now = Date.now();
   const lines = [
-    { key: ["users", "u1"], value: { id: "u1", pendingUntil: now + HOUR } },
+    { key: ["users", "u1"], value: user("u1", "a@example.com", now + HOUR) },
     { key: ["users_by_email", "a@example.com"], value: "u1" },
     { key: ["cooldowns", "resend", "a@example.com"], value: now + 30_000 },
-    { key: ["outbox", "o1"], value: { id: "o1" } },
+    { key: ["outbox", "o1"], value: outboxEntry("o1") },
   ].map((e) => JSON.stringify(e));
   const dir = await Deno.makeTempDir();
   try {
@@ -311,23 +394,6 @@ Deno.test("kv dump: KV stores the restored expiry times (read from its SQLite fi
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("kv codec: refuses what it cannot keep instead of losing it", () => {
-  const circular: Record<string, unknown> = {};
-  circular.self = circular;
-  assert.throws(() => encodeValue(circular), /circular/);
-  assert.throws(
-    () => encodeValue(new DataView(new ArrayBuffer(2))),
-    /DataView/,
-  );
-  assert.throws(() => encodeValue(Symbol("x")), /symbol/);
-  // A shared (not circular) part is fine: it is written twice.
-  const shared = { n: 1 };
-  assert.deepEqual(decodeValue(encodeValue({ a: shared, b: shared })), {
-    a: { n: 1 },
-    b: { n: 1 },
-  });
 });
 
 // The real commands, as an operator runs them: file KV → JSON lines → file KV.
@@ -374,6 +440,31 @@ Deno.test("db:dump / db:restore: moves a file database to another", async () => 
     assert.ok(!again.stderr.includes("    at "), "no stack trace");
     const forced = await task(["db:restore", dump, "--force"], { KV_PATH: to });
     assert.equal(forced.code, 0, forced.stderr);
+
+    // A corrupt record: refused by line and key, nothing written.
+    const corrupt = `${dir}/corrupt.jsonl`;
+    const text = await Deno.readTextFile(dump);
+    await Deno.writeTextFile(
+      corrupt,
+      text + JSON.stringify({ key: ["users", "u9"], value: { id: "u9" } }),
+    );
+    const empty = `${dir}/empty.sqlite3`;
+    const refused = await task(["db:restore", corrupt], { KV_PATH: empty });
+    assert.equal(refused.code, 1);
+    assert.match(
+      refused.stderr,
+      new RegExp(
+        `^line ${
+          SAMPLES.length + 2
+        }: key \\["users","u9"\\]: fails its schema.*; nothing was written`,
+      ),
+    );
+    const untouched = await Deno.openKv(empty);
+    try {
+      assert.deepEqual(await allEntries(untouched), []);
+    } finally {
+      untouched.close();
+    }
 
     const bad = await task(["db:restore", "--wat"], { KV_PATH: to });
     assert.equal(bad.code, 1);
