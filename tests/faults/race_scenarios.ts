@@ -14,7 +14,11 @@ export async function waitForEmptyOutbox(app: TestApp): Promise<void> {
 
 /** `n` registrations of one email at once → one user, one mail. */
 export async function raceRegistrations(n: number): Promise<void> {
-  await using app = await startTestApp({ env: { PASSWORD_WORKERS: "2" } });
+  // A queue as long as the burst: this is about the KV commit race, and the
+  // default queue bound would shed most of 200 at once with 503.
+  await using app = await startTestApp({
+    env: { PASSWORD_WORKERS: "2", PASSWORD_QUEUE_LIMIT: String(n) },
+  });
   const results = await Promise.all(
     Array.from(
       { length: n },
