@@ -145,12 +145,8 @@ export class TestBrowser {
     if (!headers.has("origin") && method !== "GET" && method !== "HEAD") {
       headers.set("origin", this.base);
     }
-    if (this.cookies.size) {
-      headers.set(
-        "cookie",
-        [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; "),
-      );
-    }
+    const cookie = this.cookieHeader();
+    if (cookie) headers.set("cookie", cookie);
     const res = await fetch(new URL(path, this.base), {
       method,
       headers,
@@ -175,6 +171,12 @@ export class TestBrowser {
       body: await res.text(),
       location: res.headers.get("location"),
     };
+  }
+
+  /** The Cookie header this browser sends, or null for none. */
+  protected cookieHeader(): string | null {
+    if (!this.cookies.size) return null;
+    return [...this.cookies].map(([k, v]) => `${k}=${v}`).join("; ");
   }
 
   /** Another tab of this browser: the same cookies, kept apart from now on. */
