@@ -8,6 +8,10 @@
 // address nobody else touches: the answers must match) and uses his own
 // address from another. Each person types only passwords from their own
 // pool, so "whose password is this" is a question the model can answer.
+// Mallory also floods Ada's mailbox under other spellings (`Ada+1@…`,
+// `ADA@…`) from a third browser, and tosses cookies into Ada's browsers:
+// a page of his on a sibling domain plants his `session` or `registered`
+// cookie, which her browser then sends before her own (issue 16).
 //
 // Invariants (see issue 11):
 //   fresh_link   the newest activation mail of a pending account, while its
@@ -19,12 +23,23 @@
 //                after it was created
 //   store        every KV record parses, one address has at most one user
 //   stranger     a stranger's answers for ada@ match the control's
+//   mailbox      mails to one canonical mailbox (lower-cased, no +tag) keep
+//                to the per-mailbox limits (README "Mail budgets"): per
+//                action at most RATE_LIMIT_EMAIL in each of its windows, and
+//                resends and resets at least RESEND_INTERVAL apart
+// A browser with a tossed cookie is held to own_password like any other:
+// signed in to Mallory's account, or activating Ada's with his password,
+// breaks it.
 //
 // Replay a failure with MODEL_SEED and MODEL_PATH (printed on failure);
 // MODEL_INVARIANTS=fresh_link,epoch checks only those.
 import fc from "fast-check";
 import { checkActivationLink } from "../../lib/accounts.ts";
-import { maskEmail, SESSION_COOKIE } from "../../lib/http.ts";
+import {
+  maskEmail,
+  REGISTERED_COOKIE,
+  SESSION_COOKIE,
+} from "../../lib/http.ts";
 import { verifyPassword } from "../../lib/passwords.ts";
 import { getUserByEmail } from "../../lib/users.ts";
 import { checkStore } from "../faults/store_check.ts";
@@ -32,13 +47,23 @@ import {
   type Sent,
   startTestApp,
   type TestApp,
-  type TestBrowser,
+  TestBrowser,
 } from "../helpers.ts";
 import { type CheapHasher, createCheapHasher } from "./cheap_hasher.ts";
 
 const ADA = "ada@example.com";
 const MALLORY = "mallory@evil.test";
 const CONTROL = "control@example.com";
+/** Other spellings of Ada's mailbox that Mallory floods. */
+const VARIANTS = [
+  "Ada+1@example.com",
+  "ADA@example.com",
+  "ada+news@example.com",
+];
+/** Addresses whose accounts the model watches (as the app stores them). */
+const WATCHED = [
+  ...new Set([ADA, MALLORY, ...VARIANTS.map((e) => e.toLowerCase())]),
+];
 
 type Person = "ada" | "mallory";
 const POOLS: Record<Person, string[]> = {
@@ -53,9 +78,11 @@ const BROWSERS = [
   { name: "mallory-probe", person: "mallory", email: ADA },
   { name: "control-twin", person: "mallory", email: CONTROL },
   { name: "mallory-own", person: "mallory", email: MALLORY },
+  { name: "mallory-flood", person: "mallory", email: ADA },
 ] as const;
 const PROBE = 2;
 const TWIN = 3;
+const FLOOD = 5;
 type BrowserIx = 0 | 1 | 2 | 4;
 /** Browsers whose person holds the mailbox they act on. */
 const MAILBOX_HOLDERS = [0, 1, 4] as const;
@@ -66,6 +93,7 @@ export const INVARIANTS = [
   "epoch",
   "store",
   "stranger",
+  "mailbox",
 ] as const;
 type Invariant = typeof INVARIANTS[number];
 
@@ -79,13 +107,36 @@ export interface Model {
   hashes: Map<string, string>;
   /** When each sent mail (by index in mailer.sent) went out. */
   mailTimes: number[];
+  /** Which request sent each mail (null: none of the limited ones). */
+  mailCauses: (MailCause | null)[];
   checked: Set<Invariant>;
 }
 
 export interface Real {
   app: TestApp;
   hasher: CheapHasher;
-  browsers: TestBrowser[];
+  browsers: TossableBrowser[];
+}
+
+type MailCause = "register" | "resend" | "forgot";
+
+/**
+ * A browser into which a sibling site may have planted cookies for our
+ * domain with a longer path: the browser sends each before its own cookie
+ * of that name, and no answer of ours replaces or clears it. A planted
+ * cookie alone (the browser has none of its own) is not modelled: only the
+ * `__Host-` names production uses stop that, which tossed_cookies_test.ts
+ * proves; what every environment must do is count a name sent twice as
+ * absent.
+ */
+class TossableBrowser extends TestBrowser {
+  planted = new Map<string, string>();
+  protected override cookieHeader(): string | null {
+    const own = super.cookieHeader();
+    const first = [...this.planted].filter(([k]) => this.cookies.has(k));
+    if (!first.length) return own;
+    return [...first.map(([k, v]) => `${k}=${v}`), own].join("; ");
+  }
 }
 
 class Violation extends Error {
@@ -143,6 +194,8 @@ function shape(res: Sent, email: string) {
 type Cmd = fc.AsyncCommand<Model, Real, false>;
 
 abstract class Base implements Cmd {
+  /** The limited request this command makes, if any. */
+  sends: MailCause | null = null;
   check(_m: Readonly<Model>) {
     return true;
   }
@@ -153,6 +206,11 @@ abstract class Base implements Cmd {
     const before = r.browsers.map((b) => b.cookies.get(SESSION_COOKIE));
     await this.act(m, r);
     await r.app.idle();
+    const sentAt = r.app.clock.now();
+    while (m.mailTimes.length < r.app.mailer.sent.length) {
+      m.mailTimes.push(sentAt);
+      m.mailCauses.push(this.sends);
+    }
     r.browsers.forEach((b, i) => {
       const now = b.cookies.get(SESSION_COOKIE);
       if (!now) m.born[i] = null;
@@ -192,6 +250,7 @@ async function probe(
 }
 
 class Register extends Base {
+  override sends = "register" as const;
   constructor(readonly b: BrowserIx, readonly p: number) {
     super();
   }
@@ -230,6 +289,7 @@ class Login extends Base {
 class MailRequest extends Base {
   constructor(readonly b: BrowserIx, readonly kind: "resend" | "forgot") {
     super();
+    this.sends = kind;
   }
   toString() {
     return `${this.kind}(${BROWSERS[this.b].name})`;
@@ -352,6 +412,67 @@ class Logout extends Base {
   }
 }
 
+/**
+ * Mallory asks for mail to Ada's mailbox under another spelling, from a
+ * browser of his own (no control twin: the answers may differ from a
+ * stranger's, the mails may not exceed the mailbox's limits).
+ */
+class Flood extends Base {
+  constructor(readonly kind: MailCause, readonly v: number) {
+    super();
+    this.sends = kind;
+  }
+  toString() {
+    return `flood(${this.kind}, ${VARIANTS[this.v]})`;
+  }
+  async act(_m: Model, r: Real) {
+    const email = VARIANTS[this.v];
+    const browser = r.browsers[FLOOD];
+    if (this.kind === "register") {
+      const password = pw("mallory", 0);
+      await browser.register({ email, password, password_confirm: password });
+    } else {
+      const path = this.kind === "resend"
+        ? "/activate/resend"
+        : "/password/forgot";
+      await browser.post(path, { email });
+    }
+  }
+}
+
+/**
+ * Mallory plants one of his cookies into one of Ada's browsers (replacing
+ * what he planted there before). For the marker he first registers her
+ * address from his flood browser, so that he holds the newest one; a
+ * session he takes from whichever of his browsers is signed in.
+ */
+class Toss extends Base {
+  constructor(
+    readonly b: 0 | 1,
+    readonly name: typeof SESSION_COOKIE | typeof REGISTERED_COOKIE,
+  ) {
+    super();
+    if (name === REGISTERED_COOKIE) this.sends = "register";
+  }
+  toString() {
+    return `toss(mallory's ${this.name} → ${BROWSERS[this.b].name})`;
+  }
+  async act(_m: Model, r: Real) {
+    if (this.name === REGISTERED_COOKIE) {
+      const password = pw("mallory", 0);
+      await r.browsers[FLOOD].register({
+        email: ADA,
+        password,
+        password_confirm: password,
+      });
+    }
+    const value = [FLOOD, PROBE, 4]
+      .map((i) => r.browsers[i].cookies.get(this.name))
+      .find((v) => v !== undefined);
+    if (value) r.browsers[this.b].planted.set(this.name, value);
+  }
+}
+
 const ADVANCES = {
   "2m": 121_000,
   "1h": 3_601_000,
@@ -420,10 +541,13 @@ class LoginRacingReset extends Base {
 async function checkInvariants(m: Model, r: Real) {
   const { app } = r;
   const now = app.clock.now();
-  while (m.mailTimes.length < app.mailer.sent.length) m.mailTimes.push(now);
+  while (m.mailTimes.length < app.mailer.sent.length) {
+    m.mailTimes.push(now);
+    m.mailCauses.push(null);
+  }
   const users = new Map(
     await Promise.all(
-      [ADA, MALLORY, CONTROL].map(async (email) =>
+      [...WATCHED, CONTROL].map(async (email) =>
         [email, await getUserByEmail(app.kv, email, now)] as const
       ),
     ),
@@ -441,7 +565,7 @@ async function checkInvariants(m: Model, r: Real) {
   }
 
   if (m.checked.has("fresh_link")) {
-    for (const email of [ADA, MALLORY]) {
+    for (const email of WATCHED) {
       const user = users.get(email);
       if (!user || user.isActivated) continue;
       const newest = pickLink(mailedLinks(m, r, email, "/activate/"), 0);
@@ -459,6 +583,8 @@ async function checkInvariants(m: Model, r: Real) {
       }
     }
   }
+
+  if (m.checked.has("mailbox")) checkMailbox(m, r);
 
   const knows = async (person: Person, hash: string) => {
     for (const p of POOLS[person]) {
@@ -508,6 +634,51 @@ async function checkInvariants(m: Model, r: Real) {
   }
 }
 
+/**
+ * The mailbox an address reaches, as README "Mail budgets" counts it
+ * (lower-cased, no `+tag`): the model's own reading, not the app's.
+ */
+function canonicalMailbox(email: string): string {
+  const [local, domain] = email.toLowerCase().split("@");
+  return `${local.split("+")[0]}@${domain}`;
+}
+
+/** The per-mailbox limits, read off the mails that went out. */
+function checkMailbox(m: Model, r: Real) {
+  const { rateLimitEmail, resendIntervalMs } = r.app.deps.config;
+  const windows = new Map<string, number>();
+  const last = new Map<string, number>();
+  r.app.mailer.sent.forEach((mail, i) => {
+    const cause = m.mailCauses[i];
+    if (!cause) return;
+    const at = m.mailTimes[i];
+    const box = `${cause} ${canonicalMailbox(mail.to)}`;
+    const window = `${box} ${Math.floor(at / rateLimitEmail.windowMs)}`;
+    const count = (windows.get(window) ?? 0) + 1;
+    windows.set(window, count);
+    if (count > rateLimitEmail.limit) {
+      throw new Violation(
+        "mailbox",
+        `${count} mails from ${cause} reached ${
+          canonicalMailbox(mail.to)
+        } in one window (limit ${rateLimitEmail.limit})`,
+      );
+    }
+    const before = last.get(box);
+    if (cause !== "register" && before !== undefined) {
+      if (at - before < resendIntervalMs) {
+        throw new Violation(
+          "mailbox",
+          `two mails from ${cause} reached ${canonicalMailbox(mail.to)} ${
+            at - before
+          } ms apart (interval ${resendIntervalMs} ms)`,
+        );
+      }
+    }
+    last.set(box, at);
+  });
+}
+
 // ---------------------------------------------------------------- the run
 
 // Mostly the newest mail, sometimes an older one.
@@ -532,6 +703,18 @@ const openActivation = fc.tuple(
     p: pwIx,
   }),
 ).map(([b, fwd, k, js, a]) => new OpenActivation(b, fwd && b !== 4, k, js, a));
+const mailCause = fc.constantFrom<MailCause>("register", "resend", "forgot");
+const flood = fc.tuple(mailCause, fc.nat({ max: VARIANTS.length - 1 })).map((
+  [k, v],
+) => new Flood(k, v));
+const toss = fc.tuple(
+  fc.constantFrom<0 | 1>(0, 1),
+  fc.constantFrom<typeof SESSION_COOKIE | typeof REGISTERED_COOKIE>(
+    SESSION_COOKIE,
+    REGISTERED_COOKIE,
+  ),
+).map(([b, name]) => new Toss(b, name));
+const signIn = fc.tuple(anyBrowser, pwIx).map(([b, p]) => new Login(b, p));
 const mailRequest = fc.tuple(
   anyBrowser,
   fc.constantFrom("resend", "forgot") as fc.Arbitrary<"resend" | "forgot">,
@@ -546,7 +729,7 @@ export const commands = [
   openActivation,
   mailRequest,
   mailRequest,
-  fc.tuple(anyBrowser, pwIx).map(([b, p]) => new Login(b, p)),
+  signIn,
   fc.tuple(holder, pick, pwIx).map(([b, k, p]) => new OpenReset(b, k, p)),
   fc.tuple(holder, pwIx, pwIx).map(([b, c, p]) => new ChangePassword(b, c, p)),
   anyBrowser.map((b) => new Logout(b)),
@@ -556,7 +739,39 @@ export const commands = [
   fc.tuple(fc.constantFrom<0 | 1>(0, 1), pwIx, pwIx).map(([b, o, p]) =>
     new LoginRacingReset(b, o, p)
   ),
+  flood,
+  // Tossing needs Ada to hold a cookie of her own first; listed twice so
+  // that a tossed cookie meets her next step often.
+  toss,
+  toss,
 ];
+
+/**
+ * Mostly what tossing needs: Ada holding cookies of her own (registering,
+ * opening her mail, signing in), Mallory holding his, and the toss.
+ */
+export const TOSSING = {
+  commands: [
+    register,
+    register,
+    openActivation,
+    openActivation,
+    signIn,
+    toss,
+    toss,
+  ],
+};
+
+/**
+ * Tight per-mailbox limits, so that a dozen steps can reach them: with
+ * these, `mailbox` has something to check (the stranger invariant is left
+ * out, since a limit Ada's own requests spent answers a stranger 429).
+ */
+export const TIGHT_LIMITS = {
+  env: { RATE_LIMIT_EMAIL: "2/15m", RESEND_INTERVAL: "60s" },
+  invariants: INVARIANTS.filter((i) => i !== "stranger"),
+  commands: [...commands, flood, flood, flood, register],
+};
 
 /** Env and options for the app the model runs against. */
 export const MODEL_ENV = {
@@ -565,29 +780,47 @@ export const MODEL_ENV = {
   LOGIN_FREE_FAILURES: "100",
 };
 
-function checkedInvariants(): Set<Invariant> {
+function checkedInvariants(
+  all: readonly Invariant[] = INVARIANTS,
+): Set<Invariant> {
   const only = Deno.env.get("MODEL_INVARIANTS");
-  if (!only) return new Set(INVARIANTS);
+  if (!only) return new Set(all);
   return new Set(
     only.split(",").map((s) => s.trim()).filter((s): s is Invariant =>
-      (INVARIANTS as readonly string[]).includes(s)
+      (all as readonly string[]).includes(s)
     ),
   );
 }
 
-/** Plays one given sequence (for a regression test or a replay by hand). */
-export async function runSequence(cmds: Cmd[]): Promise<void> {
-  const hasher = await createCheapHasher();
-  await using app = await startTestApp({ env: MODEL_ENV, passwords: hasher });
-  const browsers = BROWSERS.map(() => app.browser());
-  const model: Model = {
+interface Variant {
+  env?: Record<string, string>;
+  invariants?: readonly Invariant[];
+}
+
+function newModel(checked: Set<Invariant>): Model {
+  return {
     step: 0,
     born: BROWSERS.map(() => null),
     changedAt: new Map(),
     hashes: new Map(),
     mailTimes: [],
-    checked: checkedInvariants(),
+    mailCauses: [],
+    checked,
   };
+}
+
+/** Plays one given sequence (for a regression test or a replay by hand). */
+export async function runSequence(
+  cmds: Cmd[],
+  variant: Variant = {},
+): Promise<void> {
+  const hasher = await createCheapHasher();
+  await using app = await startTestApp({
+    env: { ...MODEL_ENV, ...variant.env },
+    passwords: hasher,
+  });
+  const browsers = BROWSERS.map(() => new TossableBrowser(app.url));
+  const model = newModel(checkedInvariants(variant.invariants));
   const real = { app, hasher, browsers };
   for (const cmd of cmds) await cmd.run(model, real);
 }
@@ -595,6 +828,7 @@ export async function runSequence(cmds: Cmd[]): Promise<void> {
 export {
   Advance,
   ChangePassword,
+  Flood,
   Login,
   LoginRacingReset,
   Logout,
@@ -602,33 +836,33 @@ export {
   OpenActivation,
   OpenReset,
   Register,
+  Toss,
 };
 
 export async function runLifecycleModel(
-  opts: { numRuns: number; maxCommands: number },
+  opts: {
+    numRuns: number;
+    maxCommands: number;
+    commands?: fc.Arbitrary<Cmd>[];
+  } & Variant,
 ): Promise<void> {
   const seed = Deno.env.get("MODEL_SEED");
   const path = Deno.env.get("MODEL_PATH");
-  const checked = checkedInvariants();
+  const checked = checkedInvariants(opts.invariants);
   await fc.assert(
     fc.asyncProperty(
-      fc.commands(commands, { maxCommands: opts.maxCommands }),
+      fc.commands(opts.commands ?? commands, {
+        maxCommands: opts.maxCommands,
+      }),
       async (cmds) => {
         const hasher = await createCheapHasher();
         await using app = await startTestApp({
-          env: MODEL_ENV,
+          env: { ...MODEL_ENV, ...opts.env },
           passwords: hasher,
         });
-        const browsers = BROWSERS.map(() => app.browser());
+        const browsers = BROWSERS.map(() => new TossableBrowser(app.url));
         await fc.asyncModelRun(() => ({
-          model: {
-            step: 0,
-            born: BROWSERS.map(() => null),
-            changedAt: new Map(),
-            hashes: new Map(),
-            mailTimes: [],
-            checked,
-          },
+          model: newModel(checked),
           real: { app, hasher, browsers },
         }), cmds);
       },

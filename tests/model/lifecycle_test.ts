@@ -1,6 +1,7 @@
 // A few hundred random account lifecycles against the real app, checked
 // after every step (see lifecycle.ts); `deno task soak` runs thousands.
 import {
+  Flood,
   Login,
   LoginRacingReset,
   MailRequest,
@@ -8,10 +9,21 @@ import {
   Register,
   runLifecycleModel,
   runSequence,
+  TIGHT_LIMITS,
+  Toss,
+  TOSSING,
 } from "./lifecycle.ts";
 
 Deno.test("lifecycle: every sequence of sign-ups, links, sign-ins and resets keeps the invariants", async () => {
   await runLifecycleModel({ numRuns: 200, maxCommands: 12 });
+});
+
+Deno.test("lifecycle: cookies Mallory tosses into Ada's browsers win him nothing", async () => {
+  await runLifecycleModel({ numRuns: 100, maxCommands: 12, ...TOSSING });
+});
+
+Deno.test("lifecycle: with tight per-mailbox limits, floods under other spellings keep to them", async () => {
+  await runLifecycleModel({ numRuns: 150, maxCommands: 12, ...TIGHT_LIMITS });
 });
 
 // The shortest sequences the model found on the code before issue 11's
@@ -45,4 +57,47 @@ const KNOWN = {
 
 for (const [name, cmds] of Object.entries(KNOWN)) {
   Deno.test(`lifecycle: ${name}`, () => runSequence(cmds));
+}
+
+// Issue 16's holes, as sequences: each fails when its fix is taken out.
+const ISSUE_16 = {
+  "Mallory's tossed marker makes Ada's link activate his password (own_password)":
+    [
+      new Register(0, 0),
+      new Toss(0, "registered"),
+      new OpenActivation(0, false, 0, true, { kind: "current", p: 0 }),
+    ],
+  "Mallory's tossed session signs Ada in to his account (own_password)": [
+    new Register(4, 0),
+    new OpenActivation(4, false, 0, false, { kind: "current", p: 0 }),
+    new Register(0, 0),
+    new OpenActivation(0, false, 0, false, { kind: "current", p: 0 }),
+    new Toss(0, "session"),
+  ],
+};
+const ISSUE_16_TIGHT = {
+  "+tags share one mailbox's registration budget (mailbox)": [
+    new Register(0, 0),
+    new Flood("register", 0),
+    new Flood("register", 2),
+  ],
+  "+tags share one mailbox's resend interval (mailbox)": [
+    new Flood("register", 0),
+    new Flood("register", 2),
+    new Flood("resend", 0),
+    new Flood("resend", 2),
+  ],
+  "forgot-password has an interval, whatever the spelling (mailbox)": [
+    new Register(0, 0),
+    new OpenActivation(0, false, 0, false, { kind: "current", p: 0 }),
+    new MailRequest(0, "forgot"),
+    new Flood("forgot", 1),
+  ],
+};
+
+for (const [name, cmds] of Object.entries(ISSUE_16)) {
+  Deno.test(`lifecycle: ${name}`, () => runSequence(cmds));
+}
+for (const [name, cmds] of Object.entries(ISSUE_16_TIGHT)) {
+  Deno.test(`lifecycle: ${name}`, () => runSequence(cmds, TIGHT_LIMITS));
 }
