@@ -226,33 +226,31 @@ async function run(deps: Deps, command: string, arg?: string): Promise<number> {
     }
     case "outbox": {
       let n = 0;
-      for await (const e of listOutbox(kv)) {
+      // One line per entry; `when` says what its time means.
+      const line = async (
+        e: { id: string; signal: { type: string; userId: string } } & {
+          attempts: number;
+          lastError?: string | null;
+        },
+        when: string,
+      ) => {
         const user = await getUser(kv, e.signal.userId, now);
-        console.log(
-          [
-            e.id,
-            e.signal.type,
-            user?.email ?? "(gone)",
-            `attempts=${e.attempts}`,
-            `next=${iso(e.nextAttemptAt)}`,
-            `error=${e.lastError ?? "-"}`,
-          ].join("  "),
-        );
+        return [
+          e.id,
+          e.signal.type,
+          user?.email ?? "(gone)",
+          `attempts=${e.attempts}`,
+          when,
+          `error=${e.lastError ?? "-"}`,
+        ].join("  ");
+      };
+      for await (const e of listOutbox(kv)) {
+        console.log(await line(e, `next=${iso(e.nextAttemptAt)}`));
         n++;
       }
       let dead = 0;
       for await (const e of listDeadLetters(kv)) {
-        const user = await getUser(kv, e.signal.userId, now);
-        console.log(
-          [
-            e.id,
-            e.signal.type,
-            user?.email ?? "(gone)",
-            `attempts=${e.attempts}`,
-            `FAILED=${iso(e.deadAt)}`,
-            `error=${e.lastError ?? "-"}`,
-          ].join("  "),
-        );
+        console.log(await line(e, `FAILED=${iso(e.deadAt)}`));
         dead++;
       }
       console.log(`${n} queued, ${dead} failed for good (retry-outbox)`);

@@ -5,7 +5,7 @@
 // LOG_FORMAT=json every line the process wrote, start-up and shutdown
 // included, is JSON.
 import assert from "node:assert/strict";
-import { TEST_SECRET } from "../helpers.ts";
+import { childEnv } from "./process.ts";
 
 const ROOT = new URL("../../", import.meta.url);
 const REQUESTS = 1_000;
@@ -15,21 +15,12 @@ Deno.test("log stall: requests are answered while stdout is not read; drops are 
     args: ["run", "--allow-all", "main.ts"],
     cwd: ROOT,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      NO_COLOR: "1",
-      APP_ENV: "test",
-      PORT: "0",
-      HOSTNAME: "127.0.0.1",
-      APP_ORIGIN: "http://app.test",
-      SECRET_KEY: TEST_SECRET,
+    env: childEnv({
       KV_PATH: ":memory:",
       MAIL_BACKEND: "memory",
       LOG_FORMAT: "json",
       LOG_BUFFER_LINES: "16",
-    },
+    }),
     stdout: "piped",
     stderr: "piped",
   }).spawn();

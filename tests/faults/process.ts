@@ -13,6 +13,25 @@ export interface AppProcess {
   kill(signal: Deno.Signal): void;
 }
 
+/**
+ * The whole environment of a child main.ts: only what a test sets, on top of
+ * a loopback test app (nothing inherited from the machine but PATH and HOME).
+ */
+export function childEnv(env: Record<string, string>): Record<string, string> {
+  return {
+    PATH: Deno.env.get("PATH") ?? "",
+    HOME: Deno.env.get("HOME") ?? "/tmp",
+    DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
+    NO_COLOR: "1",
+    APP_ENV: "test",
+    PORT: "0",
+    HOSTNAME: "127.0.0.1",
+    APP_ORIGIN: "http://app.test",
+    SECRET_KEY: TEST_SECRET,
+    ...env,
+  };
+}
+
 export async function spawnApp(
   env: Record<string, string>,
 ): Promise<AppProcess> {
@@ -29,20 +48,7 @@ export async function spawnApp(
     ],
     cwd: ROOT,
     clearEnv: true,
-    env: {
-      PATH: Deno.env.get("PATH") ?? "",
-      HOME: Deno.env.get("HOME") ?? "/tmp",
-      DENO_DIR: Deno.env.get("DENO_DIR") ?? "",
-      NO_COLOR: "1",
-      APP_ENV: "test",
-      PORT: "0",
-      HOSTNAME: "127.0.0.1",
-      APP_ORIGIN: "http://app.test",
-      SECRET_KEY: TEST_SECRET,
-      PASSWORD_WORKERS: "1",
-      LOG_LEVEL: "warn",
-      ...env,
-    },
+    env: childEnv({ PASSWORD_WORKERS: "1", LOG_LEVEL: "warn", ...env }),
     stdout: "piped",
     stderr: "piped",
   }).spawn();
