@@ -84,6 +84,10 @@ export async function walkSignUp(
     });
     const page = await res.text();
     assert.equal(res.status, 303, page);
+    // The registering browser's marker: without it activation asks for the
+    // password instead of signing in.
+    const marker = res.headers.getSetCookie().map((c) => c.split(";")[0])
+      .join("; ");
 
     // The console backend prints the mail rendered from emails/ inside the binary.
     const [, path] = await out.waitFor(
@@ -92,7 +96,7 @@ export async function walkSignUp(
     assert.match(out.text, /^Subject: .+/m);
     res = await fetch(`${base}${path}`, {
       method: "POST",
-      headers: origin,
+      headers: { ...origin, cookie: marker },
       redirect: "manual",
     });
     assert.equal(res.status, 303);

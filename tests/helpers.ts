@@ -125,7 +125,12 @@ export interface Sent {
 
 export class TestBrowser {
   cookies = new Map<string, string>();
-  constructor(readonly base: string) {}
+  /**
+   * `origin`: what its posts send as `Origin`; the base by default, the
+   * public origin where the app is reached by another address (behind a
+   * proxy, or production on loopback in the Deploy test).
+   */
+  constructor(readonly base: string, readonly origin: string = base) {}
 
   async request(
     method: string,
@@ -143,7 +148,7 @@ export class TestBrowser {
       headers.set("content-type", "application/json");
     }
     if (!headers.has("origin") && method !== "GET" && method !== "HEAD") {
-      headers.set("origin", this.base);
+      headers.set("origin", this.origin);
     }
     const cookie = this.cookieHeader();
     if (cookie) headers.set("cookie", cookie);

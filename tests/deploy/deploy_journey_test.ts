@@ -90,7 +90,7 @@ Deno.test({
       assert.equal(serve?.call, "serve");
 
       // The mail server is down: the registration's own attempt fails.
-      const ada = new TestBrowser(url);
+      const ada = new TestBrowser(url, ORIGIN);
       await register(ada, "Ada", "ada@example.com");
       await until(
         "the first attempt to fail",
@@ -109,7 +109,7 @@ Deno.test({
       await activate(ada, mail.text, "Ada");
 
       // Mail up: the registration delivers at once, no cron needed.
-      const bob = new TestBrowser(url);
+      const bob = new TestBrowser(url, ORIGIN);
       await register(bob, "Bob", "bob@example.com");
       const mails = await smtp.waitFor(2, 30_000);
       assert.deepEqual(mails[1].rcptTo, ["bob@example.com"]);
