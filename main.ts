@@ -1,9 +1,9 @@
 // The entry point: read the environment, start the app, stop cleanly on
 // SIGTERM/SIGINT. Nothing else in the codebase reads Deno.env or opens KV.
-import { loadConfig } from "./lib/config.ts";
-import { createLogger } from "./lib/log.ts";
-import { StartupError } from "./lib/open_kv.ts";
-import { type RunningApp, startApp } from "./lib/server.ts";
+import { loadConfig } from "./lib/app/config.ts";
+import { createLogger } from "./lib/app/log.ts";
+import { StartupError } from "./lib/kv/open.ts";
+import { type RunningApp, startApp } from "./lib/app/server.ts";
 
 const SWEEP_INTERVAL_MS = 60_000;
 

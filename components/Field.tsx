@@ -1,7 +1,7 @@
 // A labelled input whose error is tied to it for screen readers, and the
 // summary of a failed form. Browser-safe: the islands render these too.
 import type { ComponentChildren, JSX, Ref } from "preact";
-import type { Translate } from "../lib/i18n.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
 
 export interface FieldProps {
   t: Translate;

@@ -5,8 +5,8 @@
 // included, so a page with two islands still fetches one file.
 import en from "../locales/en.json" with { type: "json" };
 import type { ComponentProps } from "preact";
-import { ISLANDS_SCRIPT } from "../lib/assets.ts";
-import type { Translate } from "../lib/i18n.ts";
+import { ISLANDS_SCRIPT } from "../lib/web/assets.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
 import { type IslandName, ISLANDS } from "../islands/registry.ts";
 import type { Messages } from "../islands/messages.ts";
 

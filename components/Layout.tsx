@@ -1,6 +1,6 @@
 // The frame of every page: head, header with navigation, footer.
 import type { ComponentChildren } from "preact";
-import type { PageInfo } from "../lib/http.ts";
+import type { PageInfo } from "../lib/web/http.ts";
 
 export interface LayoutProps {
   page: PageInfo;

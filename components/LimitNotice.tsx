@@ -1,7 +1,7 @@
 // What a form says after a 429, above the same form with what was typed:
 // how long to wait, in words. Its submit button is a WaitButton island.
-import type { Translate } from "../lib/i18n.ts";
-import { formatWait } from "../lib/durations.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
+import { formatWait } from "../lib/i18n/durations.ts";
 import { WAIT_BUTTON_MESSAGES } from "../islands/WaitButton.tsx";
 import { Island, pickMessages } from "./Island.tsx";
 

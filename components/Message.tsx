@@ -1,14 +1,14 @@
 // A page that only says something: errors, notices, "check your inbox".
 import type { ComponentChildren } from "preact";
-import type { Config } from "../lib/config.ts";
-import { formatDuration } from "../lib/durations.ts";
+import type { Config } from "../lib/app/config.ts";
+import { formatDuration } from "../lib/i18n/durations.ts";
 import {
   type AppContext,
   type PageInfo,
   pageInfo,
   renderPage,
-} from "../lib/http.ts";
-import type { Translate } from "../lib/i18n.ts";
+} from "../lib/web/http.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
 import { Layout } from "./Layout.tsx";
 
 export function Message(

@@ -1,9 +1,9 @@
 // A new password and its confirmation, for the reset page and the account
 // page: the same field as registration's (show/hide, and a strength meter on
 // the server's own rules), a plain password input without JavaScript.
-import type { Translate } from "../lib/i18n.ts";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/password_rules.ts";
-import type { FieldErrors } from "../lib/schemas.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
+import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/security/password_rules.ts";
+import type { FieldErrors } from "../lib/accounts/schemas.ts";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { Island, pickMessages } from "./Island.tsx";
 

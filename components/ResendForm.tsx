@@ -1,7 +1,7 @@
 // "Didn't get the email?": asks for a new activation link. A plain form that
 // works without JavaScript; pages put it under their own message. Its button
 // is an island that, with JavaScript, sends in place and counts down.
-import type { Translate } from "../lib/i18n.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
 import { RESEND_BUTTON_MESSAGES } from "../islands/ResendButton.tsx";
 import { Field } from "./Field.tsx";
 import { Island, pickMessages } from "./Island.tsx";

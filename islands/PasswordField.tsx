@@ -1,9 +1,12 @@
 // A password input with a show/hide toggle and, for new passwords, a strength
-// meter that applies the server's own rules (lib/password_rules.ts). Without
+// meter that applies the server's own rules (lib/security/password_rules.ts). Without
 // JavaScript it is a plain password input: the toggle stays hidden.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { Field } from "../components/Field.tsx";
-import { passwordScore, weakPasswordReason } from "../lib/password_rules.ts";
+import {
+  passwordScore,
+  weakPasswordReason,
+} from "../lib/security/password_rules.ts";
 import { type Messages, translateFrom } from "./messages.ts";
 
 /** Message keys (by prefix) this island needs besides its error's. */

@@ -1,16 +1,16 @@
 // The registration form, validated live with the server's own schema
-// (lib/schemas.ts RegisterSchema): a field's message appears when the person
+// (lib/accounts/schemas.ts RegisterSchema): a field's message appears when the person
 // leaves it and updates as they fix it; a submit with errors is stopped and
 // the summary focused. Without JavaScript the server does all of this.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/password_rules.ts";
+import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/security/password_rules.ts";
 import {
   type FieldErrors,
   fieldErrors,
   FIRST_NAME_MAX,
   RegisterSchema,
-} from "../lib/schemas.ts";
+} from "../lib/accounts/schemas.ts";
 import { type Messages, translateFrom } from "./messages.ts";
 import { PasswordField } from "./PasswordField.tsx";
 import { WaitButton } from "./WaitButton.tsx";

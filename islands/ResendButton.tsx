@@ -4,7 +4,7 @@
 // will: the 202's retry_after, or a 429's Retry-After. The page knows no
 // limits of its own, so it cannot disagree with the server.
 import { useEffect, useRef, useState } from "preact/hooks";
-import { formatWait } from "../lib/durations.ts";
+import { formatWait } from "../lib/i18n/durations.ts";
 import { type Messages, translateFrom } from "./messages.ts";
 
 /** Message keys (by prefix) this island needs. */

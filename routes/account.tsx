@@ -5,29 +5,29 @@ import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Layout } from "../components/Layout.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
-import type { AppDeps } from "../lib/deps.ts";
-import type { Config } from "../lib/config.ts";
+import type { AppDeps } from "../lib/app/deps.ts";
+import type { Config } from "../lib/app/config.ts";
 import {
   type AppContext,
   type AppEnv,
   pageInfo,
   readForm,
   renderPage,
-} from "../lib/http.ts";
-import { changePassword } from "../lib/password_reset.ts";
-import { withHashTurn } from "../lib/hash_turns.ts";
+} from "../lib/web/http.ts";
+import { changePassword } from "../lib/accounts/password_reset.ts";
+import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {
   countLoginFailure,
   hashTurnRefusedPage,
   limitRequest,
   tooManyPage,
-} from "../lib/request_limits.tsx";
+} from "../lib/web/request_limits.tsx";
 import {
   ChangePasswordSchema,
   type FieldErrors,
   fieldErrors,
-} from "../lib/schemas.ts";
-import { getUser, type User } from "../lib/users.ts";
+} from "../lib/accounts/schemas.ts";
+import { getUser, type User } from "../lib/accounts/users.ts";
 
 const NOTICES = {
   reset: "account.password_reset",

@@ -11,8 +11,8 @@ import {
   activateAccount,
   ActivatePasswordSchema,
   checkActivationLink,
-} from "../lib/accounts.ts";
-import type { AppDeps } from "../lib/deps.ts";
+} from "../lib/accounts/accounts.ts";
+import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppContext,
   type AppEnv,
@@ -24,18 +24,21 @@ import {
   REGISTERED_COOKIE,
   renderPage,
   setSessionCookie,
-} from "../lib/http.ts";
-import { requestMail } from "../lib/mail_requests.ts";
-import { withHashTurn } from "../lib/hash_turns.ts";
-import { hashTurnRefusedPage, tooManyPage } from "../lib/request_limits.tsx";
+} from "../lib/web/http.ts";
+import { requestMail } from "../lib/web/mail_requests.ts";
+import { withHashTurn } from "../lib/web/hash_turns.ts";
+import {
+  hashTurnRefusedPage,
+  tooManyPage,
+} from "../lib/web/request_limits.tsx";
 import {
   EmailOnlySchema,
   type FieldErrors,
   fieldErrors,
   ResetPasswordSchema,
-} from "../lib/schemas.ts";
-import { deleteSession } from "../lib/sessions.ts";
-import { activationNeeds, type User } from "../lib/users.ts";
+} from "../lib/accounts/schemas.ts";
+import { deleteSession } from "../lib/accounts/sessions.ts";
+import { activationNeeds, type User } from "../lib/accounts/users.ts";
 import { REGISTERED_PURPOSE } from "./register.tsx";
 
 export function activateRoutes(deps: AppDeps) {
@@ -226,7 +229,7 @@ export function activateRoutes(deps: AppDeps) {
       else errors = fieldErrors(parsed.error);
     }
     // A password to hash or check takes the link's turn first
-    // (lib/hash_turns.ts).
+    // (lib/web/hash_turns.ts).
     const res = await withHashTurn(
       deps,
       c,

@@ -1,18 +1,18 @@
 // /dev/mail: the mails the app sent, readable in the browser with clickable
 // links, so a developer can walk every flow without a mail server. Mounted
-// only when lib/server.ts made a mailbox (DEV_MAIL=1 in development with
+// only when lib/app/server.ts made a mailbox (DEV_MAIL=1 in development with
 // console/memory mail); everywhere else the path is an ordinary 404.
 import { Hono } from "hono";
 import { Layout } from "../components/Layout.tsx";
-import type { AppDeps } from "../lib/deps.ts";
+import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppContext,
   type AppEnv,
   pageInfo,
   renderPage,
-} from "../lib/http.ts";
-import { isDirectFromLoopback } from "../lib/request_limits.tsx";
-import { markComplete, SECURE_HEADERS } from "../lib/secure_headers.ts";
+} from "../lib/web/http.ts";
+import { isDirectFromLoopback } from "../lib/web/request_limits.tsx";
+import { markComplete, SECURE_HEADERS } from "../lib/web/secure_headers.ts";
 import type { Mailbox } from "../lib/mail/recording.ts";
 
 const URL_RE = /(https?:\/\/[^\s<>"]+)/g;

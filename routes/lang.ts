@@ -2,8 +2,8 @@
 // the language detector reads before Accept-Language) and goes back.
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
-import type { AppDeps } from "../lib/deps.ts";
-import { type AppEnv, readForm } from "../lib/http.ts";
+import type { AppDeps } from "../lib/app/deps.ts";
+import { type AppEnv, readForm } from "../lib/web/http.ts";
 
 const YEAR_S = 365 * 86_400;
 

@@ -6,8 +6,8 @@ import { Layout } from "../components/Layout.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
-import { signIn } from "../lib/accounts.ts";
-import type { AppDeps } from "../lib/deps.ts";
+import { signIn } from "../lib/accounts/accounts.ts";
+import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppEnv,
   clearCookie,
@@ -17,16 +17,20 @@ import {
   renderPage,
   SESSION_COOKIE,
   setSessionCookie,
-} from "../lib/http.ts";
-import { type FieldErrors, fieldErrors, LoginSchema } from "../lib/schemas.ts";
+} from "../lib/web/http.ts";
+import {
+  type FieldErrors,
+  fieldErrors,
+  LoginSchema,
+} from "../lib/accounts/schemas.ts";
 import {
   clientIp,
   clientKey,
   countLoginFailure,
   limitedSeconds,
   limitRequest,
-} from "../lib/request_limits.tsx";
-import { deleteSession } from "../lib/sessions.ts";
+} from "../lib/web/request_limits.tsx";
+import { deleteSession } from "../lib/accounts/sessions.ts";
 
 function LoginPage(
   { page, email, errors = {}, notice, offerResend, waitSeconds }: {

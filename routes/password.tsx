@@ -7,7 +7,7 @@ import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { setAccountNotice } from "./account.tsx";
-import type { AppDeps } from "../lib/deps.ts";
+import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppContext,
   type AppEnv,
@@ -16,22 +16,25 @@ import {
   readForm,
   renderPage,
   setSessionCookie,
-} from "../lib/http.ts";
-import { requestMail } from "../lib/mail_requests.ts";
-import { checkResetLink, resetPassword } from "../lib/password_reset.ts";
-import { withHashTurn } from "../lib/hash_turns.ts";
+} from "../lib/web/http.ts";
+import { requestMail } from "../lib/web/mail_requests.ts";
+import {
+  checkResetLink,
+  resetPassword,
+} from "../lib/accounts/password_reset.ts";
+import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {
   hashTurnRefusedPage,
   limitedSeconds,
   retryLaterPage,
-} from "../lib/request_limits.tsx";
+} from "../lib/web/request_limits.tsx";
 import {
   EmailOnlySchema,
   type FieldErrors,
   fieldErrors,
   ResetPasswordSchema,
-} from "../lib/schemas.ts";
-import { deleteSession } from "../lib/sessions.ts";
+} from "../lib/accounts/schemas.ts";
+import { deleteSession } from "../lib/accounts/sessions.ts";
 
 function ForgotPage(
   { page, email, errors = {}, waitSeconds }: {

@@ -6,8 +6,8 @@ import { Layout } from "../components/Layout.tsx";
 import { LimitNotice } from "../components/LimitNotice.tsx";
 import { CheckInboxPage, lifetimes } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
-import { deliverSoon, registerAccount } from "../lib/accounts.ts";
-import type { AppDeps } from "../lib/deps.ts";
+import { deliverSoon, registerAccount } from "../lib/accounts/accounts.ts";
+import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppEnv,
   cookieCount,
@@ -16,15 +16,15 @@ import {
   readForm,
   renderPage,
   setRegisteredCookie,
-} from "../lib/http.ts";
-import { createPageCache } from "../lib/page_cache.ts";
-import { limitedSeconds, limitRequest } from "../lib/request_limits.tsx";
+} from "../lib/web/http.ts";
+import { createPageCache } from "../lib/web/page_cache.ts";
+import { limitedSeconds, limitRequest } from "../lib/web/request_limits.tsx";
 import {
   emailField,
   type FieldErrors,
   fieldErrors,
   RegisterSchema,
-} from "../lib/schemas.ts";
+} from "../lib/accounts/schemas.ts";
 import { REGISTER_FORM_MESSAGES } from "../islands/RegisterForm.tsx";
 
 export const REGISTERED_PURPOSE = "registered_browser";

@@ -1,12 +1,12 @@
 // Test scaffolding: a real app on 127.0.0.1:0 with a real in-memory KV, the
 // memory mail backend and a clock the test controls; plus a tiny browser that
 // keeps cookies and sends the Origin header a real form post carries.
-import { type Config, loadConfig } from "../lib/config.ts";
-import type { Clock } from "../lib/clock.ts";
-import { createLogger, silentLogger } from "../lib/log.ts";
+import { type Config, loadConfig } from "../lib/app/config.ts";
+import type { Clock } from "../lib/app/clock.ts";
+import { createLogger, silentLogger } from "../lib/app/log.ts";
 import { createMemoryMailer, type MemoryMailer } from "../lib/mail/memory.ts";
-import type { PasswordHasher } from "../lib/passwords.ts";
-import { type RunningApp, startApp } from "../lib/server.ts";
+import type { PasswordHasher } from "../lib/security/passwords.ts";
+import { type RunningApp, startApp } from "../lib/app/server.ts";
 
 export const TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789";
 export const TEST_ORIGIN = "http://app.test";
@@ -68,7 +68,7 @@ export async function startTestApp(
     logFormat?: "text" | "json";
     /** The app gets this in place of its KV (the same KV, wrapped). */
     wrapKv?: (kv: Deno.Kv) => Deno.Kv;
-    /** In place of the app's Argon2id pool (see lib/server.ts). */
+    /** In place of the app's Argon2id pool (see lib/app/server.ts). */
     passwords?: PasswordHasher;
   } = {},
 ): Promise<TestApp> {

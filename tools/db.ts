@@ -2,9 +2,9 @@
 // deno task db:restore [FILE] [--force]   back into KV_PATH (stdin)
 // The database is KV_PATH, resolved as the app does (a file, :memory:, a
 // remote KV URL with DENO_KV_ACCESS_TOKEN, or Deploy's own KV).
-import { loadConfig } from "../lib/config.ts";
-import { dumpKv, readLines, restoreKv } from "../lib/kv_dump.ts";
-import { openKv, StartupError } from "../lib/open_kv.ts";
+import { loadConfig } from "../lib/app/config.ts";
+import { dumpKv, readLines, restoreKv } from "../lib/kv/dump.ts";
+import { openKv, StartupError } from "../lib/kv/open.ts";
 
 const USAGE = `usage:
   deno task db:dump [FILE]             write every entry of KV_PATH as JSON lines

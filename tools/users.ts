@@ -3,19 +3,19 @@
 //   deno task users show|activate|deactivate|delete|resend <email>
 //   deno task users outbox | retry-outbox [<outbox id>]
 // Reads the same environment as main.ts (KV_PATH, SECRET_KEY, MAIL_*).
-import { resendActivation } from "../lib/accounts.ts";
-import { loadConfig } from "../lib/config.ts";
-import { createDeliverer } from "../lib/deliver.ts";
-import type { Deps } from "../lib/deps.ts";
-import { systemClock } from "../lib/clock.ts";
-import { createEmailRenderer } from "../lib/emails.ts";
-import { createLogger } from "../lib/log.ts";
+import { resendActivation } from "../lib/accounts/accounts.ts";
+import { loadConfig } from "../lib/app/config.ts";
+import { createDeliverer } from "../lib/outbox/deliver.ts";
+import type { Deps } from "../lib/app/deps.ts";
+import { systemClock } from "../lib/app/clock.ts";
+import { createEmailRenderer } from "../lib/mail/templates.ts";
+import { createLogger } from "../lib/app/log.ts";
 import { createMailer } from "../lib/mail/index.ts";
-import { createPasswordHasher } from "../lib/passwords.ts";
-import { EmailOnlySchema } from "../lib/schemas.ts";
-import { createSigner } from "../lib/signing.ts";
-import { resolveSecretKey } from "../lib/dev_secret.ts";
-import { openKv, StartupError } from "../lib/open_kv.ts";
+import { createPasswordHasher } from "../lib/security/passwords.ts";
+import { EmailOnlySchema } from "../lib/accounts/schemas.ts";
+import { createSigner } from "../lib/security/signing.ts";
+import { resolveSecretKey } from "../lib/app/dev_secret.ts";
+import { openKv, StartupError } from "../lib/kv/open.ts";
 import {
   activateByOperator,
   type AdminResult,
@@ -25,8 +25,13 @@ import {
   listDeadLetters,
   listOutbox,
   reviveOutbox,
-} from "../lib/user_admin.ts";
-import { getUser, getUserByEmail, listUsers, type User } from "../lib/users.ts";
+} from "../lib/accounts/user_admin.ts";
+import {
+  getUser,
+  getUserByEmail,
+  listUsers,
+  type User,
+} from "../lib/accounts/users.ts";
 
 const USAGE = `usage: deno task users <command>
   list [pending|active]   every account, or only pending / active ones

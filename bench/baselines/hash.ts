@@ -1,7 +1,10 @@
 // Baseline for POST /register: Argon2id hashes per second with the app's
 // library and parameters, as many hashes at once as there are cores, nothing
 // else. args: seconds
-import { DEFAULT_ARGON2_PARAMS, loadNativeArgon2 } from "../../lib/argon2.ts";
+import {
+  DEFAULT_ARGON2_PARAMS,
+  loadNativeArgon2,
+} from "../../lib/security/argon2.ts";
 
 const seconds = Number(Deno.args[0] ?? 5);
 const cores = navigator.hardwareConcurrency;

@@ -1,11 +1,18 @@
 // Fills a KV file before the server starts, through the app's own code paths
-// (lib/users.ts createPendingUser, lib/signing.ts), so the timed part measures
+// (lib/accounts/users.ts createPendingUser, lib/security/signing.ts), so the timed part measures
 // only what it names: fresh activation tokens, and queued registrations.
-import { ACTIVATION_PURPOSE } from "../../lib/links.ts";
-import { keys } from "../../lib/kv_keys.ts";
-import { DEFAULT_ARGON2_PARAMS, wasmArgon2 } from "../../lib/argon2.ts";
-import { createSigner } from "../../lib/signing.ts";
-import { createPendingUser, registrantOf, type User } from "../../lib/users.ts";
+import { ACTIVATION_PURPOSE } from "../../lib/accounts/token_purposes.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import {
+  DEFAULT_ARGON2_PARAMS,
+  wasmArgon2,
+} from "../../lib/security/argon2.ts";
+import { createSigner } from "../../lib/security/signing.ts";
+import {
+  createPendingUser,
+  registrantOf,
+  type User,
+} from "../../lib/accounts/users.ts";
 import { REGISTERED_PURPOSE } from "../../routes/register.tsx";
 
 const PENDING_TTL_MS = 7 * 86_400_000;
@@ -80,7 +87,7 @@ export async function prepareActivations(opts: {
       const now = Date.now();
       // Each token with the "registered" cookie of the browser that
       // registered it: only there does one POST activate (see
-      // lib/users.ts activationNeeds).
+      // lib/accounts/users.ts activationNeeds).
       const tokens = await Promise.all(
         users.map(async (u) => {
           const token = await signer.sign(ACTIVATION_PURPOSE, {

@@ -1,7 +1,7 @@
 // Picks the mail backend named in the configuration; the rest of the app only
 // sees the Mailer interface.
-import type { Config } from "../config.ts";
-import type { Logger } from "../log.ts";
+import type { Config } from "../app/config.ts";
+import type { Logger } from "../app/log.ts";
 import { createConsoleMailer } from "./console.ts";
 import { createMemoryMailer } from "./memory.ts";
 import { createResendMailer } from "./resend.ts";

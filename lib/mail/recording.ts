@@ -1,10 +1,10 @@
 // Development only: keeps the last mails sent through any backend in a small
 // ring buffer so /dev/mail can show them. Never used in production (see
-// lib/server.ts), so real mail is never kept in memory.
-import type { Clock } from "../clock.ts";
+// lib/app/server.ts), so real mail is never kept in memory.
+import type { Clock } from "../app/clock.ts";
 import type { Mailbox, Mailer, RecordedMail } from "./types.ts";
 
-// The contract lives in ./types.ts, so lib/deps.ts can name it without
+// The contract lives in ./types.ts, so lib/app/deps.ts can name it without
 // importing this implementation.
 export type { Mailbox, RecordedMail };
 

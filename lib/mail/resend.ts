@@ -7,7 +7,7 @@
 // docs say retrying it "is useless without changing the idempotency key or
 // payload" (resend.com/docs/dashboard/emails/idempotency-keys); anything else
 // (401/403 key problems, 422 invalid sender) needs the operator.
-import { type Logger, silentLogger } from "../log.ts";
+import { type Logger, silentLogger } from "../app/log.ts";
 import { assertSafeMail } from "./headers.ts";
 import { type Mailer, MailSendError } from "./types.ts";
 

@@ -2,8 +2,8 @@
 // reused connections, so a burst of sign-ups does not open one socket each.
 import type { EventEmitter } from "node:events";
 import nodemailer from "nodemailer";
-import type { Config } from "../config.ts";
-import { type Logger, silentLogger } from "../log.ts";
+import type { Config } from "../app/config.ts";
+import { type Logger, silentLogger } from "../app/log.ts";
 import { assertSafeMail } from "./headers.ts";
 import type { Mailer } from "./types.ts";
 

@@ -7,33 +7,33 @@ import {
   deliverSoon,
   registerAccount,
   signIn,
-} from "../../lib/accounts.ts";
-import type { AppDeps } from "../../lib/deps.ts";
+} from "../../lib/accounts/accounts.ts";
+import type { AppDeps } from "../../lib/app/deps.ts";
 import {
   type AppContext,
   type AppEnv,
   clearCookie,
   SESSION_COOKIE,
   setSessionCookie,
-} from "../../lib/http.ts";
-import { withHashTurn } from "../../lib/hash_turns.ts";
-import { requestMail } from "../../lib/mail_requests.ts";
+} from "../../lib/web/http.ts";
+import { withHashTurn } from "../../lib/web/hash_turns.ts";
+import { requestMail } from "../../lib/web/mail_requests.ts";
 import {
   clientIp,
   clientKey,
   countLoginFailure,
   limitRequest,
   retryAfterSeconds,
-} from "../../lib/request_limits.tsx";
+} from "../../lib/web/request_limits.tsx";
 import {
   ActivateApiSchema,
   EmailOnlySchema,
   LoginSchema,
   RegisterSchema,
   ResetPasswordApiSchema,
-} from "../../lib/schemas.ts";
-import { deleteSession } from "../../lib/sessions.ts";
-import type { User } from "../../lib/users.ts";
+} from "../../lib/accounts/schemas.ts";
+import { deleteSession } from "../../lib/accounts/sessions.ts";
+import type { User } from "../../lib/accounts/users.ts";
 import {
   apiError,
   apiHashTurnRefused,

@@ -2,11 +2,11 @@
 // and the guards every API request passes: same-site only, JSON only.
 import type { MiddlewareHandler } from "hono";
 import * as z from "zod/mini";
-import type { Config } from "../../lib/config.ts";
-import type { AppContext, AppEnv } from "../../lib/http.ts";
-import { isAllowedOrigin } from "../../lib/origins.ts";
-import { type FieldErrors, fieldErrors } from "../../lib/schemas.ts";
-import { retryAfterSeconds } from "../../lib/request_limits.tsx";
+import type { Config } from "../../lib/app/config.ts";
+import type { AppContext, AppEnv } from "../../lib/web/http.ts";
+import { isAllowedOrigin } from "../../lib/web/origins.ts";
+import { type FieldErrors, fieldErrors } from "../../lib/accounts/schemas.ts";
+import { retryAfterSeconds } from "../../lib/web/request_limits.tsx";
 
 export type ApiStatus =
   | 400
@@ -84,7 +84,7 @@ export function sameSiteOnly(
     const origin = c.req.header("origin");
     const foreignSite = site !== undefined &&
       site !== "same-origin" && site !== "none";
-    // Only APP_ORIGIN in production (lib/origins.ts: DNS rebinding).
+    // Only APP_ORIGIN in production (lib/web/origins.ts: DNS rebinding).
     const foreignOrigin = origin !== undefined &&
       !isAllowedOrigin(config, origin, c.req.url);
     if (foreignSite || foreignOrigin) {

@@ -1,7 +1,7 @@
 // The JSON API under /api (documented in docs/api.md).
 import { Hono } from "hono";
-import type { AppDeps } from "../../lib/deps.ts";
-import type { AppEnv } from "../../lib/http.ts";
+import type { AppDeps } from "../../lib/app/deps.ts";
+import type { AppEnv } from "../../lib/web/http.ts";
 import { accountApi } from "./accounts.ts";
 import { apiError, sameSiteOnly } from "./errors.ts";
 import { passwordApi } from "./password.ts";

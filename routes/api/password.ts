@@ -1,12 +1,15 @@
 // JSON: ask for a reset link, and use one.
 import { Hono } from "hono";
-import type { AppDeps } from "../../lib/deps.ts";
-import { type AppEnv, setSessionCookie } from "../../lib/http.ts";
-import { withHashTurn } from "../../lib/hash_turns.ts";
-import { requestMail } from "../../lib/mail_requests.ts";
-import { resetPassword } from "../../lib/password_reset.ts";
-import { EmailOnlySchema, ResetPasswordApiSchema } from "../../lib/schemas.ts";
-import { deleteSession } from "../../lib/sessions.ts";
+import type { AppDeps } from "../../lib/app/deps.ts";
+import { type AppEnv, setSessionCookie } from "../../lib/web/http.ts";
+import { withHashTurn } from "../../lib/web/hash_turns.ts";
+import { requestMail } from "../../lib/web/mail_requests.ts";
+import { resetPassword } from "../../lib/accounts/password_reset.ts";
+import {
+  EmailOnlySchema,
+  ResetPasswordApiSchema,
+} from "../../lib/accounts/schemas.ts";
+import { deleteSession } from "../../lib/accounts/sessions.ts";
 import { accepted, publicUser } from "./accounts.ts";
 import {
   apiError,

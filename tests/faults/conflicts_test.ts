@@ -2,7 +2,7 @@
 // commit checks, every time. The person gets "try again" (503), never a 500,
 // and the store holds the registration whole or not at all.
 import assert from "node:assert/strict";
-import type { User } from "../../lib/users.ts";
+import type { User } from "../../lib/accounts/users.ts";
 import { countPrefix } from "../helpers.ts";
 import { startFaultApp, withCompetingWriter } from "./fault_app.ts";
 import { checkStore } from "./store_check.ts";

@@ -1,11 +1,11 @@
 // The app in-process with a KV handle and mailer the test chooses: a real SMTP
 // mailer, or a KV store with a competing writer in front of it.
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import { createMailer } from "../../lib/mail/index.ts";
 import { createMemoryMailer } from "../../lib/mail/memory.ts";
 import type { Mailer } from "../../lib/mail/types.ts";
-import { startApp } from "../../lib/server.ts";
-import { createLogger } from "../../lib/log.ts";
+import { startApp } from "../../lib/app/server.ts";
+import { createLogger } from "../../lib/app/log.ts";
 import { TestBrowser, TestClock, testConfig } from "../helpers.ts";
 
 export async function startFaultApp(

@@ -2,7 +2,7 @@
 // exactly one of each thing behind.
 import assert from "node:assert/strict";
 import { countPrefix, startTestApp } from "../helpers.ts";
-import type { User } from "../../lib/users.ts";
+import type { User } from "../../lib/accounts/users.ts";
 import { raceRegistrations } from "./race_scenarios.ts";
 import { checkStore } from "./store_check.ts";
 

@@ -1,10 +1,10 @@
 // A queue message that arrives while shutdown drains in-flight deliveries is
 // left for a retry, not started and then cut off when KV closes under it.
 import assert from "node:assert/strict";
-import { startApp } from "../../lib/server.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { startApp } from "../../lib/app/server.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import type { Mailer } from "../../lib/mail/types.ts";
-import { createPendingUser } from "../../lib/users.ts";
+import { createPendingUser } from "../../lib/accounts/users.ts";
 import { TestClock, testConfig } from "../helpers.ts";
 
 Deno.test({

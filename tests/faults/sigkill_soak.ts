@@ -2,7 +2,7 @@
 // (at-least-once), and the duplicates are counted: at most the mails in
 // flight at the kill.
 import assert from "node:assert/strict";
-import type { OutboxEntry } from "../../lib/signals.ts";
+import type { OutboxEntry } from "../../lib/outbox/signals.ts";
 import { countByRecipient, startSmtpServer } from "../smtp_server.ts";
 import { spawnApp, waitFor } from "./process.ts";
 import { seedQueuedKvFile } from "./seed.ts";

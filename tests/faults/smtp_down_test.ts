@@ -1,8 +1,8 @@
 // The relay is down while people register, then comes back: every mail
 // arrives once, and meanwhile the outbox shows operators what failed.
 import assert from "node:assert/strict";
-import { keys } from "../../lib/kv_keys.ts";
-import type { OutboxEntry } from "../../lib/signals.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import type { OutboxEntry } from "../../lib/outbox/signals.ts";
 import { countPrefix } from "../helpers.ts";
 import {
   countByRecipient,

@@ -1,9 +1,9 @@
 // After a race or a fault: does every KV record parse with its schema, and do
 // the user records and the email index agree? Returns the problems found.
 import { z } from "zod";
-import { keys } from "../../lib/kv_keys.ts";
-import { recordSchemas } from "../../lib/kv_schemas.ts";
-import { UserSchema } from "../../lib/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import { recordSchemas } from "../../lib/kv/records.ts";
+import { UserSchema } from "../../lib/accounts/users.ts";
 
 export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {
   const problems: string[] = [];

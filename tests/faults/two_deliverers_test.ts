@@ -1,12 +1,12 @@
 // Two deliverers on two KV handles of one database file (as two instances
 // would be) sweep the same outbox at once: every mail goes out exactly once.
 import assert from "node:assert/strict";
-import { createDeliverer } from "../../lib/deliver.ts";
-import { createEmailRenderer } from "../../lib/emails.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { createDeliverer } from "../../lib/outbox/deliver.ts";
+import { createEmailRenderer } from "../../lib/mail/templates.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import { createSmtpMailer } from "../../lib/mail/smtp.ts";
-import { createPasswordHasher } from "../../lib/passwords.ts";
-import { createSigner } from "../../lib/signing.ts";
+import { createPasswordHasher } from "../../lib/security/passwords.ts";
+import { createSigner } from "../../lib/security/signing.ts";
 import { TEST_SECRET, TestClock, testConfig } from "../helpers.ts";
 import { countByRecipient, startSmtpServer } from "../smtp_server.ts";
 import { seedRegistrations } from "./seed.ts";

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { createBatcher } from "../../lib/batcher.ts";
+import { createBatcher } from "../../lib/outbox/batcher.ts";
 
 Deno.test("batcher: keys that arrive while a batch runs go together, each with its own result", async () => {
   const batches: string[][] = [];

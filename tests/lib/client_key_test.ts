@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { clientKey, clientNetwork } from "../../lib/request_limits.tsx";
+import { clientKey, clientNetwork } from "../../lib/web/request_limits.tsx";
 
 Deno.test("clientKey: IPv4 as is, IPv6 as its /64, anything odd unchanged", () => {
   const cases: [string, string][] = [

@@ -1,6 +1,6 @@
 // Which mail backends production accepts, and what each one requires.
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/config.ts";
+import { loadConfig } from "../../lib/app/config.ts";
 import denoJson from "../../deno.json" with { type: "json" };
 
 const PRODUCTION = {

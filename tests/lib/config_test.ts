@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { loadConfig } from "../../lib/config.ts";
+import { loadConfig } from "../../lib/app/config.ts";
 
 const STRONG = "q7Vf2Lx9RkP0sWm4ZbT8nJc1HyD6gAe3";
 const OLD_KEY = "Zt5Rw8Kd2Mq9Xp4Lc7Vb1Nh6Gf3Js0Ya";

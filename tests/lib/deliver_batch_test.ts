@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { keys } from "../../lib/kv_keys.ts";
-import type { OutboxEntry } from "../../lib/signals.ts";
-import { createPendingUser } from "../../lib/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import type { OutboxEntry } from "../../lib/outbox/signals.ts";
+import { createPendingUser } from "../../lib/accounts/users.ts";
 import { countPrefix, startTestApp } from "../helpers.ts";
 
 /** The outbox entry goes in a commit just after the mail is handed over. */

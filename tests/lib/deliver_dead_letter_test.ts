@@ -2,10 +2,10 @@
 // can fix) an entry stops retrying and is kept, with its last error, until an
 // operator revives it; /healthz counts it without staying degraded.
 import assert from "node:assert/strict";
-import { keys } from "../../lib/kv_keys.ts";
-import type { DeadLetter, OutboxEntry } from "../../lib/signals.ts";
-import { reviveOutbox } from "../../lib/user_admin.ts";
-import { createPendingUser } from "../../lib/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import type { DeadLetter, OutboxEntry } from "../../lib/outbox/signals.ts";
+import { reviveOutbox } from "../../lib/accounts/user_admin.ts";
+import { createPendingUser } from "../../lib/accounts/users.ts";
 import { checkStore } from "../faults/store_check.ts";
 import { countPrefix, startTestApp, type TestApp } from "../helpers.ts";
 import { startResendServer } from "../resend_server.ts";

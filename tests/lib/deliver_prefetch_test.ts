@@ -3,10 +3,10 @@
 // sent here waits for that send and fails if it fails (the queue retries it),
 // and shutdown waits for every prefetched send.
 import assert from "node:assert/strict";
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import type { Mail, Mailer } from "../../lib/mail/types.ts";
-import { startApp } from "../../lib/server.ts";
-import { createPendingUser } from "../../lib/users.ts";
+import { startApp } from "../../lib/app/server.ts";
+import { createPendingUser } from "../../lib/accounts/users.ts";
 import { TestClock, testConfig } from "../helpers.ts";
 
 /** Mail to `held` waits for release(); everything else goes at once. */

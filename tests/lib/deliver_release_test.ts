@@ -2,13 +2,13 @@
 // queue batch must not keep the batch's sent mails in the outbox: they would
 // go out again when their lease runs out.
 import assert from "node:assert/strict";
-import { createDeliverer, LEASE_MS } from "../../lib/deliver.ts";
-import { createEmailRenderer } from "../../lib/emails.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { createDeliverer, LEASE_MS } from "../../lib/outbox/deliver.ts";
+import { createEmailRenderer } from "../../lib/mail/templates.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import type { Mailer } from "../../lib/mail/types.ts";
-import { createPasswordHasher } from "../../lib/passwords.ts";
-import { createSigner } from "../../lib/signing.ts";
-import { createPendingUser } from "../../lib/users.ts";
+import { createPasswordHasher } from "../../lib/security/passwords.ts";
+import { createSigner } from "../../lib/security/signing.ts";
+import { createPendingUser } from "../../lib/accounts/users.ts";
 import { TEST_SECRET, TestClock, testConfig } from "../helpers.ts";
 
 Deno.test("deliver: a failed release inside a batch still clears the mails that went out", async () => {

@@ -3,11 +3,11 @@
 // and the outbox sweep retrying what failed, with one idempotency key for
 // every attempt at the same mail.
 import assert from "node:assert/strict";
-import { createLogger } from "../../lib/log.ts";
-import { keys } from "../../lib/kv_keys.ts";
-import { startApp } from "../../lib/server.ts";
-import type { OutboxEntry } from "../../lib/signals.ts";
-import { createPendingUser, type User } from "../../lib/users.ts";
+import { createLogger } from "../../lib/app/log.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import { startApp } from "../../lib/app/server.ts";
+import type { OutboxEntry } from "../../lib/outbox/signals.ts";
+import { createPendingUser, type User } from "../../lib/accounts/users.ts";
 import { linkPath, TestBrowser, TestClock, testConfig } from "../helpers.ts";
 import {
   RATE_LIMITED,

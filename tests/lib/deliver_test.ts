@@ -1,8 +1,8 @@
 // Signal delivery: claims, retries, the sweep, and the real SMTP path.
 import assert from "node:assert/strict";
-import { LEASE_MS, SWEEP_MIN_AGE_MS } from "../../lib/deliver.ts";
-import type { OutboxEntry } from "../../lib/signals.ts";
-import { createPendingUser } from "../../lib/users.ts";
+import { LEASE_MS, SWEEP_MIN_AGE_MS } from "../../lib/outbox/deliver.ts";
+import type { OutboxEntry } from "../../lib/outbox/signals.ts";
+import { createPendingUser } from "../../lib/accounts/users.ts";
 import {
   countPrefix,
   GOOD_PASSWORD,

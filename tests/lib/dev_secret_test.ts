@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
-import { resolveSecretKey } from "../../lib/dev_secret.ts";
-import { weakSecretReason } from "../../lib/secret_strength.ts";
-import { createSigner } from "../../lib/signing.ts";
+import { resolveSecretKey } from "../../lib/app/dev_secret.ts";
+import { weakSecretReason } from "../../lib/app/secret_strength.ts";
+import { createSigner } from "../../lib/security/signing.ts";
 
 const DEV = { env: "development" as const, secretKey: null };
 

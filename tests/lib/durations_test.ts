@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { formatDuration, formatWait } from "../../lib/durations.ts";
+import { formatDuration, formatWait } from "../../lib/i18n/durations.ts";
 
 const S = 1_000, M = 60 * S, H = 60 * M, D = 24 * H;
 

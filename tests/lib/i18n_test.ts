@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { loadLocales } from "../../lib/i18n.ts";
-import { createEmailRenderer } from "../../lib/emails.ts";
+import { loadLocales } from "../../lib/i18n/i18n.ts";
+import { createEmailRenderer } from "../../lib/mail/templates.ts";
 
 const LOCALES = new URL("../../locales/", import.meta.url);
 const EMAILS = new URL("../../emails/", import.meta.url);

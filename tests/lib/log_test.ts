@@ -1,7 +1,7 @@
 // The logger's buffer: a slow output costs dropped lines (counted, then
 // reported), never a caller that waits; errors keep their stacks.
 import assert from "node:assert/strict";
-import { createLogger, type LogOutput } from "../../lib/log.ts";
+import { createLogger, type LogOutput } from "../../lib/app/log.ts";
 
 /** An output whose writes hang until `release()`, like a pipe nobody reads. */
 function stalledOutput() {

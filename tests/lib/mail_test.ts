@@ -1,7 +1,7 @@
 // Mail backends against their contract: the SMTP one against a real
 // smtp-server on 127.0.0.1, the others in memory.
 import assert from "node:assert/strict";
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import { assertSafeMail } from "../../lib/mail/headers.ts";
 import {
   createConsoleMailer,

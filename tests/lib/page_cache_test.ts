@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { pickEncoding } from "../../lib/page_cache.ts";
+import { pickEncoding } from "../../lib/web/page_cache.ts";
 import { startTestApp } from "../helpers.ts";
 
 Deno.test("page cache: the register form is the same page plain, gzipped or brotli'd", async () => {

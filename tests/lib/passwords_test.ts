@@ -3,7 +3,7 @@ import { argon2id } from "hash-wasm";
 import {
   createPasswordHasher,
   PasswordsBusyError,
-} from "../../lib/passwords.ts";
+} from "../../lib/security/passwords.ts";
 
 const PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([^$]+)\$([^$]+)$/;
 

@@ -6,8 +6,8 @@ import {
   loginDelayMs,
   passLoginCeiling,
   recordLoginFailure,
-} from "../../lib/rate_limit.ts";
-import { loadConfig } from "../../lib/config.ts";
+} from "../../lib/security/rate_limit.ts";
+import { loadConfig } from "../../lib/app/config.ts";
 
 Deno.test("rate limit: 50 concurrent hits on a real KV let exactly the limit through", async () => {
   using kv = await Deno.openKv(":memory:");

@@ -2,7 +2,7 @@
 // holds a token, the status and the duration; readable text by default, JSON
 // for machines.
 import assert from "node:assert/strict";
-import { redactPath } from "../../lib/request_log.ts";
+import { redactPath } from "../../lib/web/request_log.ts";
 import { startTestApp } from "../helpers.ts";
 
 // Shaped like an activation token: the log must never show it.

@@ -1,7 +1,7 @@
 // The first-name rule, as the server, the JSON API and the RegisterForm
 // island all apply it (they share RegisterSchema).
 import assert from "node:assert/strict";
-import { RegisterSchema } from "../../lib/schemas.ts";
+import { RegisterSchema } from "../../lib/accounts/schemas.ts";
 import { GOOD_PASSWORD } from "../helpers.ts";
 
 const PHISHING =

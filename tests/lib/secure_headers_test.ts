@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import { Hono } from "hono";
 import { secureHeaders as honoSecureHeaders } from "hono/secure-headers";
-import { SECURE_HEADERS, SECURITY_POLICY } from "../../lib/secure_headers.ts";
+import {
+  SECURE_HEADERS,
+  SECURITY_POLICY,
+} from "../../lib/web/secure_headers.ts";
 import { startTestApp } from "../helpers.ts";
 
 async function honoHeaders(): Promise<[string, string][]> {

@@ -5,7 +5,7 @@ import {
   randomToken,
   sha256Hex,
   type TokenPayload,
-} from "../../lib/signing.ts";
+} from "../../lib/security/signing.ts";
 
 const KEY = "k".repeat(32) + "-current";
 const OLD_KEY = "k".repeat(32) + "-old";

@@ -4,7 +4,7 @@ import {
   createPendingUser,
   getUserByEmail,
   type NewUserInput,
-} from "../../lib/users.ts";
+} from "../../lib/accounts/users.ts";
 
 const INPUT: NewUserInput = {
   firstName: "Ada",

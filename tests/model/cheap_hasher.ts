@@ -4,7 +4,10 @@
 // only the cost parameters differ. `holdNextVerify` lets a test stop a
 // sign-in between reading the stored hash and creating its session.
 import { argon2id } from "hash-wasm";
-import { type PasswordHasher, verifyPassword } from "../../lib/passwords.ts";
+import {
+  type PasswordHasher,
+  verifyPassword,
+} from "../../lib/security/passwords.ts";
 
 export interface CheapHasher extends PasswordHasher {
   /**

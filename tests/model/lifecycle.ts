@@ -34,14 +34,14 @@
 // Replay a failure with MODEL_SEED and MODEL_PATH (printed on failure);
 // MODEL_INVARIANTS=fresh_link,epoch checks only those.
 import fc from "fast-check";
-import { checkActivationLink } from "../../lib/accounts.ts";
+import { checkActivationLink } from "../../lib/accounts/accounts.ts";
 import {
   maskEmail,
   REGISTERED_COOKIE,
   SESSION_COOKIE,
-} from "../../lib/http.ts";
-import { verifyPassword } from "../../lib/passwords.ts";
-import { getUserByEmail } from "../../lib/users.ts";
+} from "../../lib/web/http.ts";
+import { verifyPassword } from "../../lib/security/passwords.ts";
+import { getUserByEmail } from "../../lib/accounts/users.ts";
 import { checkStore } from "../faults/store_check.ts";
 import {
   type Sent,

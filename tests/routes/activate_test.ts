@@ -6,7 +6,7 @@ import {
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
-import type { User } from "../../lib/users.ts";
+import type { User } from "../../lib/accounts/users.ts";
 
 async function pendingUser(app: TestApp, email = "ada@example.com") {
   const id = (await app.kv.get<string>(["users_by_email", email])).value!;

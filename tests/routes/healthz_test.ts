@@ -2,10 +2,10 @@
 // version; 503 only when KV cannot be reached. Figures from counters, cached
 // for a few seconds, and only for this machine or a HEALTH_TOKEN holder.
 import assert from "node:assert/strict";
-import { checkHealth } from "../../lib/health.ts";
-import { addSignal } from "../../lib/signals.ts";
+import { checkHealth } from "../../lib/app/health.ts";
+import { addSignal } from "../../lib/outbox/signals.ts";
 import { HEALTH_CACHE_MS } from "../../routes/healthz.ts";
-import { getUserByEmail } from "../../lib/users.ts";
+import { getUserByEmail } from "../../lib/accounts/users.ts";
 import { GOOD_PASSWORD, startTestApp, waitUntil } from "../helpers.ts";
 
 const TOKEN = "health-token-0123456789abcdef";

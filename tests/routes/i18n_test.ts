@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REGISTER_AGAIN_MAIL_COOLDOWN_MS } from "../../lib/accounts.ts";
+import { REGISTER_AGAIN_MAIL_COOLDOWN_MS } from "../../lib/accounts/accounts.ts";
 import {
   createActiveAccount,
   GOOD_PASSWORD,

@@ -2,8 +2,8 @@
 // the configured ones (an older PASSWORD_MEMORY_KIB / PASSWORD_ITERATIONS).
 import assert from "node:assert/strict";
 import { argon2id } from "hash-wasm";
-import { keys } from "../../lib/kv_keys.ts";
-import { getUserByEmail } from "../../lib/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import { getUserByEmail } from "../../lib/accounts/users.ts";
 import {
   createActiveAccount,
   GOOD_PASSWORD,

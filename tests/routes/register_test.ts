@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REGISTER_AGAIN_MAIL_COOLDOWN_MS } from "../../lib/accounts.ts";
+import { REGISTER_AGAIN_MAIL_COOLDOWN_MS } from "../../lib/accounts/accounts.ts";
 import {
   allKeys,
   countPrefix,
@@ -7,7 +7,7 @@ import {
   linkPath,
   startTestApp,
 } from "../helpers.ts";
-import type { User } from "../../lib/users.ts";
+import type { User } from "../../lib/accounts/users.ts";
 
 Deno.test("register: the form has every field and works without JavaScript", async () => {
   await using app = await startTestApp();

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { REGISTER_AGAIN_MAIL_COOLDOWN_MS } from "../../lib/accounts.ts";
+import { REGISTER_AGAIN_MAIL_COOLDOWN_MS } from "../../lib/accounts/accounts.ts";
 import {
   countPrefix,
   createActiveAccount,
@@ -8,7 +8,7 @@ import {
   type Sent,
   startTestApp,
 } from "../helpers.ts";
-import type { User } from "../../lib/users.ts";
+import type { User } from "../../lib/accounts/users.ts";
 import { createCheapHasher } from "../model/cheap_hasher.ts";
 
 async function userByEmail(kv: Deno.Kv, email: string) {

@@ -11,7 +11,7 @@ import {
   RegisterSchema,
   ResetPasswordApiSchema,
   ResetPasswordSchema,
-} from "../../lib/schemas.ts";
+} from "../../lib/accounts/schemas.ts";
 import { GOOD_PASSWORD, startTestApp } from "../helpers.ts";
 import { checkStore } from "../faults/store_check.ts";
 

@@ -2,7 +2,7 @@
 // mailbox share its limits, forgot-password has an interval, and every mail
 // spends from an hourly budget per recipient domain and in total.
 import assert from "node:assert/strict";
-import { mailBudgetRefusals } from "../../lib/mail_budget.ts";
+import { mailBudgetRefusals } from "../../lib/outbox/mail_budget.ts";
 import {
   createActiveAccount,
   outboxDrained,

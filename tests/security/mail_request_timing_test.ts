@@ -4,8 +4,8 @@
 // has an account. Shown without a clock: the account's commit is held back,
 // and the answer still arrives.
 import assert from "node:assert/strict";
-import { keys } from "../../lib/kv_keys.ts";
-import type { User } from "../../lib/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
+import type { User } from "../../lib/accounts/users.ts";
 import {
   createActiveAccount,
   outboxDrained,

@@ -4,9 +4,9 @@
 // production only APP_ORIGIN may post; elsewhere the request's own origin
 // counts too (development on 127.0.0.1 or localhost).
 import assert from "node:assert/strict";
-import { silentLogger } from "../../lib/log.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import { createMemoryMailer } from "../../lib/mail/memory.ts";
-import { startApp } from "../../lib/server.ts";
+import { startApp } from "../../lib/app/server.ts";
 import { allKeys, TEST_ORIGIN, TestClock, testConfig } from "../helpers.ts";
 
 async function appIn(env: "production" | "test") {

@@ -2,13 +2,13 @@
 // change, truncation, extension, another purpose's token, an old key's token,
 // a deleted user's token. All get the same "does not work" page, never a 500.
 import assert from "node:assert/strict";
-import { ACTIVATION_PURPOSE } from "../../lib/links.ts";
-import { loadConfig } from "../../lib/config.ts";
-import { silentLogger } from "../../lib/log.ts";
+import { ACTIVATION_PURPOSE } from "../../lib/accounts/token_purposes.ts";
+import { loadConfig } from "../../lib/app/config.ts";
+import { silentLogger } from "../../lib/app/log.ts";
 import { createMemoryMailer } from "../../lib/mail/memory.ts";
-import { startApp } from "../../lib/server.ts";
-import { createSigner } from "../../lib/signing.ts";
-import type { User } from "../../lib/users.ts";
+import { startApp } from "../../lib/app/server.ts";
+import { createSigner } from "../../lib/security/signing.ts";
+import type { User } from "../../lib/accounts/users.ts";
 import {
   linkPath,
   startTestApp,

@@ -1,11 +1,11 @@
 // Runs the real `tools/users.ts` as a subprocess against a KV file that a
 // real app wrote to, then looks at what the file holds afterwards.
 import assert from "node:assert/strict";
-import { startApp } from "../../lib/server.ts";
+import { startApp } from "../../lib/app/server.ts";
 import { createMemoryMailer } from "../../lib/mail/memory.ts";
-import { silentLogger } from "../../lib/log.ts";
-import type { DeadLetter, OutboxEntry } from "../../lib/signals.ts";
-import type { User } from "../../lib/users.ts";
+import { silentLogger } from "../../lib/app/log.ts";
+import type { DeadLetter, OutboxEntry } from "../../lib/outbox/signals.ts";
+import type { User } from "../../lib/accounts/users.ts";
 import {
   countPrefix,
   GOOD_PASSWORD,

@@ -1,0 +1,141 @@
+// Password services shared by the pages and the JSON API: ask for a reset
+// link, look at one, use it, and change the password while signed in.
+import type { Deps } from "../app/deps.ts";
+import { passwordFingerprint, RESET_PURPOSE } from "./token_purposes.ts";
+import { clearLoginAttempts } from "../security/rate_limit.ts";
+import { weakPasswordReason } from "../security/password_rules.ts";
+import type {
+  ChangePasswordInput,
+  FieldErrors,
+  ResetPasswordInput,
+} from "./schemas.ts";
+import { deleteUserSessions, type NewSession } from "./sessions.ts";
+import { getUser, replacePassword, signalUser, type User } from "./users.ts";
+import type { MailRequestOutcome } from "./accounts.ts";
+
+/** Only an active account gets a link; every address gets the same answer. */
+export async function requestPasswordReset(
+  deps: Deps,
+  email: string,
+): Promise<MailRequestOutcome> {
+  const res = await signalUser(
+    deps.kv,
+    email,
+    (user) => user.isActive ? { type: "password_reset_requested" } : null,
+    { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" },
+  );
+  return res.ok ? res : { ok: false, reason: "retry" };
+}
+
+export type ResetLinkCheck =
+  /** fingerprint: what the link is bound to, for the commit's guard. */
+  | { ok: true; user: User; fingerprint: string }
+  | { ok: false; reason: "invalid" | "expired" };
+
+/** Whether a reset link still works, without changing anything. */
+export async function checkResetLink(
+  deps: Deps,
+  token: string,
+): Promise<ResetLinkCheck> {
+  const now = deps.clock.now();
+  const verified = await deps.signer.verify(RESET_PURPOSE, token, {
+    maxAgeMs: deps.config.passwordResetMaxAgeMs,
+    now,
+  });
+  if (!verified.ok) return verified;
+  const user = await getUser(deps.kv, verified.payload.sub, now);
+  const fingerprint = verified.payload.h;
+  if (!user || !await resetLinkMatches(user, fingerprint)) {
+    return { ok: false, reason: "invalid" };
+  }
+  return { ok: true, user, fingerprint: fingerprint! };
+}
+
+async function resetLinkMatches(user: User, h: string | undefined) {
+  // A used link, or one from before a password change, no longer matches.
+  return user.isActive && h !== undefined &&
+    h === await passwordFingerprint(user.passwordHash);
+}
+
+/** The person's own name or address makes a weak password here too. */
+function personalWeakness(user: User, password: string): FieldErrors | null {
+  const reason = weakPasswordReason(password, [user.email, user.firstName]);
+  return reason === "personal" ? { password: "password.weak_personal" } : null;
+}
+
+export type ResetOutcome =
+  | { ok: true; user: User; session: NewSession }
+  | { ok: false; reason: "invalid" | "expired" | "retry" }
+  | { ok: false; reason: "fields"; errors: FieldErrors };
+
+/**
+ * Saves the new password and signs the person in, in one commit that only
+ * succeeds while the link still matches the stored hash (so it works once).
+ * That commit raises the credential epoch, which ends every other session,
+ * even one a sign-in with the old password commits a moment later.
+ */
+export async function resetPassword(
+  deps: Deps,
+  token: string,
+  input: ResetPasswordInput,
+): Promise<ResetOutcome> {
+  const link = await checkResetLink(deps, token);
+  if (!link.ok) return link;
+  const errors = personalWeakness(link.user, input.password);
+  if (errors) return { ok: false, reason: "fields", errors };
+  const passwordHash = await deps.passwords.hash(input.password);
+  const res = await replacePassword(deps.kv, link.user.id, passwordHash, {
+    now: deps.clock.now(),
+    allow: (user) => resetLinkMatches(user, link.fingerprint),
+    sessionTtlMs: deps.config.sessionTtlMs,
+  });
+  if (!res.ok) {
+    return {
+      ok: false,
+      reason: res.reason === "conflict" ? "retry" : "invalid",
+    };
+  }
+  await deleteUserSessions(deps.kv, res.user.id, res.session!.idHash);
+  await clearLoginAttempts(deps.kv, res.user.email);
+  return { ok: true, user: res.user, session: res.session! };
+}
+
+export type ChangeOutcome =
+  | { ok: true; endedSessions: number }
+  | { ok: false; reason: "retry" }
+  | { ok: false; reason: "fields"; errors: FieldErrors };
+
+/** Needs the current password; ends every session but the caller's. */
+export async function changePassword(
+  deps: Deps,
+  user: User,
+  keepSessionIdHash: string,
+  input: ChangePasswordInput,
+): Promise<ChangeOutcome> {
+  if (!await deps.passwords.verify(input.current_password, user.passwordHash)) {
+    return {
+      ok: false,
+      reason: "fields",
+      errors: { current_password: "current_password.wrong" },
+    };
+  }
+  const errors = personalWeakness(user, input.password);
+  if (errors) return { ok: false, reason: "fields", errors };
+  const passwordHash = await deps.passwords.hash(input.password);
+  const res = await replacePassword(deps.kv, user.id, passwordHash, {
+    now: deps.clock.now(),
+    // Unchanged since the current password was checked against it.
+    allow: (current) =>
+      current.isActive && current.passwordHash === user.passwordHash,
+    // The caller's session moves to the new credential epoch; every other
+    // one ends with the commit (deleting them below only tidies up).
+    keepSessionIdHash,
+  });
+  if (!res.ok) return { ok: false, reason: "retry" };
+  const endedSessions = await deleteUserSessions(
+    deps.kv,
+    user.id,
+    keepSessionIdHash,
+  );
+  return { ok: true, endedSessions };
+}

@@ -1,0 +1,179 @@
+// What operators do to accounts (tools/users.ts): activate by hand,
+// deactivate, delete everything about a user, look at the outbox and revive
+// its dead letters.
+import { keys } from "../kv/keys.ts";
+import { clearLoginAttempts } from "../security/rate_limit.ts";
+import type { DeadLetter, OutboxEntry } from "../outbox/signals.ts";
+import { deleteUserSessions } from "./sessions.ts";
+import { getUserByEmail, type User } from "./users.ts";
+
+export type AdminResult =
+  | { ok: true; user: User; detail?: string }
+  | { ok: false; reason: "not_found" | "unchanged" | "conflict" };
+
+const MAX_TRIES = 5;
+
+/** Rewrites a user in a commit guarded by the version read. */
+async function updateUser(
+  kv: Deno.Kv,
+  email: string,
+  now: number,
+  change: (user: User) => User | null,
+): Promise<AdminResult> {
+  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+    const found = await getUserByEmail(kv, email, now);
+    if (!found) return { ok: false, reason: "not_found" };
+    const entry = await kv.get<User>(keys.user(found.id));
+    if (!entry.value) return { ok: false, reason: "not_found" };
+    const next = change(entry.value);
+    if (!next) return { ok: false, reason: "unchanged" };
+    // Both written without expireIn: an operator's decision does not lapse.
+    const res = await kv.atomic().check(entry)
+      .set(keys.user(next.id), next)
+      .set(keys.userByEmail(next.email), next.id)
+      .commit();
+    if (res.ok) return { ok: true, user: next };
+  }
+  return { ok: false, reason: "conflict" };
+}
+
+/** Activates (or re-enables) an account without a mailed link. */
+export function activateByOperator(kv: Deno.Kv, email: string, now: number) {
+  return updateUser(
+    kv,
+    email,
+    now,
+    ({ registrant: _r, contested: _c, ...user }) =>
+      user.isActivated && user.isActive ? null : {
+        ...user,
+        isActivated: true,
+        isActive: true,
+        activatedAt: user.activatedAt ?? now,
+        pendingUntil: null,
+      },
+  );
+}
+
+/** Disables an account and signs it out everywhere. */
+export async function deactivateUser(
+  kv: Deno.Kv,
+  email: string,
+  now: number,
+): Promise<AdminResult> {
+  const res = await updateUser(
+    kv,
+    email,
+    now,
+    (user) => user.isActive ? { ...user, isActive: false } : null,
+  );
+  const user = res.ok ? res.user : await getUserByEmail(kv, email, now);
+  if (!user) return res;
+  // Also when already inactive: no session of a disabled account may live.
+  const ended = await deleteUserSessions(kv, user.id);
+  return res.ok || res.reason === "unchanged"
+    ? { ok: true, user, detail: `${ended} session(s) ended` }
+    : res;
+}
+
+/** The user, the email index, every session and every outbox entry. */
+export async function deleteUser(
+  kv: Deno.Kv,
+  email: string,
+  now: number,
+): Promise<AdminResult> {
+  const user = await getUserByEmail(kv, email, now);
+  if (!user) return { ok: false, reason: "not_found" };
+  const ended = await deleteUserSessions(kv, user.id);
+  let mails = 0;
+  for await (const entry of listOutbox(kv)) {
+    if (entry.signal.userId !== user.id) continue;
+    await kv.atomic().delete(keys.outboxEntry(entry.id))
+      .delete(keys.undelivered(entry.id))
+      .sum(keys.outboxDone(), 1n).commit();
+    mails++;
+  }
+  for await (const entry of listDeadLetters(kv)) {
+    if (entry.signal.userId !== user.id) continue;
+    await kv.delete(keys.deadLetter(entry.id));
+    mails++;
+  }
+  await kv.atomic()
+    .delete(keys.user(user.id))
+    .delete(keys.userByEmail(user.email))
+    .commit();
+  await clearLoginAttempts(kv, user.email);
+  return {
+    ok: true,
+    user,
+    detail: `${ended} session(s), ${mails} outbox entr${
+      mails === 1 ? "y" : "ies"
+    } deleted`,
+  };
+}
+
+export async function* listOutbox(kv: Deno.Kv): AsyncIterable<OutboxEntry> {
+  for await (const e of kv.list<OutboxEntry>({ prefix: keys.outbox() })) {
+    yield e.value;
+  }
+}
+
+export async function* listDeadLetters(
+  kv: Deno.Kv,
+): AsyncIterable<DeadLetter> {
+  for await (const e of kv.list<DeadLetter>({ prefix: keys.deadLetters() })) {
+    yield e.value;
+  }
+}
+
+/**
+ * Makes outbox entries due now, all of them or the one `id`: a dead letter
+ * goes back to the outbox with a fresh count of attempts (MAIL_MAX_AGE counts
+ * from now), a waiting entry skips the rest of its wait. An entry leased by a
+ * deliverer is left to it. Returns the ids to try.
+ */
+export async function reviveOutbox(
+  kv: Deno.Kv,
+  now: number,
+  id?: string,
+): Promise<string[]> {
+  const due: string[] = [];
+  for await (const e of kv.list<OutboxEntry>({ prefix: keys.outbox() })) {
+    if (id !== undefined && e.value.id !== id) continue;
+    if (e.value.leaseUntil > now) continue;
+    const res = await kv.atomic().check(e)
+      .set(e.key, { ...e.value, nextAttemptAt: now } satisfies OutboxEntry)
+      .commit();
+    if (res.ok) due.push(e.value.id);
+  }
+  for await (const e of kv.list<DeadLetter>({ prefix: keys.deadLetters() })) {
+    if (id !== undefined && e.value.id !== id) continue;
+    const { deadAt: _, ...entry } = e.value;
+    const res = await kv.atomic().check(e)
+      .check({ key: keys.outboxEntry(entry.id), versionstamp: null })
+      .delete(e.key)
+      .set(
+        keys.outboxEntry(entry.id),
+        {
+          ...entry,
+          attempts: 0,
+          leaseUntil: 0,
+          nextAttemptAt: now,
+          revivedAt: now,
+        } satisfies OutboxEntry,
+      )
+      // Back in the outbox: /healthz's backlog counts it again.
+      .sum(keys.outboxAdded(), 1n)
+      .commit();
+    if (res.ok) due.push(entry.id);
+  }
+  return due;
+}
+
+export async function countUserSessions(
+  kv: Deno.Kv,
+  userId: string,
+): Promise<number> {
+  let n = 0;
+  for await (const _ of kv.list({ prefix: keys.userSessions(userId) })) n++;
+  return n;
+}

@@ -1,0 +1,432 @@
+// Parses the environment once, at start-up, into one typed object. A bad
+// start names every wrong variable in one message; secrets have no defaults.
+import { z } from "zod";
+import denoJson from "../../deno.json" with { type: "json" };
+import {
+  DEFAULT_ARGON2_PARAMS,
+  MAX_ITERATIONS,
+  MAX_MEMORY_KIB,
+  meetsOwaspMinimum,
+  OWASP_MINIMUMS,
+} from "../security/argon2.ts";
+import { DEFAULT_LOG_BUFFER_LINES } from "./log.ts";
+import { SECRET_ADVICE, weakSecretReason } from "./secret_strength.ts";
+
+const DURATION = /^(\d+)(ms|s|m|h|d)?$/;
+const UNIT_MS = { ms: 1, s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** "90", "90s", "15m", "12h", "3d" → milliseconds (bare numbers are seconds). */
+const duration = (fallback: string) =>
+  z.string().trim().default(fallback).transform((value, ctx) => {
+    const match = DURATION.exec(value);
+    if (!match || Number(match[1]) <= 0) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not a duration like 90s, 15m, 12h or 3d`,
+      });
+      return z.NEVER;
+    }
+    return Number(match[1]) *
+      UNIT_MS[(match[2] ?? "s") as keyof typeof UNIT_MS];
+  });
+
+/** "20/15m" → at most 20 requests per 15-minute window. */
+const rate = (fallback: string) =>
+  z.string().trim().default(fallback).transform((value, ctx) => {
+    const [count, window = ""] = value.split("/");
+    const match = DURATION.exec(window);
+    const limit = Number(count);
+    if (!Number.isInteger(limit) || limit < 1 || !match || !Number(match[1])) {
+      ctx.addIssue({
+        code: "custom",
+        message: `"${value}" is not a rate like 20/15m`,
+      });
+      return z.NEVER;
+    }
+    const windowMs = Number(match[1]) *
+      UNIT_MS[(match[2] ?? "s") as keyof typeof UNIT_MS];
+    return { limit, windowMs };
+  });
+
+export interface RateLimit {
+  limit: number;
+  windowMs: number;
+}
+
+const flag = (fallback: boolean) =>
+  z.enum(["true", "false", "1", "0", "yes", "no"]).optional().transform((v) =>
+    v === undefined ? fallback : ["true", "1", "yes"].includes(v)
+  );
+
+const redirectPath = (fallback: string) =>
+  z.string().default(fallback).refine(
+    // deno-lint-ignore no-control-regex
+    (p) => /^\/(?![/\\])/.test(p) && !/[\x00-\x1f\x7f]/.test(p),
+    "must be a path on this site, starting with a single /",
+  );
+
+const MAIL_BACKENDS = ["console", "smtp", "memory", "resend"] as const;
+/** Resend's documented default rate limit per team. */
+const RESEND_DEFAULT_PER_SECOND = 5;
+/** Backends that only print or keep mail: never what production wants. */
+const FAKE_MAIL_BACKENDS = new Set(["console", "memory"]);
+
+const EnvSchema = z.object({
+  // Not DENO_ENV: Deno Deploy refuses variables whose names start with DENO_.
+  APP_ENV: z.enum(["development", "production", "test"]).optional(),
+  PORT: z.coerce.number().int().min(0).max(65535).default(8000),
+  HOSTNAME: z.string().default("0.0.0.0"),
+  KV_PATH: z.string().optional(),
+  APP_NAME: z.string().trim().min(1).max(60).default("cloud-user"),
+  APP_LOGO_URL: z.url({ protocol: /^https?$/ }).optional(),
+  APP_ORIGIN: z.url({ protocol: /^https?$/ }).optional(),
+  SECRET_KEY: z.string().optional(),
+  SECRET_KEY_FALLBACKS: z.string().default(""),
+  ACTIVATION_MAX_AGE: duration("3d"),
+  PENDING_USER_TTL: duration("7d"),
+  PASSWORD_RESET_MAX_AGE: duration("1h"),
+  RATE_LIMIT_IP: rate("30/15m"),
+  RATE_LIMIT_EMAIL: rate("10/15m"),
+  RESEND_INTERVAL: duration("60s"),
+  MAIL_BUDGET_PER_DOMAIN_HOUR: z.coerce.number().int().min(1).default(100),
+  MAIL_BUDGET_HOUR: z.coerce.number().int().min(1).default(1000),
+  LOGIN_FREE_FAILURES: z.coerce.number().int().min(1).max(100).default(3),
+  TRUSTED_PROXY_HOPS: z.coerce.number().int().min(0).max(10).default(0),
+  SESSION_TTL: duration("14d"),
+  REDIRECT_AFTER_ACTIVATION: redirectPath("/account"),
+  REDIRECT_IF_ALREADY_ACTIVE: redirectPath("/login?activated=1"),
+  MAIL_BACKEND: z.enum(MAIL_BACKENDS).default("console"),
+  MAIL_FROM: z.string().default("cloud-user <no-reply@localhost>"),
+  SMTP_HOST: z.string().default("localhost"),
+  SMTP_PORT: z.coerce.number().int().min(1).max(65535).default(587),
+  SMTP_USER: z.string().optional(),
+  SMTP_PASSWORD: z.string().optional(),
+  SMTP_SECURE: flag(false),
+  RESEND_API_KEY: z.string().optional(),
+  RESEND_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  MAIL_MAX_PER_SECOND: z.coerce.number().min(0).max(10_000).optional(),
+  MAIL_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(1000).default(10),
+  MAIL_MAX_AGE: duration("2d"),
+  APP_VERSION: z.string().trim().max(100).optional(),
+  DEV_MAIL: flag(false),
+  HEALTH_MAX_OUTBOX_AGE: duration("15m"),
+  HEALTH_TOKEN: z.string().min(16, "at least 16 characters").optional(),
+  SIGNAL_QUEUE: z.enum(["kv", "none"]).optional(),
+  LOG_FORMAT: z.enum(["text", "json"]).default("text"),
+  LOG_LEVEL: z.enum(["debug", "info", "warn", "error"]).default("info"),
+  LOG_BUFFER_LINES: z.coerce.number().int().min(16).max(1_000_000).default(
+    DEFAULT_LOG_BUFFER_LINES,
+  ),
+  MAX_BODY_BYTES: z.coerce.number().int().min(1024).default(64 * 1024),
+  HEADERS_TIMEOUT: duration("30s"),
+  IDLE_TIMEOUT: duration("60s"),
+  MIN_BODY_RATE: z.coerce.number().int().min(1).default(240),
+  SLOW_CLIENT_RELAY: flag(true),
+  PASSWORD_WORKERS: z.coerce.number().int().min(0).max(64).optional(),
+  PASSWORD_BACKEND: z.enum(["auto", "native", "wasm"]).default("auto"),
+  PASSWORD_QUEUE_LIMIT: z.coerce.number().int().min(0).max(100_000).default(
+    64,
+  ),
+  PASSWORD_MEMORY_KIB: z.coerce.number().int().min(1).max(MAX_MEMORY_KIB)
+    .default(DEFAULT_ARGON2_PARAMS.memoryKib),
+  PASSWORD_ITERATIONS: z.coerce.number().int().min(1).max(MAX_ITERATIONS)
+    .default(DEFAULT_ARGON2_PARAMS.iterations),
+  SHUTDOWN_GRACE: duration("5s"),
+});
+
+export interface Config {
+  env: "development" | "production" | "test";
+  port: number;
+  hostname: string;
+  /** undefined: Deno's default database (the managed KV on Deno Deploy). */
+  kvPath: string | undefined;
+  appName: string;
+  /** An image for the top of every mail; without it, the app's name. */
+  appLogoUrl: string | undefined;
+  /** Where links in mails point; no trailing slash. */
+  appOrigin: string;
+  /** Whether cookies get the Secure attribute (all but plain-http localhost). */
+  secureCookies: boolean;
+  /**
+   * SECRET_KEY; null only outside production when it is unset: startApp then
+   * uses a random key kept in KV (lib/app/dev_secret.ts).
+   */
+  secretKey: string | null;
+  secretKeyFallbacks: string[];
+  activationMaxAgeMs: number;
+  pendingUserTtlMs: number;
+  passwordResetMaxAgeMs: number;
+  /** Per action (register, login, resend, forgot) and client IP. */
+  rateLimitIp: RateLimit;
+  /** Per action and email address. */
+  rateLimitEmail: RateLimit;
+  /**
+   * The shortest time between two activation mails, or two reset mails,
+   * asked for one (canonical) mailbox.
+   */
+  resendIntervalMs: number;
+  /** Mails per hour to one recipient domain; more are not sent. */
+  mailBudgetPerDomainHour: number;
+  /** Mails per hour in all; more are not sent. */
+  mailBudgetHour: number;
+  /** Failed logins per account before each next try must wait longer. */
+  loginFreeFailures: number;
+  /** Proxies in front of the app that append to X-Forwarded-For; 0: none. */
+  trustedProxyHops: number;
+  sessionTtlMs: number;
+  redirectAfterActivation: string;
+  redirectIfAlreadyActive: string;
+  mail: {
+    backend: typeof MAIL_BACKENDS[number];
+    from: string;
+    /** For MAIL_BACKEND=resend; baseUrl undefined means Resend's own. */
+    resend: { apiKey: string; baseUrl?: string };
+    /** Sends per second for the whole instance; 0: no limit. */
+    maxPerSecond: number;
+    /** A mail is kept as a dead letter after this many failed attempts… */
+    maxAttempts: number;
+    /** …or when its next attempt would come later than this after it was queued. */
+    maxAgeMs: number;
+    smtp: {
+      host: string;
+      port: number;
+      user?: string;
+      password?: string;
+      secure: boolean;
+    };
+  };
+  /** "kv": signals ride a KV queue as well as the outbox; "none": cron only. */
+  signalQueue: "kv" | "none";
+  logFormat: "text" | "json";
+  logLevel: "debug" | "info" | "warn" | "error";
+  /** Log lines held while stdout is slow; beyond, lines are dropped and counted. */
+  logBufferLines: number;
+  maxBodyBytes: number;
+  /**
+   * Slow and idle clients are closed (lib/web/slow_clients.ts); null on Deno
+   * Deploy, where the app serves through Deno.serve alone, and with
+   * SLOW_CLIENT_RELAY=false (a reverse proxy in front enforces timeouts).
+   */
+  slowClients: {
+    headersTimeoutMs: number;
+    idleTimeoutMs: number;
+    minBodyBytesPerSecond: number;
+    bodyGraceMs: number;
+  } | null;
+  /** Hashes at once (native) or hash-wasm worker threads (0: main thread). */
+  passwordWorkers: number;
+  /** "auto": the native addon when it loads, else hash-wasm. */
+  passwordBackend: "auto" | "native" | "wasm";
+  /** Hashing jobs that may wait; beyond, requests get 503 + Retry-After. */
+  passwordQueueLimit: number;
+  /** Argon2id cost for new hashes; never below an OWASP configuration. */
+  passwordParams: { memoryKib: number; iterations: number };
+  /** /dev/mail: DEV_MAIL=1, in development only (see lib/app/server.ts). */
+  devMail: boolean;
+  /** APP_VERSION, else deno.json's "version"; shown by /healthz. */
+  version: string;
+  /** /healthz says "degraded" once the oldest outbox entry is older. */
+  healthMaxOutboxAgeMs: number;
+  /** How long shutdown waits for requests and deliveries before giving up. */
+  shutdownGraceMs: number;
+  /** Accepted but worth a line in the log at start-up. */
+  warnings: string[];
+  /** Bearer token for /healthz's detailed view from afar; none: loopback only. */
+  healthToken: string | undefined;
+}
+
+export type ConfigResult =
+  | { ok: true; config: Config }
+  | { ok: false; error: string };
+
+const LOCAL_HOSTS = new Set(["localhost", "127.0.0.1", "[::1]"]);
+
+/** A KV Connect URL (a remote KV) rather than a file or :memory:. */
+export const isRemoteKv = (path: string | undefined): boolean =>
+  /^https?:\/\//i.test(path ?? "");
+
+export function loadConfig(
+  env: Record<string, string | undefined>,
+): ConfigResult {
+  const cleaned = Object.fromEntries(
+    Object.entries(env).filter(([, v]) => v !== undefined && v !== ""),
+  );
+  const parsed = EnvSchema.safeParse(cleaned);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) =>
+      `${i.path.join(".")}: ${i.message}`
+    );
+    return { ok: false, error: `bad configuration: ${problems.join("; ")}` };
+  }
+  const e = parsed.data;
+  const problems: string[] = [];
+  const warnings: string[] = [];
+  if (cleaned.DENO_ENV) {
+    // Silently ignoring it would start a production deployment as development.
+    problems.push(
+      "DENO_ENV: renamed to APP_ENV (Deno Deploy refuses DENO_ variables); set APP_ENV instead",
+    );
+  }
+  // Deploy sets DENO_DEPLOYMENT_ID in every context; a deployment is
+  // production unless APP_ENV says otherwise, so a forgotten variable fails
+  // safe (a strong key, https links, a real mail backend).
+  const onDeploy = Boolean(cleaned.DENO_DEPLOYMENT_ID);
+  const appEnv = e.APP_ENV ?? (onDeploy ? "production" : "development");
+  if (onDeploy && appEnv !== "production") {
+    warnings.push(
+      `APP_ENV=${appEnv} on Deno Deploy: production checks are off for this deployment`,
+    );
+  }
+  const production = appEnv === "production";
+  if (!e.SECRET_KEY) {
+    if (production) {
+      problems.push(`SECRET_KEY: required in production; ${SECRET_ADVICE}`);
+    }
+  } else {
+    const weak = weakSecretReason(e.SECRET_KEY);
+    if (weak) problems.push(`SECRET_KEY: ${weak}; ${SECRET_ADVICE}`);
+  }
+  const fallbacks = e.SECRET_KEY_FALLBACKS.split(",").map((k) => k.trim())
+    .filter(Boolean);
+  fallbacks.forEach((key, i) => {
+    const weak = key === e.SECRET_KEY
+      ? "is SECRET_KEY itself; list only the old keys"
+      : weakSecretReason(key);
+    if (weak) {
+      problems.push(
+        `SECRET_KEY_FALLBACKS: key ${i + 1} ${weak}; remove it or replace it`,
+      );
+    }
+  });
+  const remoteKv = isRemoteKv(e.KV_PATH);
+  if (remoteKv) {
+    if (!cleaned.DENO_KV_ACCESS_TOKEN) {
+      problems.push(
+        "DENO_KV_ACCESS_TOKEN: required with a remote KV_PATH; set it to the database's access token",
+      );
+    }
+    if (e.SIGNAL_QUEUE === "kv") {
+      // KV Connect refuses every enqueue and delivers no queue messages.
+      problems.push(
+        "SIGNAL_QUEUE: kv does not work with a remote KV_PATH (no queues over KV Connect); use none",
+      );
+    }
+  }
+  if (production) {
+    if (e.KV_PATH === ":memory:") {
+      problems.push("KV_PATH: :memory: loses every account on restart");
+    }
+    if (remoteKv && !/^https:/i.test(e.KV_PATH!)) {
+      problems.push(
+        "KV_PATH: a remote KV must be https in production (the access token and every record cross the network)",
+      );
+    }
+    if (e.RESEND_BASE_URL && !e.RESEND_BASE_URL.startsWith("https://")) {
+      problems.push("RESEND_BASE_URL: must be https in production");
+    }
+    if (!e.APP_ORIGIN) problems.push("APP_ORIGIN: required in production");
+    if (FAKE_MAIL_BACKENDS.has(e.MAIL_BACKEND)) {
+      problems.push(
+        `MAIL_BACKEND: "${e.MAIL_BACKEND}" does not deliver mail; use a real backend in production`,
+      );
+    }
+  }
+  if (e.MAIL_BACKEND === "resend" && !e.RESEND_API_KEY) {
+    problems.push("RESEND_API_KEY: required when MAIL_BACKEND=resend");
+  }
+  const origin = new URL(e.APP_ORIGIN ?? `http://localhost:${e.PORT}`);
+  if (production && e.APP_ORIGIN && origin.protocol !== "https:") {
+    problems.push("APP_ORIGIN: must be https in production");
+  }
+  const passwordParams = {
+    memoryKib: e.PASSWORD_MEMORY_KIB,
+    iterations: e.PASSWORD_ITERATIONS,
+  };
+  if (!meetsOwaspMinimum(passwordParams)) {
+    const pairs = OWASP_MINIMUMS.map((o) => `${o.memoryKib}/${o.iterations}`);
+    problems.push(
+      `PASSWORD_MEMORY_KIB/PASSWORD_ITERATIONS: ${passwordParams.memoryKib}/${passwordParams.iterations} is below OWASP's minimum; use at least one of ${
+        pairs.join(", ")
+      }`,
+    );
+  }
+  if (problems.length) {
+    return { ok: false, error: `bad configuration: ${problems.join("; ")}` };
+  }
+  return {
+    ok: true,
+    config: {
+      env: appEnv,
+      port: e.PORT,
+      hostname: e.HOSTNAME,
+      kvPath: e.KV_PATH ?? (onDeploy ? undefined : "data/cloud-user.sqlite3"),
+      appName: e.APP_NAME,
+      appLogoUrl: e.APP_LOGO_URL,
+      appOrigin: origin.origin,
+      secureCookies: !(origin.protocol === "http:" &&
+        LOCAL_HOSTS.has(origin.hostname)),
+      secretKey: e.SECRET_KEY ?? null,
+      secretKeyFallbacks: fallbacks,
+      activationMaxAgeMs: e.ACTIVATION_MAX_AGE,
+      pendingUserTtlMs: e.PENDING_USER_TTL,
+      passwordResetMaxAgeMs: e.PASSWORD_RESET_MAX_AGE,
+      rateLimitIp: e.RATE_LIMIT_IP,
+      rateLimitEmail: e.RATE_LIMIT_EMAIL,
+      resendIntervalMs: e.RESEND_INTERVAL,
+      mailBudgetPerDomainHour: e.MAIL_BUDGET_PER_DOMAIN_HOUR,
+      mailBudgetHour: e.MAIL_BUDGET_HOUR,
+      loginFreeFailures: e.LOGIN_FREE_FAILURES,
+      trustedProxyHops: e.TRUSTED_PROXY_HOPS,
+      sessionTtlMs: e.SESSION_TTL,
+      redirectAfterActivation: e.REDIRECT_AFTER_ACTIVATION,
+      redirectIfAlreadyActive: e.REDIRECT_IF_ALREADY_ACTIVE,
+      mail: {
+        backend: e.MAIL_BACKEND,
+        from: e.MAIL_FROM,
+        smtp: {
+          host: e.SMTP_HOST,
+          port: e.SMTP_PORT,
+          user: e.SMTP_USER,
+          password: e.SMTP_PASSWORD,
+          secure: e.SMTP_SECURE,
+        },
+        resend: { apiKey: e.RESEND_API_KEY ?? "", baseUrl: e.RESEND_BASE_URL },
+        // Resend allows 5 requests per second per team by default
+        // (resend.com/docs/api-reference/rate-limit); the others have no
+        // documented limit of their own.
+        maxPerSecond: e.MAIL_MAX_PER_SECOND ??
+          (e.MAIL_BACKEND === "resend" ? RESEND_DEFAULT_PER_SECOND : 0),
+        maxAttempts: e.MAIL_MAX_ATTEMPTS,
+        maxAgeMs: e.MAIL_MAX_AGE,
+      },
+      // Deploy has no KV queues, and a remote KV (KV Connect) delivers none
+      // to its clients: there the sweep (and an immediate try) deliver.
+      signalQueue: e.SIGNAL_QUEUE ?? (onDeploy || remoteKv ? "none" : "kv"),
+      logFormat: e.LOG_FORMAT,
+      logLevel: e.LOG_LEVEL,
+      logBufferLines: e.LOG_BUFFER_LINES,
+      maxBodyBytes: e.MAX_BODY_BYTES,
+      slowClients: onDeploy || !e.SLOW_CLIENT_RELAY ? null : {
+        headersTimeoutMs: e.HEADERS_TIMEOUT,
+        idleTimeoutMs: e.IDLE_TIMEOUT,
+        minBodyBytesPerSecond: e.MIN_BODY_RATE,
+        // A body's first seconds may be slow (a phone waking its radio).
+        bodyGraceMs: Math.min(5_000, e.HEADERS_TIMEOUT),
+      },
+      // One core stays with the event loop: on 2 cores, two hashing workers
+      // made GET p99 4-7x its idle value during a sign-up rush, one worker
+      // 1.8-2.2x, at 8 instead of 13 sign-ups/s (README, Benchmarks).
+      passwordWorkers: e.PASSWORD_WORKERS ??
+        Math.max(1, Math.min((navigator.hardwareConcurrency ?? 1) - 1, 8)),
+      passwordBackend: e.PASSWORD_BACKEND,
+      passwordQueueLimit: e.PASSWORD_QUEUE_LIMIT,
+      passwordParams,
+      devMail: e.DEV_MAIL && e.APP_ENV === "development",
+      version: e.APP_VERSION ?? denoJson.version,
+      healthMaxOutboxAgeMs: e.HEALTH_MAX_OUTBOX_AGE,
+      shutdownGraceMs: e.SHUTDOWN_GRACE,
+      warnings,
+      healthToken: e.HEALTH_TOKEN,
+    },
+  };
+}

@@ -1,0 +1,66 @@
+// When each dumped entry was meant to expire. KV does not return an entry's
+// expireIn, so a restore works it out again from the app's own timestamps:
+// a pending registration, a session or a rate-limit counter comes back with
+// the time it had left, and one whose time is up is not restored at all.
+import { ATTEMPTS_TTL_MS, EXPIRY_SLACK_MS } from "../security/rate_limit.ts";
+
+export interface DumpedEntry {
+  key: Deno.KvKey;
+  value: unknown;
+}
+
+export interface ExpiryRules {
+  /** The longest rate-limit window configured (RATE_LIMIT_IP / _EMAIL). */
+  rateWindowMs: number;
+}
+
+const num = (v: unknown): number | null =>
+  typeof v === "number" && Number.isFinite(v) ? v : null;
+const field = (v: unknown, name: string): number | null =>
+  v && typeof v === "object" ? num((v as Record<string, unknown>)[name]) : null;
+
+/** Epoch ms at which each entry expires, or null for a permanent entry. */
+export function expiryTimes(
+  entries: DumpedEntry[],
+  { rateWindowMs }: ExpiryRules,
+): (number | null)[] {
+  // Indexes expire with what they point at.
+  const pendingUntil = new Map<unknown, number | null>();
+  const sessionEnds = new Map<unknown, number | null>();
+  for (const { key, value } of entries) {
+    if (key[0] === "users" && key.length === 2) {
+      pendingUntil.set(key[1], field(value, "pendingUntil"));
+    }
+    if (key[0] === "sessions" && key.length === 2) {
+      sessionEnds.set(key[1], field(value, "expiresAt"));
+    }
+  }
+  return entries.map(({ key, value }) => {
+    switch (key[0]) {
+      case "users":
+        return key.length === 2 ? field(value, "pendingUntil") : null;
+      case "users_by_email":
+        return pendingUntil.get(value) ?? null;
+      case "sessions":
+        return key.length === 2 ? field(value, "expiresAt") : null;
+      case "sessions_by_user":
+        return sessionEnds.get(key[2]) ?? null;
+      case "rate_limits": {
+        const windowStart = num(key[3]);
+        return windowStart === null
+          ? null
+          : windowStart + rateWindowMs + EXPIRY_SLACK_MS;
+      }
+      case "cooldowns": {
+        const until = num(value);
+        return until === null ? null : until + EXPIRY_SLACK_MS;
+      }
+      case "login_attempts": {
+        const lastAt = field(value, "lastAt");
+        return lastAt === null ? null : lastAt + ATTEMPTS_TTL_MS;
+      }
+      default:
+        return null;
+    }
+  });
+}

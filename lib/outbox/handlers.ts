@@ -1,0 +1,118 @@
+// What each signal does: render a mail in the person's language and send it.
+// Handlers read the user afresh (messages carry ids only) and do nothing when
+// the state they announce has passed, so a late redelivery is harmless.
+import type { Deps } from "../app/deps.ts";
+import { formatDuration } from "../i18n/durations.ts";
+import type { EmailRenderer } from "../mail/templates.ts";
+import {
+  ACTIVATION_PURPOSE,
+  passwordFingerprint,
+  RESET_PURPOSE,
+} from "../accounts/token_purposes.ts";
+import { spendMailBudget } from "./mail_budget.ts";
+import type { Signal, SignalType } from "./signals.ts";
+import { getUser, type User } from "../accounts/users.ts";
+
+export interface HandlerContext extends Deps {
+  emails: EmailRenderer;
+}
+
+/** The outbox entry a signal came from: the same on every attempt. */
+export interface SignalOrigin {
+  outboxId: string;
+  createdAt: number;
+}
+
+export type SignalHandler<T extends SignalType> = (
+  signal: Extract<Signal, { type: T }>,
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+) => Promise<void>;
+
+async function sendTo(
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+  user: User,
+  template: string,
+  vars: Record<string, string>,
+): Promise<void> {
+  // Over an hourly budget the mail is dropped (logged and counted): a flood
+  // of requests must not become a flood of mail to strangers.
+  if (!(await spendMailBudget(ctx, user.email)).ok) return;
+  const mail = await ctx.emails.render(template, user.lang, {
+    first_name: user.firstName,
+    app_name: ctx.config.appName,
+    app_origin: ctx.config.appOrigin,
+    logo_url: ctx.config.appLogoUrl ?? "",
+    ...vars,
+  });
+  // One key per outbox entry: a provider that saw our first attempt (whose
+  // answer we lost) recognises the retry instead of sending twice.
+  await ctx.mailer.send({
+    to: user.email,
+    ...mail,
+    idempotencyKey: `${template}/${origin.outboxId}`,
+  });
+}
+
+async function sendActivationEmail(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const now = ctx.clock.now();
+  const user = await getUser(ctx.kv, signal.userId, now);
+  // Expired, deleted or already activated: nothing left to announce.
+  if (!user || user.isActivated) return;
+  // The version read now, not at request time: a mail delivered late never
+  // carries a link that a newer one already retired. Issued at the request,
+  // not at this attempt: every retry renders the same mail, so a provider's
+  // idempotency key can match it to a send it already made.
+  const token = await ctx.signer.sign(ACTIVATION_PURPOSE, {
+    sub: user.id,
+    iat: origin.createdAt,
+    v: user.tokenVersion,
+  });
+  await sendTo(ctx, origin, user, "activation", {
+    link: `${ctx.config.appOrigin}/activate/${token}`,
+    lifetime: formatDuration(ctx.config.activationMaxAgeMs, user.lang),
+  });
+}
+
+async function sendRegistrationAttempt(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user || !user.isActive) return;
+  await sendTo(ctx, origin, user, "registration_attempt", {
+    login_link: `${ctx.config.appOrigin}/login`,
+    reset_link: `${ctx.config.appOrigin}/password/forgot`,
+  });
+}
+
+async function sendPasswordReset(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user || !user.isActive) return;
+  const token = await ctx.signer.sign(RESET_PURPOSE, {
+    sub: user.id,
+    iat: origin.createdAt,
+    h: await passwordFingerprint(user.passwordHash),
+  });
+  await sendTo(ctx, origin, user, "password_reset", {
+    link: `${ctx.config.appOrigin}/password/reset/${token}`,
+    lifetime: formatDuration(ctx.config.passwordResetMaxAgeMs, user.lang),
+  });
+}
+
+export const handlers: { [T in SignalType]: SignalHandler<T> } = {
+  user_registered: sendActivationEmail,
+  activation_requested: sendActivationEmail,
+  registration_attempted_on_active: sendRegistrationAttempt,
+  password_reset_requested: sendPasswordReset,
+};

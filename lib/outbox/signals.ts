@@ -1,0 +1,96 @@
+// Signals announce a state change. Each is committed in the same atomic
+// operation as the change itself: an outbox entry (durable, swept by cron)
+// plus, where KV queues exist, a queue message pointing at it. Messages carry
+// ids only, never secrets. Adding a signal is one line in the union below and
+// one handler in signal_handlers.ts (lib/outbox/deliver.ts claims and dispatches).
+import { z } from "zod";
+import { keys } from "../kv/keys.ts";
+
+export const SignalSchema = z.discriminatedUnion("type", [
+  z.object({ type: z.literal("user_registered"), userId: z.string() }),
+  /** A pending user asked again (resend, or registered once more). */
+  z.object({ type: z.literal("activation_requested"), userId: z.string() }),
+  /** Someone registered with the address of an active account. */
+  z.object({
+    type: z.literal("registration_attempted_on_active"),
+    userId: z.string(),
+  }),
+  z.object({
+    type: z.literal("password_reset_requested"),
+    userId: z.string(),
+  }),
+]);
+export type Signal = z.infer<typeof SignalSchema>;
+export type SignalType = Signal["type"];
+
+export const OutboxEntrySchema = z.object({
+  id: z.string(),
+  signal: SignalSchema,
+  createdAt: z.number(),
+  attempts: z.number().int().min(0),
+  lastError: z.string().nullable(),
+  lastAttemptAt: z.number().nullable(),
+  /** A deliverer owns the entry until then; 0 when nobody does. */
+  leaseUntil: z.number(),
+  /** No deliverer (queue, sweep, batch) tries the entry before then. */
+  nextAttemptAt: z.number(),
+  /**
+   * When an operator revived it from the dead letters; MAIL_MAX_AGE counts
+   * from then. Absent on entries never revived (and on older records).
+   */
+  revivedAt: z.number().optional(),
+});
+export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
+
+/**
+ * An entry that stopped retrying (MAIL_MAX_ATTEMPTS or MAIL_MAX_AGE, or an
+ * error no retry can fix), kept with its last error until an operator
+ * revives it (`deno task users retry-outbox`) or deletes the user.
+ */
+export const DeadLetterSchema = OutboxEntrySchema.extend({
+  deadAt: z.number(),
+});
+export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+
+export const QueueMessageSchema = z.object({ outboxId: z.string() });
+export type QueueMessage = z.infer<typeof QueueMessageSchema>;
+
+/** Retries of the KV queue, after which it writes `keys.undelivered`. */
+export const QUEUE_BACKOFF_MS = [1_000, 5_000, 30_000, 120_000, 600_000];
+
+export interface AddSignalOptions {
+  id: string;
+  now: number;
+  /** false where KV queues do not exist (Deno Deploy): the cron sweep delivers. */
+  queue: boolean;
+}
+
+/** Adds the signal to an atomic operation the caller commits. */
+export function addSignal(
+  atomic: Deno.AtomicOperation,
+  signal: Signal,
+  { id, now, queue }: AddSignalOptions,
+): Deno.AtomicOperation {
+  const entry: OutboxEntry = {
+    id,
+    signal,
+    createdAt: now,
+    attempts: 0,
+    lastError: null,
+    lastAttemptAt: null,
+    leaseUntil: 0,
+    nextAttemptAt: now,
+  };
+  atomic.check({ key: keys.outboxEntry(id), versionstamp: null })
+    .set(keys.outboxEntry(id), entry)
+    // /healthz reads the backlog from counters instead of scanning.
+    .sum(keys.outboxAdded(), 1n);
+  if (queue) {
+    const message: QueueMessage = { outboxId: id };
+    atomic.enqueue(message, {
+      keysIfUndelivered: [keys.undelivered(id)],
+      backoffSchedule: QUEUE_BACKOFF_MS,
+    });
+  }
+  return atomic;
+}

@@ -1,0 +1,188 @@
+// What every route shares: the Hono env type, page rendering and the cookies'
+// names and attributes.
+import type { Context } from "hono";
+import { deleteCookie, getCookie, setCookie } from "hono/cookie";
+import { HTTPException } from "hono/http-exception";
+import type { Config } from "../app/config.ts";
+import type { VNode } from "preact";
+import { render } from "preact-render-to-string";
+import type { Language, Translate } from "../i18n/i18n.ts";
+import type { Session } from "../accounts/sessions.ts";
+import type { User } from "../accounts/users.ts";
+
+export interface AppEnv {
+  Variables: {
+    language: string;
+    t: Translate;
+    languages: Language[];
+    user: User | null;
+    session: (Session & { idHash: string }) | null;
+    secureHeadersNonce?: string;
+    requestId: string;
+  };
+}
+
+export type AppContext = Context<AppEnv>;
+
+export const SESSION_COOKIE = "session";
+/** Marks the browser that registered, so its activation page submits itself. */
+export const REGISTERED_COOKIE = "registered";
+
+/**
+ * In production the cookies we rely on carry the `__Host-` prefix: the
+ * browser then only accepts them from this exact host, Secure, for Path=/,
+ * so a page on a sibling subdomain cannot plant ("toss") one of its own.
+ */
+function cookiePrefix(config: Config): "host" | undefined {
+  return config.env === "production" ? "host" : undefined;
+}
+
+/** The name a cookie has on the wire (with its prefix, if any). */
+export function cookieName(config: Config, name: string): string {
+  return cookiePrefix(config) ? `__Host-${name}` : name;
+}
+
+/**
+ * A cookie's value, or undefined when it is absent *or sent more than once*.
+ * Two cookies of one name mean someone else set one (another path, a parent
+ * domain): the browser sends both and nothing says which is ours, so
+ * neither is trusted. hono's getCookie would return the first.
+ */
+export function readCookie(
+  c: Context,
+  config: Config,
+  name: string,
+): string | undefined {
+  const wire = cookieName(config, name);
+  const header = c.req.raw.headers.get("Cookie");
+  if (!header || cookieCount(header, wire) !== 1) return undefined;
+  return getCookie(c, wire);
+}
+
+/** How many times `name` appears in a Cookie header. */
+export function cookieCount(header: string, name: string): number {
+  let count = 0;
+  for (const pair of header.split(";")) {
+    const eq = pair.indexOf("=");
+    if (eq > 0 && pair.slice(0, eq).trim() === name) count++;
+  }
+  return count;
+}
+
+export function renderPage(
+  c: AppContext,
+  page: VNode,
+  status: 200 | 400 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503 = 200,
+) {
+  return c.html("<!doctype html>" + render(page), status);
+}
+
+export const FORM_TYPE =
+  /^(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
+
+/**
+ * Form bodies as plain strings; a repeated field keeps its last value. Any
+ * other Content-Type is a 415: parsed as an empty form it would answer "fill
+ * in every field", which is wrong and hides the caller's mistake. A body
+ * that does not parse as the form it claims to be is a 400.
+ */
+export async function readForm(
+  c: AppContext,
+): Promise<Record<string, string>> {
+  if (!FORM_TYPE.test(c.req.header("content-type") ?? "")) {
+    throw new HTTPException(415);
+  }
+  let body: Awaited<ReturnType<typeof c.req.parseBody>>;
+  try {
+    body = await c.req.parseBody();
+  } catch (cause) {
+    // A multipart body without its boundary, or cut short: the client's
+    // mistake, a 400, not a failure of ours.
+    throw new HTTPException(400, { cause });
+  }
+  const out: Record<string, string> = {};
+  for (const [name, value] of Object.entries(body)) {
+    if (typeof value === "string") out[name] = value;
+  }
+  return out;
+}
+
+export function setSessionCookie(
+  c: AppContext,
+  config: Config,
+  token: string,
+): void {
+  setCookie(c, SESSION_COOKIE, token, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: "/",
+    secure: config.secureCookies,
+    maxAge: Math.floor(config.sessionTtlMs / 1000),
+    prefix: cookiePrefix(config),
+  });
+}
+
+/**
+ * The registering browser's marker. Outside production it is only sent to
+ * /activate; a `__Host-` cookie must have Path=/.
+ */
+export function setRegisteredCookie(
+  c: AppContext,
+  config: Config,
+  marker: string,
+  maxAgeMs: number,
+): void {
+  setCookie(c, REGISTERED_COOKIE, marker, {
+    httpOnly: true,
+    sameSite: "Lax",
+    path: REGISTERED_COOKIE_PATH,
+    secure: config.secureCookies,
+    maxAge: Math.floor(maxAgeMs / 1000),
+    prefix: cookiePrefix(config),
+  });
+}
+
+const REGISTERED_COOKIE_PATH = "/activate";
+
+export function clearCookie(
+  c: AppContext,
+  config: Config,
+  name: typeof SESSION_COOKIE | typeof REGISTERED_COOKIE,
+): void {
+  deleteCookie(c, name, {
+    path: name === REGISTERED_COOKIE ? REGISTERED_COOKIE_PATH : "/",
+    secure: config.secureCookies,
+    prefix: cookiePrefix(config),
+  });
+}
+
+/** "ada@example.com" → "a…@example.com": enough to recognise, not to harvest. */
+export function maskEmail(email: string): string {
+  const at = email.lastIndexOf("@");
+  return at < 1 ? "…" : `${email[0]}…${email.slice(at)}`;
+}
+
+/** What every page's frame needs to know about the request. */
+export interface PageInfo {
+  t: Translate;
+  lang: string;
+  appName: string;
+  signedIn: boolean;
+  /** Every language, for the footer's switcher. */
+  languages: Language[];
+  /** This page's path and query, where the switcher comes back to. */
+  path: string;
+}
+
+export function pageInfo(c: AppContext, config: Config): PageInfo {
+  return {
+    t: c.get("t"),
+    lang: c.get("language"),
+    appName: config.appName,
+    signedIn: c.get("user") !== null,
+    languages: c.get("languages"),
+    path: c.req.method === "GET"
+      ? new URL(c.req.url).pathname + new URL(c.req.url).search
+      : new URL(c.req.url).pathname,
+  };
+}
