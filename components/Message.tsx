@@ -9,7 +9,7 @@ import {
   renderPage,
 } from "../lib/web/http.ts";
 import type { Translate } from "../lib/i18n/i18n.ts";
-import { Layout } from "./Layout.tsx";
+import { Layout } from "../routes/_app.tsx";
 
 export function Message(
   props: {

@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { Layout } from "../components/Layout.tsx";
+import { Layout } from "./_app.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { Config } from "../lib/app/config.ts";

@@ -3,7 +3,7 @@
 // registered); the POST activates and signs the person in.
 import { Hono } from "hono";
 import { Field } from "../components/Field.tsx";
-import { Layout } from "../components/Layout.tsx";
+import { Layout } from "./_app.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";

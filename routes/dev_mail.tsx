@@ -3,7 +3,7 @@
 // only when lib/app/server.ts made a mailbox (DEV_MAIL=1 in development with
 // console/memory mail); everywhere else the path is an ordinary 404.
 import { Hono } from "hono";
-import { Layout } from "../components/Layout.tsx";
+import { Layout } from "./_app.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppContext,

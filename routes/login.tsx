@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Island, pickMessages } from "../components/Island.tsx";
-import { Layout } from "../components/Layout.tsx";
+import { Layout } from "./_app.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";

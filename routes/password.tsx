@@ -2,7 +2,7 @@
 // password, every other session ended, the person signed in.
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { Layout } from "../components/Layout.tsx";
+import { Layout } from "./_app.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";

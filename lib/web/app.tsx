@@ -6,7 +6,7 @@ import { compress } from "hono/compress";
 import { csrf } from "hono/csrf";
 import { HTTPException } from "hono/http-exception";
 import { languageDetector } from "hono/language";
-import { Layout } from "../../components/Layout.tsx";
+import { Layout } from "../../routes/_app.tsx";
 import { Message } from "../../components/Message.tsx";
 import { accountRoutes } from "../../routes/account.tsx";
 import { activateRoutes } from "../../routes/activate.tsx";

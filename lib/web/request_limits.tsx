@@ -3,7 +3,7 @@
 // the same check; each renders the refusal its own way.
 import { isIP } from "node:net";
 import { getConnInfo } from "hono/deno";
-import { Layout } from "../../components/Layout.tsx";
+import { Layout } from "../../routes/_app.tsx";
 import { Message } from "../../components/Message.tsx";
 import type { Config } from "../app/config.ts";
 import type { Deps } from "../app/deps.ts";
