@@ -9,7 +9,7 @@ import {
   renderPage,
 } from "../lib/web/http.ts";
 import type { Translate } from "../lib/i18n/i18n.ts";
-import { Layout } from "../routes/_app.tsx";
+import { App } from "../routes/_app.tsx";
 
 export function Message(
   props: {
@@ -37,12 +37,12 @@ export function CheckInboxPage(
   },
 ) {
   return (
-    <Layout page={props.page} title={props.title}>
+    <App page={props.page} title={props.title}>
       <Message title={props.title} body={props.body}>
         <p class="hint">{props.page.t("done.spam")}</p>
       </Message>
       {props.children}
-    </Layout>
+    </App>
   );
 }
 

@@ -2,7 +2,7 @@
 import type { ComponentChildren } from "preact";
 import type { PageInfo } from "../lib/web/http.ts";
 
-export interface LayoutProps {
+export interface AppProps {
   page: PageInfo;
   title: string;
   children: ComponentChildren;
@@ -10,7 +10,7 @@ export interface LayoutProps {
   scripts?: string[];
 }
 
-export function Layout(props: LayoutProps) {
+export function App(props: AppProps) {
   const { t, lang, appName, signedIn, languages, path } = props.page;
   return (
     <html lang={lang}>

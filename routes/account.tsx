@@ -3,7 +3,7 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { Layout } from "./_app.tsx";
+import { App } from "./_app.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { Config } from "../lib/app/config.ts";
@@ -90,7 +90,7 @@ export function accountRoutes(deps: AppDeps) {
     const notice = status === 200 ? takeAccountNotice(c, config) : undefined;
     return renderPage(
       c,
-      <Layout page={page} title={t("account.title")}>
+      <App page={page} title={t("account.title")}>
         <h1>{t("account.greeting", { name: user.firstName })}</h1>
         {notice && <p class="notice success" role="status">{t(notice)}</p>}
         <dl class="facts">
@@ -129,7 +129,7 @@ export function accountRoutes(deps: AppDeps) {
             </button>
           </form>
         </section>
-      </Layout>,
+      </App>,
       status,
     );
   }

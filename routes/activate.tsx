@@ -3,7 +3,7 @@
 // registered); the POST activates and signs the person in.
 import { Hono } from "hono";
 import { Field } from "../components/Field.tsx";
-import { Layout } from "./_app.tsx";
+import { App } from "./_app.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
@@ -58,10 +58,10 @@ export function activateRoutes(deps: AppDeps) {
     const title = t(`activate.${reason}_title`);
     return renderPage(
       c,
-      <Layout page={page} title={title}>
+      <App page={page} title={title}>
         <Message title={title} body={t(`activate.${reason}_body`)} />
         <ResendForm t={t} />
-      </Layout>,
+      </App>,
       400,
     );
   }
@@ -98,7 +98,7 @@ export function activateRoutes(deps: AppDeps) {
     const action = `/activate/${token}`;
     return renderPage(
       c,
-      <Layout page={page} title={t("activate.title")}>
+      <App page={page} title={t("activate.title")}>
         <h1>{t("activate.title")}</h1>
         <p>{t("activate.for_address", { email: user.email })}</p>
         {needs === "password" && (
@@ -130,7 +130,7 @@ export function activateRoutes(deps: AppDeps) {
             {t("activate.choose_submit")}
           </button>
         </form>
-      </Layout>,
+      </App>,
       Object.keys(errors).length ? 422 : 200,
     );
   }
@@ -139,9 +139,9 @@ export function activateRoutes(deps: AppDeps) {
     const page = pageInfo(c, config);
     return renderPage(
       c,
-      <Layout page={page} title={page.t("resend.title")}>
+      <App page={page} title={page.t("resend.title")}>
         <ResendForm t={page.t} email={email} error={error} standalone />
-      </Layout>,
+      </App>,
       error ? 422 : 200,
     );
   }
@@ -190,7 +190,7 @@ export function activateRoutes(deps: AppDeps) {
     const { t } = page;
     return renderPage(
       c,
-      <Layout
+      <App
         page={page}
         title={t("activate.title")}
         scripts={["/static/activate.js"]}
@@ -203,7 +203,7 @@ export function activateRoutes(deps: AppDeps) {
           </button>
         </form>
         <p class="aside" aria-live="polite">{t("activate.auto")}</p>
-      </Layout>,
+      </App>,
     );
   });
 
@@ -264,7 +264,7 @@ export function activateRoutes(deps: AppDeps) {
       const { t } = page;
       return renderPage(
         c,
-        <Layout page={page} title={t("activate.title")}>
+        <App page={page} title={t("activate.title")}>
           <Message title={t("activate.title")} body={t("activate.retry")}>
             <form method="post">
               <button type="submit" class="primary">
@@ -272,7 +272,7 @@ export function activateRoutes(deps: AppDeps) {
               </button>
             </form>
           </Message>
-        </Layout>,
+        </App>,
         503,
       );
     }

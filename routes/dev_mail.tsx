@@ -3,7 +3,7 @@
 // only when lib/app/server.ts made a mailbox (DEV_MAIL=1 in development with
 // console/memory mail); everywhere else the path is an ordinary 404.
 import { Hono } from "hono";
-import { Layout } from "./_app.tsx";
+import { App } from "./_app.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppContext,
@@ -78,7 +78,7 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
     const mails = mailbox.list();
     return renderPage(
       c,
-      <Layout page={page} title="Sent mail">
+      <App page={page} title="Sent mail">
         <h1>Sent mail</h1>
         <p class="aside">
           Development only: the last {mails.length}{" "}
@@ -98,7 +98,7 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
               ))}
             </ol>
           )}
-      </Layout>,
+      </App>,
     );
   });
 
@@ -108,7 +108,7 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
     const page = pageInfo(c, config);
     return renderPage(
       c,
-      <Layout page={page} title={mail.subject}>
+      <App page={page} title={mail.subject}>
         <p>
           <a href="/dev/mail">← Sent mail</a>
         </p>
@@ -127,7 +127,7 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
           <summary>HTML source</summary>
           <pre class="mail-body">{mail.html}</pre>
         </details>
-      </Layout>,
+      </App>,
     );
   });
 

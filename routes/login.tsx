@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Island, pickMessages } from "../components/Island.tsx";
-import { Layout } from "./_app.tsx";
+import { App } from "./_app.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
@@ -49,7 +49,7 @@ function LoginPage(
 ) {
   const { t } = page;
   return (
-    <Layout page={page} title={t("login.title")}>
+    <App page={page} title={t("login.title")}>
       <h1>{t("login.title")}</h1>
       {notice && <p class="notice" role="status">{t(notice)}</p>}
       {waitSeconds !== undefined && (
@@ -94,7 +94,7 @@ function LoginPage(
         {t("login.no_account")} <a href="/register">{t("nav.register")}</a>
       </p>
       {offerResend && <ResendForm t={t} email={email} />}
-    </Layout>
+    </App>
   );
 }
 

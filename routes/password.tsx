@@ -2,7 +2,7 @@
 // password, every other session ended, the person signed in.
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { Layout } from "./_app.tsx";
+import { App } from "./_app.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
@@ -47,7 +47,7 @@ function ForgotPage(
 ) {
   const { t } = page;
   return (
-    <Layout page={page} title={t("forgot.title")}>
+    <App page={page} title={t("forgot.title")}>
       <h1>{t("forgot.title")}</h1>
       <p class="lead">{t("forgot.intro")}</p>
       {waitSeconds !== undefined && (
@@ -74,7 +74,7 @@ function ForgotPage(
       <p class="aside">
         <a href="/login">{t("nav.login")}</a>
       </p>
-    </Layout>
+    </App>
   );
 }
 
@@ -87,14 +87,14 @@ function ResetPage(
 ) {
   const { t } = page;
   return (
-    <Layout page={page} title={t("reset.title")}>
+    <App page={page} title={t("reset.title")}>
       <h1>{t("reset.title")}</h1>
       <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
       <form method="post" action={`/password/reset/${token}`} novalidate>
         <NewPasswordFields t={t} errors={errors} />
         <button type="submit" class="primary">{t("reset.submit")}</button>
       </form>
-    </Layout>
+    </App>
   );
 }
 
@@ -115,13 +115,13 @@ export function passwordRoutes(deps: AppDeps) {
     const title = t(`reset.${reason}_title`);
     return renderPage(
       c,
-      <Layout page={page} title={title}>
+      <App page={page} title={title}>
         <Message title={title} body={t(`reset.${reason}_body`)}>
           <p>
             <a class="button" href="/password/forgot">{t("reset.get_new")}</a>
           </p>
         </Message>
-      </Layout>,
+      </App>,
       400,
     );
   }

@@ -2,7 +2,7 @@
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";
-import { Layout } from "./_app.tsx";
+import { App } from "./_app.tsx";
 import { LimitNotice } from "../components/LimitNotice.tsx";
 import { CheckInboxPage, lifetimes } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
@@ -73,7 +73,7 @@ function RegisterPage(
 ) {
   const { t } = page;
   return (
-    <Layout page={page} title={t("register.title")}>
+    <App page={page} title={t("register.title")}>
       <h1>{t("register.title")}</h1>
       <p class="lead">{t("register.intro")}</p>
       {waitSeconds !== undefined && (
@@ -91,7 +91,7 @@ function RegisterPage(
       <p class="aside">
         {t("register.have_account")} <a href="/login">{t("nav.login")}</a>
       </p>
-    </Layout>
+    </App>
   );
 }
 

@@ -1,7 +1,7 @@
 // Wires a running app: KV, mail, signing, hashing, the HTTP server, the queue
 // listener and the outbox sweep. main.ts calls it with the real environment;
 // tests call it with their own KV, mailer and clock.
-import { createApp } from "../web/app.tsx";
+import { createApp } from "../web/app.ts";
 import type { Config } from "./config.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { AppDeps } from "./deps.ts";

@@ -1,6 +1,6 @@
 // Messages by language. Every locales/<lang>.json found at start-up is a
 // language: adding one is adding files (that and emails/<lang>/), not code.
-// Which language a request gets is Hono's languageDetector's job (lib/web/app.tsx).
+// Which language a request gets is Hono's languageDetector's job (routes/_middleware.tsx).
 import { formatMessage } from "./format_message.ts";
 
 export type Dictionary = Record<string, string>;

@@ -3,7 +3,7 @@
 // the same check; each renders the refusal its own way.
 import { isIP } from "node:net";
 import { getConnInfo } from "hono/deno";
-import { Layout } from "../../routes/_app.tsx";
+import { App } from "../../routes/_app.tsx";
 import { Message } from "../../components/Message.tsx";
 import type { Config } from "../app/config.ts";
 import type { Deps } from "../app/deps.ts";
@@ -238,9 +238,9 @@ export function tooManyPage(
   const when = formatWait(seconds * 1000, page.lang);
   return renderPage(
     c,
-    <Layout page={page} title={t("limit.title")}>
+    <App page={page} title={t("limit.title")}>
       <Message title={t("limit.title")} body={t("limit.body", { when })} />
-    </Layout>,
+    </App>,
     429,
   );
 }
@@ -255,9 +255,9 @@ export function busyPage(c: AppContext, config: Config, retryAfterMs: number) {
   const { t } = page;
   return renderPage(
     c,
-    <Layout page={page} title={t("busy.title")}>
+    <App page={page} title={t("busy.title")}>
       <Message title={t("busy.title")} body={t("busy.body")} />
-    </Layout>,
+    </App>,
     409,
   );
 }
@@ -279,9 +279,9 @@ export function retryLaterPage(c: AppContext, config: Config) {
   const { t } = page;
   return renderPage(
     c,
-    <Layout page={page} title={t("error.server_title")}>
+    <App page={page} title={t("error.server_title")}>
       <Message title={t("error.server_title")} body={t("register.retry")} />
-    </Layout>,
+    </App>,
     503,
   );
 }

@@ -1,7 +1,7 @@
 // The 404 and 500 pages: in the layout, with the right status, and never a
 // stack trace or error message from inside the app.
 import assert from "node:assert/strict";
-import { createApp } from "../../lib/web/app.tsx";
+import { createApp } from "../../lib/web/app.ts";
 import { startTestApp } from "../helpers.ts";
 
 Deno.test("errors: an unknown path gets the 404 page in the layout", async () => {

@@ -1,0 +1,36 @@
+// `c.render(<Body/>, { title, status })`: what a handler says to answer with
+// a page. The renderer (set for every request in routes/_middleware.tsx)
+// wraps the body in the frame of routes/_app.tsx, so a page never builds its
+// own frame or reads the request's language, user and path itself.
+import type { ComponentChildren } from "preact";
+
+/** The statuses a page is answered with. */
+export type PageStatus =
+  | 200
+  | 400
+  | 403
+  | 404
+  | 409
+  | 413
+  | 415
+  | 422
+  | 429
+  | 500
+  | 503;
+
+export interface PageProps {
+  /** The page's own title; the frame adds the app's name. */
+  title: string;
+  status?: PageStatus;
+  /** Scripts (served from /static) this page needs. */
+  scripts?: string[];
+}
+
+declare module "hono" {
+  interface ContextRenderer {
+    (
+      content: ComponentChildren,
+      props: PageProps,
+    ): Response | Promise<Response>;
+  }
+}
