@@ -7,6 +7,7 @@ import { createLogger, silentLogger } from "../lib/app/log.ts";
 import { createMemoryMailer, type MemoryMailer } from "../lib/mail/memory.ts";
 import type { PasswordHasher } from "../lib/security/passwords.ts";
 import { type RunningApp, startApp } from "../lib/app/server.ts";
+import { keys } from "../lib/kv/keys.ts";
 
 export const TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789";
 export const TEST_ORIGIN = "http://app.test";
@@ -260,5 +261,5 @@ export async function createActiveAccount(
 /** Waits for requests' background work, then for the outbox to empty. */
 export async function outboxDrained(app: TestApp): Promise<void> {
   await app.idle();
-  await waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
+  await waitUntil(async () => await countPrefix(app.kv, keys.outbox()) === 0);
 }

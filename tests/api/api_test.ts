@@ -7,6 +7,7 @@ import {
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const ADA = {
   first_name: "Ada",
@@ -195,7 +196,7 @@ Deno.test("api: a JSON post from another site is refused before anything runs", 
   });
   assert.equal(plain.status, 403);
   assert.equal(JSON.parse(plain.body).error.code, "forbidden");
-  assert.equal(await countPrefix(app.kv, ["users"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.users()), 0);
   // Same origin, and a client that is not a browser (no Origin), pass.
   const ok = await fetch(new URL("/api/activation/resend", app.url), {
     method: "POST",

@@ -6,6 +6,7 @@ import type { User } from "../../lib/accounts/users.ts";
 import { countPrefix } from "../helpers.ts";
 import { startFaultApp, withCompetingWriter } from "./fault_app.ts";
 import { checkStore } from "./store_check.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const EMAIL = "ada@example.com";
 
@@ -32,8 +33,8 @@ Deno.test("conflicts: a registration that keeps losing its commit asks to retry 
   const kv = withCompetingWriter(raw, async () => {
     if (!competing) return;
     conflicts++;
-    await raw.atomic().set(["users", stale.id], stale)
-      .set(["users_by_email", EMAIL], stale.id).commit();
+    await raw.atomic().set(keys.user(stale.id), stale)
+      .set(keys.userByEmail(EMAIL), stale.id).commit();
   });
   await using app = await startFaultApp({ kv });
   const res = await app.browser().register();
@@ -45,12 +46,12 @@ Deno.test("conflicts: a registration that keeps losing its commit asks to retry 
     "the form keeps its values",
   );
   // Nothing of ours was written: only the competitor's record and index.
-  assert.equal(await countPrefix(raw, ["users"]), 1);
+  assert.equal(await countPrefix(raw, keys.users()), 1);
   assert.equal(
-    (await raw.get<User>(["users", stale.id])).value?.firstName,
+    (await raw.get<User>(keys.user(stale.id))).value?.firstName,
     "Stale",
   );
-  assert.equal(await countPrefix(raw, ["outbox"]), 0);
+  assert.equal(await countPrefix(raw, keys.outbox()), 0);
   assert.deepEqual(await checkStore(raw, app.clock.now()), []);
   assert.ok(!app.logLines.some((l) => / ERROR /.test(l)));
 
@@ -59,10 +60,10 @@ Deno.test("conflicts: a registration that keeps losing its commit asks to retry 
   competing = false;
   const retry = await app.browser().register();
   assert.equal(retry.status, 303);
-  const id = (await raw.get<string>(["users_by_email", EMAIL])).value!;
-  assert.equal((await raw.get<User>(["users", id])).value?.firstName, "Ada");
+  const id = (await raw.get<string>(keys.userByEmail(EMAIL))).value!;
+  assert.equal((await raw.get<User>(keys.user(id))).value?.firstName, "Ada");
   assert.equal(
-    await countPrefix(raw, ["users"]),
+    await countPrefix(raw, keys.users()),
     1,
     "the stale one is replaced",
   );
@@ -81,13 +82,13 @@ Deno.test("conflicts: an activation that keeps losing its commit asks to retry a
     if (!competing) return;
     conflicts++;
     // Rewriting the record unchanged still gives it a new versionstamp.
-    const entry = await raw.get<User>(["users", userId]);
-    await raw.set(["users", userId], entry.value!);
+    const entry = await raw.get<User>(keys.user(userId));
+    await raw.set(keys.user(userId), entry.value!);
   });
   await using app = await startFaultApp({ kv });
   const browser = app.browser();
   await browser.register();
-  userId = (await raw.get<string>(["users_by_email", EMAIL])).value!;
+  userId = (await raw.get<string>(keys.userByEmail(EMAIL))).value!;
   const mailer = app.deps.mailer as unknown as {
     waitFor(n: number): Promise<{ text: string }[]>;
   };
@@ -102,7 +103,7 @@ Deno.test("conflicts: an activation that keeps losing its commit asks to retry a
   assert.equal(browser.cookies.has("session"), false);
   assert.equal(await countPrefix(raw, ["sessions"]), 0);
   assert.equal(
-    (await raw.get<User>(["users", userId])).value?.isActivated,
+    (await raw.get<User>(keys.user(userId))).value?.isActivated,
     false,
   );
   assert.ok(!app.logLines.some((l) => / ERROR /.test(l)));

@@ -3,10 +3,11 @@
 import assert from "node:assert/strict";
 import { countPrefix, startTestApp, type TestApp } from "../helpers.ts";
 import { checkStore } from "./store_check.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 export async function waitForEmptyOutbox(app: TestApp): Promise<void> {
   for (let i = 0; i < 1500; i++) {
-    if (await countPrefix(app.kv, ["outbox"]) === 0) return;
+    if (await countPrefix(app.kv, keys.outbox()) === 0) return;
     await new Promise((r) => setTimeout(r, 20));
   }
   throw new Error("the outbox never emptied");
@@ -38,7 +39,7 @@ export async function raceRegistrations(n: number): Promise<void> {
   await waitForEmptyOutbox(app);
   // Give a duplicate (if any) time to show up before counting.
   await new Promise((r) => setTimeout(r, 200));
-  const users = await countPrefix(app.kv, ["users"]);
+  const users = await countPrefix(app.kv, keys.users());
   assert.equal(users, 1);
   assert.equal(await countPrefix(app.kv, ["users_by_email"]), 1);
   assert.equal(app.mailer.sent.length, 1);

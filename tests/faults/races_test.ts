@@ -5,6 +5,7 @@ import { countPrefix, startTestApp } from "../helpers.ts";
 import type { User } from "../../lib/accounts/users.ts";
 import { raceRegistrations } from "./race_scenarios.ts";
 import { checkStore } from "./store_check.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 Deno.test("race: 30 concurrent registrations of one email → one user, one mail", async () => {
   // The 200-strong version runs in `deno task soak` (races_soak.ts).
@@ -30,9 +31,9 @@ Deno.test("race: 50 concurrent clicks on one activation link → one activation,
   assert.equal(cookies.length, 1);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
   assert.equal(await countPrefix(app.kv, ["sessions_by_user"]), 1);
-  const id = (await app.kv.get<string>(["users_by_email", "ada@example.com"]))
+  const id = (await app.kv.get<string>(keys.userByEmail("ada@example.com")))
     .value!;
-  const user = (await app.kv.get<User>(["users", id])).value!;
+  const user = (await app.kv.get<User>(keys.user(id))).value!;
   assert.equal(user.isActivated, true);
   assert.deepEqual(await checkStore(app.kv, app.clock.now()), []);
   console.log(
@@ -51,9 +52,8 @@ Deno.test("race: registrations racing the expiry of a pending user leave no orph
   app.clock.now = () => Date.now();
   const first = await app.browser().register({ first_name: "Old" });
   assert.equal(first.status, 303);
-  const oldId =
-    (await app.kv.get<string>(["users_by_email", "ada@example.com"]))
-      .value!;
+  const oldId = (await app.kv.get<string>(keys.userByEmail("ada@example.com")))
+    .value!;
   // Twenty registrations spread across the moment the first one expires.
   const results = await Promise.all(
     Array.from({ length: 20 }, async (_, i) => {
@@ -64,14 +64,13 @@ Deno.test("race: registrations racing the expiry of a pending user leave no orph
     }),
   );
   assert.ok(results.every((r) => r.status === 303));
-  const newId =
-    (await app.kv.get<string>(["users_by_email", "ada@example.com"]))
-      .value!;
+  const newId = (await app.kv.get<string>(keys.userByEmail("ada@example.com")))
+    .value!;
   assert.ok(newId, "the address is registered again");
   assert.notEqual(newId, oldId, "a later registration replaced the stale one");
-  const user = (await app.kv.get<User>(["users", newId])).value!;
+  const user = (await app.kv.get<User>(keys.user(newId))).value!;
   assert.match(user.firstName, /^New [a-t]$/);
-  assert.equal((await app.kv.get(["users", oldId])).value, null);
+  assert.equal((await app.kv.get(keys.user(oldId))).value, null);
   const problems = await checkStore(app.kv, Date.now());
   assert.deepEqual(problems, []);
   console.log(

@@ -4,6 +4,7 @@
 import assert from "node:assert/strict";
 import { spawnApp, waitFor } from "./process.ts";
 import { GOOD_PASSWORD } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 Deno.test("shutdown: after SHUTDOWN_GRACE what still runs is abandoned and the process exits", async () => {
   const dir = await Deno.makeTempDir();
@@ -58,7 +59,7 @@ Deno.test("shutdown: after SHUTDOWN_GRACE what still runs is abandoned and the p
     const kv = await Deno.openKv(kvPath);
     try {
       const outbox = [];
-      for await (const e of kv.list({ prefix: ["outbox"] })) outbox.push(e);
+      for await (const e of kv.list({ prefix: keys.outbox() })) outbox.push(e);
       assert.equal(outbox.length, 1, "the mail waits for its next attempt");
     } finally {
       kv.close();

@@ -6,6 +6,7 @@ import { silentLogger } from "../../lib/app/log.ts";
 import type { Mailer } from "../../lib/mail/types.ts";
 import { createPendingUser } from "../../lib/accounts/users.ts";
 import { TestClock, testConfig } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 Deno.test({
   name: "shutdown: a message that arrives while draining is left for a retry",
@@ -56,7 +57,7 @@ Deno.test({
   const left = [];
   for await (
     const e of again.list<{ signal: { userId: string }; attempts: number }>({
-      prefix: ["outbox"],
+      prefix: keys.outbox(),
     })
   ) left.push(e.value);
   again.close();

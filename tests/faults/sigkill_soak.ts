@@ -6,6 +6,7 @@ import type { OutboxEntry } from "../../lib/outbox/signals.ts";
 import { countByRecipient, startSmtpServer } from "../smtp_server.ts";
 import { spawnApp, waitFor } from "./process.ts";
 import { seedQueuedKvFile } from "./seed.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const COUNT = 500;
 
@@ -27,7 +28,7 @@ Deno.test("soak: SIGKILL during 500 deliveries, restart → every mail arrives",
     const kv = await Deno.openKv(kvPath);
     let leased = 0;
     let left = 0;
-    for await (const e of kv.list<OutboxEntry>({ prefix: ["outbox"] })) {
+    for await (const e of kv.list<OutboxEntry>({ prefix: keys.outbox() })) {
       left++;
       if (e.value.leaseUntil > Date.now()) leased++;
     }

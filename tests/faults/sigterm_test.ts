@@ -4,6 +4,7 @@ import assert from "node:assert/strict";
 import { countByRecipient, startSmtpServer } from "../smtp_server.ts";
 import { spawnApp, waitFor } from "./process.ts";
 import { GOOD_PASSWORD } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 function register(url: string, email: string) {
   return fetch(new URL("/register", url), {
@@ -73,9 +74,9 @@ Deno.test("sigterm: finishes the request and the mail in flight, then exits clea
     const kv = await Deno.openKv(kvPath);
     try {
       const outbox = [];
-      for await (const e of kv.list({ prefix: ["outbox"] })) outbox.push(e);
+      for await (const e of kv.list({ prefix: keys.outbox() })) outbox.push(e);
       const users = [];
-      for await (const e of kv.list({ prefix: ["users"] })) users.push(e);
+      for await (const e of kv.list({ prefix: keys.users() })) users.push(e);
       assert.equal(users.length, 2, "both registrations stored");
       assert.ok(outbox.length <= 1, `${outbox.length} signals left`);
       console.log(

@@ -82,7 +82,7 @@ Deno.test("smtp down: 100 registrations while the relay is down all arrive once 
     const counts = countByRecipient(received);
     assert.equal(counts.size, BY_HTTP + SEEDED);
     assert.deepEqual(new Set(counts.values()), new Set([1]));
-    assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
+    assert.equal(await countPrefix(app.kv, keys.outbox()), 0);
     assert.deepEqual(await checkStore(app.kv, app.clock.now()), []);
     console.log(
       `relay down for 100 registrations → ${failed.length} failures visible in the outbox; after it returned ${counts.size} mails arrived, ${
@@ -120,7 +120,7 @@ Deno.test("smtp timeout: a relay that never answers does not hold up the registr
   const [entry] = await outbox(app.kv);
   assert.ok(entry.leaseUntil > 0, "delivery still in flight");
   assert.equal(entry.lastError, null);
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
   // The relay hangs up: the attempt is recorded as failed, not lost.
   for (const c of conns) c.close();
   silent.close();

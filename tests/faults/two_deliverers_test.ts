@@ -10,6 +10,7 @@ import { createSigner } from "../../lib/security/signing.ts";
 import { TEST_SECRET, TestClock, testConfig } from "../helpers.ts";
 import { countByRecipient, startSmtpServer } from "../smtp_server.ts";
 import { seedRegistrations } from "./seed.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const COUNT = 100;
 
@@ -51,7 +52,7 @@ Deno.test("two deliverers on one KV file → every mail delivered, none twice", 
         reports[n].failed += r.failed;
       });
       let left = 0;
-      for await (const _ of instances[0].kv.list({ prefix: ["outbox"] })) {
+      for await (const _ of instances[0].kv.list({ prefix: keys.outbox() })) {
         left++;
       }
       if (left === 0) break;

@@ -8,6 +8,7 @@ import type { Mail, Mailer } from "../../lib/mail/types.ts";
 import { startApp } from "../../lib/app/server.ts";
 import { createPendingUser } from "../../lib/accounts/users.ts";
 import { TestClock, testConfig } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 /** Mail to `held` waits for release(); everything else goes at once. */
 function gatedMailer(held: string) {
@@ -79,7 +80,7 @@ Deno.test("prefetch: a message for an entry sent by another batch fails when tha
     await first;
     assert.deepEqual(gated.sent, ["a@example.com"]);
     // B stays in the outbox with its error, for its message's retry.
-    const left = await kv.get<{ lastError: string }>(["outbox", b]);
+    const left = await kv.get<{ lastError: string }>(keys.outboxEntry(b));
     assert.match(left.value!.lastError, /451/);
   } finally {
     await app.shutdown();
@@ -111,7 +112,7 @@ Deno.test("prefetch: shutdown waits for a prefetched send", async () => {
     assert.deepEqual(gated.sent.sort(), ["a@example.com", "b@example.com"]);
     const again = await Deno.openKv(`${dir}/kv.sqlite3`);
     let left = 0;
-    for await (const _ of again.list({ prefix: ["outbox"] })) left++;
+    for await (const _ of again.list({ prefix: keys.outbox() })) left++;
     again.close();
     assert.equal(left, 0, "a sent mail left its entry behind");
   } finally {

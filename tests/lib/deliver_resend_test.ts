@@ -268,8 +268,8 @@ Deno.test("deploy path: a retry that renders another mail gets its own key, not 
   assert.equal(await t.app.deps.deliverer.deliver(id), "failed");
   // … and before the retry the person registered again under another name.
   const userId = (await t.outbox())[0].signal.userId;
-  const user = await t.kv.get<User>(["users", userId]);
-  await t.kv.set(["users", userId], { ...user.value!, firstName: "Adele" });
+  const user = await t.kv.get<User>(keys.user(userId));
+  await t.kv.set(keys.user(userId), { ...user.value!, firstName: "Adele" });
   t.clock.advance(3_600_000);
   assert.equal(await t.app.deps.deliverer.deliver(id), "sent");
   const [first, second] = t.resend.requests;

@@ -11,10 +11,11 @@ import {
   type TestApp,
 } from "../helpers.ts";
 import { startSmtpServer } from "../smtp_server.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 async function outbox(app: TestApp): Promise<OutboxEntry[]> {
   const out: OutboxEntry[] = [];
-  for await (const e of app.kv.list<OutboxEntry>({ prefix: ["outbox"] })) {
+  for await (const e of app.kv.list<OutboxEntry>({ prefix: keys.outbox() })) {
     out.push(e.value);
   }
   return out;
@@ -54,7 +55,7 @@ Deno.test("deliver: the same outbox entry delivered twice at once sends one mail
   assert.equal(app.mailer.sent.length, 1);
   assert.equal(await app.deps.deliverer.deliver(entry.id), "gone");
   assert.equal(app.mailer.sent.length, 1);
-  assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.outbox()), 0);
 });
 
 Deno.test("deliver: a failed send keeps the entry with its error, and a retry sends once", async () => {
@@ -77,7 +78,7 @@ Deno.test("deliver: a failed send keeps the entry with its error, and a retry se
   app.clock.time = failed.nextAttemptAt;
   assert.equal(await app.deps.deliverer.deliver(entry.id), "sent");
   assert.equal(app.mailer.sent.length, 1);
-  assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.outbox()), 0);
 });
 
 Deno.test("deliver: a queue redelivery that arrives before the retry time leaves the entry alone", async () => {
@@ -88,19 +89,19 @@ Deno.test("deliver: a queue redelivery that arrives before the retry time leaves
   await assert.rejects(
     app.deps.deliverer.onQueueMessage({ outboxId: entry.id }),
   );
-  const failed = await app.kv.get<OutboxEntry>(["outbox", entry.id]);
+  const failed = await app.kv.get<OutboxEntry>(keys.outboxEntry(entry.id));
   assert.equal(failed.value!.attempts, 1);
   // The queue's own backoff (1 s, 5 s, …) is shorter than the entry's: the
   // redelivery is acknowledged and changes nothing, not even the versionstamp.
   app.clock.advance(1_000);
   await app.deps.deliverer.onQueueMessage({ outboxId: entry.id });
-  const after = await app.kv.get<OutboxEntry>(["outbox", entry.id]);
+  const after = await app.kv.get<OutboxEntry>(keys.outboxEntry(entry.id));
   assert.equal(after.versionstamp, failed.versionstamp);
   assert.equal(app.mailer.sent.length, 0);
   app.clock.time = failed.value!.nextAttemptAt;
   await app.deps.deliverer.onQueueMessage({ outboxId: entry.id });
   assert.equal(app.mailer.sent.length, 1);
-  assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.outbox()), 0);
 });
 
 Deno.test("deliver: the queue retries a failed delivery without sending twice", async () => {
@@ -120,7 +121,7 @@ Deno.test("deliver: the queue retries a failed delivery without sending twice", 
   assert.equal(mail.to, "ada@example.com");
   await new Promise((r) => setTimeout(r, 300));
   assert.equal(app.mailer.sent.length, 1);
-  assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.outbox()), 0);
 });
 
 Deno.test("deliver: an entry someone holds a lease on is left alone", async () => {
@@ -128,7 +129,7 @@ Deno.test("deliver: an entry someone holds a lease on is left alone", async () =
   await seedRegistration(app);
   const [entry] = await outbox(app);
   const held = { ...entry, leaseUntil: app.clock.now() + LEASE_MS };
-  await app.kv.set(["outbox", entry.id], held);
+  await app.kv.set(keys.outboxEntry(entry.id), held);
   assert.equal(await app.deps.deliverer.deliver(entry.id), "busy");
   assert.equal(app.mailer.sent.length, 0);
   // A deliverer that crashed holding the lease: it expires, then anyone may.
@@ -175,14 +176,14 @@ Deno.test("deliver: a user activated before the mail went out gets no mail", asy
   await using app = await startTestApp();
   await seedRegistration(app);
   const [entry] = await outbox(app);
-  const id = (await app.kv.get<string>(["users_by_email", "ada@example.com"]))
+  const id = (await app.kv.get<string>(keys.userByEmail("ada@example.com")))
     .value!;
-  const user = (await app.kv.get<Record<string, unknown>>(["users", id]))
+  const user = (await app.kv.get<Record<string, unknown>>(keys.user(id)))
     .value!;
-  await app.kv.set(["users", id], { ...user, isActivated: true });
+  await app.kv.set(keys.user(id), { ...user, isActivated: true });
   assert.equal(await app.deps.deliverer.deliver(entry.id), "sent");
   assert.equal(app.mailer.sent.length, 0);
-  assert.equal(await countPrefix(app.kv, ["outbox"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.outbox()), 0);
 });
 
 Deno.test("deliver: the smtp backend delivers the activation mail to a real server", async () => {

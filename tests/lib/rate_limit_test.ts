@@ -8,6 +8,7 @@ import {
   recordLoginFailure,
 } from "../../lib/security/rate_limit.ts";
 import { loadConfig } from "../../lib/app/config.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 Deno.test("rate limit: 50 concurrent hits on a real KV let exactly the limit through", async () => {
   using kv = await Deno.openKv(":memory:");
@@ -143,7 +144,7 @@ Deno.test("rate limit: a burst under the limit all passes, however contended", a
   // Each lost race retries after a random pause instead of giving up.
   assert.equal(results.filter((r) => r.ok).length, 300);
   assert.equal(
-    (await kv.get<number>(["rate_limits", "burst", "1.2.3.4", 0])).value,
+    (await kv.get<number>(keys.rateLimit("burst", "1.2.3.4", 0))).value,
     300,
   );
 });

@@ -5,6 +5,7 @@ import {
   getUserByEmail,
   type NewUserInput,
 } from "../../lib/accounts/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const INPUT: NewUserInput = {
   firstName: "Ada",
@@ -22,7 +23,7 @@ function register(kv: Deno.Kv, now = 0, input: Partial<NewUserInput> = {}) {
   });
 }
 
-async function keys(kv: Deno.Kv): Promise<string[]> {
+async function tables(kv: Deno.Kv): Promise<string[]> {
   const out: string[] = [];
   for await (const e of kv.list({ prefix: [] })) out.push(String(e.key[0]));
   return out.sort();
@@ -33,7 +34,7 @@ Deno.test("users: a registration writes user, index and signal in one commit", a
   const res = await register(kv);
   assert.ok(res.ok);
   // "counters": the outbox's "added" count, for /healthz.
-  assert.deepEqual(await keys(kv), [
+  assert.deepEqual(await tables(kv), [
     "counters",
     "outbox",
     "users",
@@ -57,11 +58,11 @@ Deno.test("users: an expired pending registration is replaced without orphans", 
   // KV deletes expired keys lazily; our own clock says the first one is over.
   const second = await register(kv, HOUR + 1, { firstName: "Eve" });
   assert.ok(second.ok);
-  assert.equal((await kv.get(["users", first.user.id])).value, null);
-  const index = await kv.get<string>(["users_by_email", INPUT.email]);
+  assert.equal((await kv.get(keys.user(first.user.id))).value, null);
+  const index = await kv.get<string>(keys.userByEmail(INPUT.email));
   assert.equal(index.value, second.user.id);
   let users = 0;
-  for await (const _ of kv.list({ prefix: ["users"] })) users++;
+  for await (const _ of kv.list({ prefix: keys.users() })) users++;
   assert.equal(users, 1);
   // The first user's link now points at nobody.
   const activated = await activateUser(kv, first.user.id, {
@@ -91,8 +92,8 @@ Deno.test("users: concurrent registrations of one email store exactly one user",
     "losers learn the email is taken",
   );
   let users = 0, outbox = 0;
-  for await (const _ of kv.list({ prefix: ["users"] })) users++;
-  for await (const _ of kv.list({ prefix: ["outbox"] })) outbox++;
+  for await (const _ of kv.list({ prefix: keys.users() })) users++;
+  for await (const _ of kv.list({ prefix: keys.outbox() })) outbox++;
   assert.equal(users, 1);
   assert.equal(outbox, 1);
 });

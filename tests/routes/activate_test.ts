@@ -7,10 +7,11 @@ import {
   type TestApp,
 } from "../helpers.ts";
 import type { User } from "../../lib/accounts/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 async function pendingUser(app: TestApp, email = "ada@example.com") {
-  const id = (await app.kv.get<string>(["users_by_email", email])).value!;
-  return (await app.kv.get<User>(["users", id])).value!;
+  const id = (await app.kv.get<string>(keys.userByEmail(email))).value!;
+  return (await app.kv.get<User>(keys.user(id))).value!;
 }
 
 Deno.test("activate: a GET or HEAD of the link shows a button and changes nothing", async () => {
@@ -161,12 +162,12 @@ Deno.test("activate: a link for a user that no longer exists is invalid", async 
   await app.browser().register();
   const path = await app.activationPath();
   const user = await pendingUser(app);
-  await app.kv.atomic().delete(["users", user.id])
-    .delete(["users_by_email", user.email]).commit();
+  await app.kv.atomic().delete(keys.user(user.id))
+    .delete(keys.userByEmail(user.email)).commit();
   const res = await app.browser().post(path);
   assert.equal(res.status, 400);
   assert.match(res.body, /does not work/);
-  assert.equal(await countPrefix(app.kv, ["users"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.users()), 0);
 });
 
 Deno.test("activate: a pending user past PENDING_USER_TTL cannot activate", async () => {

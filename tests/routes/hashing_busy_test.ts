@@ -9,6 +9,7 @@ import {
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 /**
  * Keeps the only hashing slot busy. Each hash starts in the same microtask
@@ -26,9 +27,9 @@ function hogHasher(app: TestApp) {
 }
 
 const stored = async (app: TestApp) => ({
-  users: await countPrefix(app.kv, ["users"]),
+  users: await countPrefix(app.kv, keys.users()),
   byEmail: await countPrefix(app.kv, ["users_by_email"]),
-  outbox: await countPrefix(app.kv, ["outbox"]),
+  outbox: await countPrefix(app.kv, keys.outbox()),
   sessions: await countPrefix(app.kv, ["sessions"]),
 });
 

@@ -7,6 +7,7 @@ import { addSignal } from "../../lib/outbox/signals.ts";
 import { HEALTH_CACHE_MS } from "../../routes/healthz.ts";
 import { getUserByEmail } from "../../lib/accounts/users.ts";
 import { GOOD_PASSWORD, startTestApp, waitUntil } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const TOKEN = "health-token-0123456789abcdef";
 
@@ -57,7 +58,7 @@ Deno.test("healthz: counts waiting and failed mail, and says degraded once the o
   await browser.register({ email: "a@example.com" });
   // The immediate delivery fails and the entry stays for the sweep.
   await waitUntil(async () => {
-    const failed = await app.kv.get(["counters", "delivery_failures"]);
+    const failed = await app.kv.get(keys.deliveryFailures());
     return failed.value !== null;
   });
   app.clock.advance(60_000);

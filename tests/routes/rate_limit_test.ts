@@ -6,6 +6,7 @@ import {
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 Deno.test("limits: 50 parallel requests from one IP get exactly the limit through", async () => {
   await using app = await startTestApp({ env: { RATE_LIMIT_IP: "10/1m" } });
@@ -105,7 +106,7 @@ Deno.test("login: failures for one account slow down progressively, known or not
   });
   assert.equal(ok.location, "/account");
   assert.equal(
-    await countPrefix(app.kv, ["login_attempts", "ada@example.com"]),
+    await countPrefix(app.kv, keys.loginAttemptsOf("ada@example.com")),
     0,
   );
 });
@@ -268,10 +269,10 @@ Deno.test("limits: a refused form comes back with what was typed and the wait, n
   for (const [path, form, button] of cases) {
     const b = app.browser();
     await b.post(path, form);
-    const users = await countPrefix(app.kv, ["users"]);
+    const users = await countPrefix(app.kv, keys.users());
     const res = await b.post(path, form);
     // Refused means nothing written.
-    assert.equal(await countPrefix(app.kv, ["users"]), users);
+    assert.equal(await countPrefix(app.kv, keys.users()), users);
     assert.equal(res.status, 429, path);
     const wait = Number(res.headers.get("retry-after"));
     assert.ok(wait >= 1 && wait <= 60, `${path}: Retry-After ${wait}`);

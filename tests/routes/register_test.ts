@@ -8,6 +8,7 @@ import {
   startTestApp,
 } from "../helpers.ts";
 import type { User } from "../../lib/accounts/users.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 Deno.test("register: the form has every field and works without JavaScript", async () => {
   await using app = await startTestApp();
@@ -27,9 +28,9 @@ Deno.test("register: a valid form stores a pending user and mails a link", async
   assert.equal(res.status, 303);
   assert.equal(res.location, "/register/done");
 
-  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
+  const index = await app.kv.get<string>(keys.userByEmail("ada@example.com"));
   assert.ok(index.value, "the email index points at the user");
-  const user = (await app.kv.get<User>(["users", index.value])).value!;
+  const user = (await app.kv.get<User>(keys.user(index.value))).value!;
   assert.equal(user.firstName, "Ada");
   assert.equal(user.email, "ada@example.com");
   assert.equal(user.isActivated, false);
@@ -44,7 +45,7 @@ Deno.test("register: a valid form stores a pending user and mails a link", async
   assert.match(mail.text, /http:\/\/app\.test\/activate\/[\w-]+\.[\w-]+/);
   assert.match(mail.html, /href="http:\/\/app\.test\/activate\//);
   // Delivered through the queue, the outbox entry is gone afterwards.
-  await waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
+  await waitUntil(async () => await countPrefix(app.kv, keys.outbox()) === 0);
 });
 
 Deno.test("register: the done page tells the person to check their inbox", async () => {
@@ -159,9 +160,9 @@ Deno.test("register: a pending address registered again takes the latest credent
   await using app = await startTestApp();
   const first = await app.browser().register();
   await app.mailer.waitFor(1);
-  await waitUntil(async () => await countPrefix(app.kv, ["outbox"]) === 0);
-  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
-  const before = (await app.kv.get<User>(["users", index.value!])).value!;
+  await waitUntil(async () => await countPrefix(app.kv, keys.outbox()) === 0);
+  const index = await app.kv.get<string>(keys.userByEmail("ada@example.com"));
+  const before = (await app.kv.get<User>(keys.user(index.value!))).value!;
 
   app.clock.advance(REGISTER_AGAIN_MAIL_COOLDOWN_MS);
   const second = await app.browser().register({
@@ -178,7 +179,7 @@ Deno.test("register: a pending address registered again takes the latest credent
     second.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, "=…")),
     first.headers.getSetCookie().map((c) => c.replace(/=[^;]*/, "=…")),
   );
-  const after = (await app.kv.get<User>(["users", index.value!])).value!;
+  const after = (await app.kv.get<User>(keys.user(index.value!))).value!;
   // Nobody proved the address yet: the latest registration's name and
   // password stand (a first registrant must not keep a password the address's
   // owner never chose). Links already mailed keep working: outside the
@@ -188,7 +189,7 @@ Deno.test("register: a pending address registered again takes the latest credent
   assert.notEqual(after.passwordHash, before.passwordHash);
   assert.equal(after.tokenVersion, before.tokenVersion);
   assert.equal(after.contested, true);
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
   // The address's owner gets the fresh link, addressed by the new name.
   const mails = await app.mailer.waitFor(2);
   assert.equal(mails[1].to, "ada@example.com");
@@ -279,7 +280,7 @@ Deno.test("register: an attacker who registers a pending address again cannot si
     "victim@example.com",
   ]);
   assert.equal(
-    (await app.kv.get<User>(["users", index.value!])).value!.isActivated,
+    (await app.kv.get<User>(keys.user(index.value!))).value!.isActivated,
     false,
   );
   const done = await victim.post(link, {
@@ -288,7 +289,7 @@ Deno.test("register: an attacker who registers a pending address again cannot si
   });
   assert.equal(done.location, "/account");
   assert.equal((await victim.get("/account")).status, 200);
-  const user = (await app.kv.get<User>(["users", index.value!])).value!;
+  const user = (await app.kv.get<User>(keys.user(index.value!))).value!;
   assert.equal(user.isActivated, true);
   assert.equal(user.contested, undefined);
   assert.equal(user.registrant, undefined);
@@ -347,8 +348,8 @@ Deno.test("register: an active address registered again keeps its owner's accoun
   const owner = app.browser();
   await owner.register();
   await owner.post(await app.activationPath(1));
-  const index = await app.kv.get<string>(["users_by_email", "ada@example.com"]);
-  const before = (await app.kv.get<User>(["users", index.value!])).value!;
+  const index = await app.kv.get<string>(keys.userByEmail("ada@example.com"));
+  const before = (await app.kv.get<User>(keys.user(index.value!))).value!;
   app.clock.advance(REGISTER_AGAIN_MAIL_COOLDOWN_MS);
   await app.browser().register({
     first_name: "Eve",
@@ -356,7 +357,7 @@ Deno.test("register: an active address registered again keeps its owner's accoun
     password_confirm: "another good passphrase",
   });
   await app.mailer.waitFor(2);
-  const after = (await app.kv.get<User>(["users", index.value!])).value!;
+  const after = (await app.kv.get<User>(keys.user(index.value!))).value!;
   assert.equal(after.firstName, "Ada");
   assert.equal(after.passwordHash, before.passwordHash);
 });
@@ -374,7 +375,7 @@ Deno.test("register: a form posted from another site is refused", async () => {
   });
   assert.equal(res.status, 403);
   assert.equal(
-    await app.kv.get(["users_by_email", "m@example.com"]).then((e) => e.value),
+    await app.kv.get(keys.userByEmail("m@example.com")).then((e) => e.value),
     null,
   );
 });

@@ -10,10 +10,11 @@ import {
 } from "../helpers.ts";
 import type { User } from "../../lib/accounts/users.ts";
 import { createCheapHasher } from "../model/cheap_hasher.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 async function userByEmail(kv: Deno.Kv, email: string) {
-  const id = (await kv.get<string>(["users_by_email", email])).value!;
-  return (await kv.get<User>(["users", id])).value!;
+  const id = (await kv.get<string>(keys.userByEmail(email))).value!;
+  return (await kv.get<User>(keys.user(id))).value!;
 }
 
 /** What an observer sees, minus nothing: status, location, body, cookies. */
@@ -177,7 +178,7 @@ Deno.test("register: 200 concurrent registrations of one address leave one user 
   const answers = await Promise.all(browsers.map((b) => b.register()));
   assert.ok(answers.every((r) => r.status === 303 || r.status === 503));
   await outboxDrained(app);
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
   // One mail (the cooldown merges the rest), and its link is alive.
   assert.equal(app.mailer.sent.length, 1);
   const link = linkPath(app.mailer.sent[0].text, "/activate/");

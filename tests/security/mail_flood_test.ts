@@ -8,6 +8,7 @@ import {
   outboxDrained,
   startTestApp,
 } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 Deno.test("mail flood: +tag variants of one mailbox share its per-address budget", async () => {
   await using app = await startTestApp({
@@ -24,7 +25,7 @@ Deno.test("mail flood: +tag variants of one mailbox share its per-address budget
   assert.deepEqual(statuses, [303, 303, 303, 429, 429, 429, 429, 429]);
   assert.equal(app.mailer.sent.length, 3);
   // The accounts keep the address as it was typed (lower-cased by the form).
-  const index = await app.kv.get(["users_by_email", "target+1@victim.example"]);
+  const index = await app.kv.get(keys.userByEmail("target+1@victim.example"));
   assert.ok(index.value);
 });
 

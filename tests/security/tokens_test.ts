@@ -17,6 +17,7 @@ import {
   TestClock,
   testConfig,
 } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const OLD_KEY = "an-old-retired-key-that-is-long-enough-0000";
 
@@ -83,10 +84,10 @@ Deno.test("tokens: every bit flip, truncation and extension of a link gets the s
       checked++;
     }
   }
-  const id = (await app.kv.get<string>(["users_by_email", "ada@example.com"]))
+  const id = (await app.kv.get<string>(keys.userByEmail("ada@example.com")))
     .value!;
   assert.equal(
-    (await app.kv.get<User>(["users", id])).value!.isActivated,
+    (await app.kv.get<User>(keys.user(id))).value!.isActivated,
     false,
   );
   assert.equal(browser.cookies.size, 0);
@@ -106,7 +107,7 @@ Deno.test("tokens: another purpose's token, an old key's token and a deleted use
   await browser.register();
   const token = (await app.activationPath()).slice("/activate/".length);
   const registered = browser.cookies.get("registered")!;
-  const id = (await app.kv.get<string>(["users_by_email", "ada@example.com"]))
+  const id = (await app.kv.get<string>(keys.userByEmail("ada@example.com")))
     .value!;
   const now = app.clock.now();
   const current = await createSigner(TEST_SECRET);
@@ -156,8 +157,8 @@ Deno.test("tokens: another purpose's token, an old key's token and a deleted use
     }
   }
   // Finally delete the user: the genuine link now gets the same page.
-  await app.kv.atomic().delete(["users", id])
-    .delete(["users_by_email", "ada@example.com"]).commit();
+  await app.kv.atomic().delete(keys.user(id))
+    .delete(keys.userByEmail("ada@example.com")).commit();
   for (const method of ["GET", "POST"]) {
     const res = await app.browser().request(method, `/activate/${token}`);
     assert.equal(res.status, 400);

@@ -15,6 +15,7 @@ import {
   TestBrowser,
   testConfig,
 } from "../helpers.ts";
+import { keys } from "../../lib/kv/keys.ts";
 
 const ROOT = new URL("../../", import.meta.url).pathname;
 
@@ -84,8 +85,8 @@ async function withKv<T>(path: string, fn: (kv: Deno.Kv) => Promise<T>) {
 }
 
 async function user(kv: Deno.Kv, email: string) {
-  const id = (await kv.get<string>(["users_by_email", email])).value;
-  return id ? (await kv.get<User>(["users", id])).value : null;
+  const id = (await kv.get<string>(keys.userByEmail(email))).value;
+  return id ? (await kv.get<User>(keys.user(id))).value : null;
 }
 
 Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", async () => {
@@ -135,7 +136,7 @@ Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", asy
       // Something for delete to clean up: a queued mail for ada.
       const id = (await user(kv, "ada@example.com"))!.id;
       await kv.set(
-        ["outbox", "x1"],
+        keys.outboxEntry("x1"),
         {
           id: "x1",
           signal: { type: "password_reset_requested", userId: id },
@@ -148,7 +149,7 @@ Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", asy
         } satisfies OutboxEntry,
       );
       await kv.set(
-        ["outbox_dead", "x2"],
+        keys.deadLetter("x2"),
         {
           id: "x2",
           signal: { type: "password_reset_requested", userId: id },
@@ -175,12 +176,12 @@ Deno.test("users: list, show, resend, activate, deactivate, delete, outbox", asy
     await withKv(kvPath, async (kv) => {
       assert.equal(await user(kv, "ada@example.com"), null);
       assert.equal(
-        (await kv.get(["users_by_email", "ada@example.com"])).value,
+        (await kv.get(keys.userByEmail("ada@example.com"))).value,
         null,
       );
-      assert.equal(await countPrefix(kv, ["outbox"]), 0);
-      assert.equal(await countPrefix(kv, ["outbox_dead"]), 0);
-      assert.equal(await countPrefix(kv, ["users"]), 1);
+      assert.equal(await countPrefix(kv, keys.outbox()), 0);
+      assert.equal(await countPrefix(kv, keys.deadLetters()), 0);
+      assert.equal(await countPrefix(kv, keys.users()), 1);
     });
     const gone = await users(kvPath, "show", "ada@example.com");
     assert.equal(gone.code, 1);
@@ -198,7 +199,7 @@ Deno.test("users: retry-outbox delivers what is queued; bad input gets usage", a
     await withKv(kvPath, async (kv) => {
       const id = (await user(kv, "bob@example.com"))!.id;
       await kv.set(
-        ["outbox", "r1"],
+        keys.outboxEntry("r1"),
         {
           id: "r1",
           signal: { type: "activation_requested", userId: id },
@@ -216,7 +217,7 @@ Deno.test("users: retry-outbox delivers what is queued; bad input gets usage", a
     assert.match(retry.stdout, /To: bob@example\.com/);
     assert.match(retry.stdout, /sent=1 failed=0/);
     await withKv(kvPath, async (kv) => {
-      assert.equal(await countPrefix(kv, ["outbox"]), 0);
+      assert.equal(await countPrefix(kv, keys.outbox()), 0);
     });
 
     // A mail that failed for good: listed, and revived by its id.
@@ -233,8 +234,8 @@ Deno.test("users: retry-outbox delivers what is queued; bad input gets usage", a
         nextAttemptAt: 0,
         deadAt: Date.parse("2026-01-02T03:04:05Z"),
       });
-      await kv.set(["outbox_dead", "d1"], dead("d1"));
-      await kv.set(["outbox_dead", "d2"], dead("d2"));
+      await kv.set(keys.deadLetter("d1"), dead("d1"));
+      await kv.set(keys.deadLetter("d2"), dead("d2"));
     });
     const listed = await users(kvPath, "outbox");
     assert.match(
@@ -246,9 +247,9 @@ Deno.test("users: retry-outbox delivers what is queued; bad input gets usage", a
     assert.equal(one.code, 0, one.stderr);
     assert.match(one.stdout, /sent=1 failed=0 dead=0/);
     await withKv(kvPath, async (kv) => {
-      assert.equal(await countPrefix(kv, ["outbox"]), 0);
+      assert.equal(await countPrefix(kv, keys.outbox()), 0);
       assert.deepEqual(
-        (await Array.fromAsync(kv.list({ prefix: ["outbox_dead"] })))
+        (await Array.fromAsync(kv.list({ prefix: keys.deadLetters() })))
           .map((e) => e.key[1]),
         ["d2"],
       );
