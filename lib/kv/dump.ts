@@ -5,12 +5,12 @@
 // are not dumped (the outbox entries they point at are, and the sweep
 // delivers them).
 //
-// Values are plain JSON: the app stores nothing else (lib/kv/records.ts)
+// Values are plain JSON: the app stores nothing else (lib/app/records.ts)
 // but counters, Deno.KvU64, written {"$u64":"<decimal>"} (as the codec of
 // earlier versions did, so their dumps of this app's data still restore).
-// A restore checks every record against lib/kv/records.ts before writing any.
+// A restore checks every record against lib/app/records.ts before writing any.
 import { type ExpiryRules, expiryTimes } from "./expiry.ts";
-import { recordProblem } from "./records.ts";
+import { recordProblem } from "../app/records.ts";
 
 /** Deno KV's limits for one atomic commit. */
 const MAX_MUTATIONS = 1000;

@@ -2,7 +2,7 @@
 // the user records and the email index agree? Returns the problems found.
 import { z } from "zod";
 import { keys } from "../../lib/kv/keys.ts";
-import { recordSchemas } from "../../lib/kv/records.ts";
+import { recordSchemas } from "../../lib/app/records.ts";
 import { UserSchema } from "../../lib/accounts/users.ts";
 
 export async function checkStore(kv: Deno.Kv, now: number): Promise<string[]> {

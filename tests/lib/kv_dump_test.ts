@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { dumpKv, restoreKv } from "../../lib/kv/dump.ts";
 import { expiryTimes } from "../../lib/kv/expiry.ts";
-import { recordSchemas } from "../../lib/kv/records.ts";
+import { recordSchemas } from "../../lib/app/records.ts";
 import { DatabaseSync } from "node:sqlite";
 import denoJson from "../../deno.json" with { type: "json" };
 import { outboxDrained, startTestApp } from "../helpers.ts";
@@ -40,7 +40,7 @@ function outboxEntry(id: string) {
   };
 }
 
-/** One record of every kind the app stores (lib/kv/records.ts). */
+/** One record of every kind the app stores (lib/app/records.ts). */
 const SAMPLES: [Deno.KvKey, unknown][] = [
   [["users", "u1"], { ...user("u1", "ada@example.com", T), mailedAt: T }],
   [["users", "u2"], user("u2", "bob@example.com", null)],
