@@ -3,6 +3,7 @@
 // The database is KV_PATH, resolved as the app does (a file, :memory:, a
 // remote KV URL with DENO_KV_ACCESS_TOKEN, or Deploy's own KV).
 import { loadConfig } from "../lib/app/config.ts";
+import { recordProblem } from "../lib/app/records.ts";
 import { dumpKv, readLines, restoreKv } from "../lib/kv/dump.ts";
 import { openKv, StartupError } from "../lib/kv/open.ts";
 
@@ -84,6 +85,7 @@ try {
       fail(`cannot read ${files[0]}: ${(err as Error).message}`);
     }
     const res = await restoreKv(kv, readLines(input), {
+      check: recordProblem,
       force,
       now: Date.now(),
       expiry: {

@@ -8,9 +8,12 @@
 // Values are plain JSON: the app stores nothing else (lib/app/records.ts)
 // but counters, Deno.KvU64, written {"$u64":"<decimal>"} (as the codec of
 // earlier versions did, so their dumps of this app's data still restore).
-// A restore checks every record against lib/app/records.ts before writing any.
+// A restore checks every record with the caller's `check` (the app passes
+// recordProblem from lib/app/records.ts) before writing any.
 import { type ExpiryRules, expiryTimes } from "./expiry.ts";
-import { recordProblem } from "../app/records.ts";
+
+/** Why a record does not belong in the store, or null if it does. */
+export type RecordCheck = (key: Deno.KvKey, value: unknown) => string | null;
 
 /** Deno KV's limits for one atomic commit. */
 const MAX_MUTATIONS = 1000;
@@ -121,7 +124,7 @@ function decodeValue(value: unknown): unknown {
   return value;
 }
 
-function parseLine(text: string): Parsed {
+function parseLine(text: string, check: RecordCheck): Parsed {
   const json = JSON.parse(text) as { key?: unknown; value?: unknown };
   if (!json || !Array.isArray(json.key) || !("value" in json)) {
     throw new Error('expected {"key":[…],"value":…}');
@@ -132,7 +135,7 @@ function parseLine(text: string): Parsed {
     throw new Error(`key ${JSON.stringify(key)}: not strings and numbers`);
   }
   const value = decodeValue(json.value);
-  const problem = recordProblem(key, value);
+  const problem = check(key, value);
   if (problem) throw new Error(`key ${JSON.stringify(key)}: ${problem}`);
   return { key, value, bytes: text.length * 2 };
 }
@@ -145,12 +148,14 @@ function parseLine(text: string): Parsed {
 export async function restoreKv(
   kv: Deno.Kv,
   lines: AsyncIterable<string> | Iterable<string>,
-  { force = false, now, expiry }: {
+  { check, force = false, now, expiry }: {
+    /** Every record is checked before anything is written. */
+    check: RecordCheck;
     force?: boolean;
     /** With `expiry`: entries get back the time they had left at `now`. */
     now?: number;
     expiry?: ExpiryRules;
-  } = {},
+  },
 ): Promise<RestoreResult> {
   if (!force) {
     for await (const _ of kv.list({ prefix: [] }, { limit: 1 })) {
@@ -168,7 +173,7 @@ export async function restoreKv(
         checkHeader(text);
         continue;
       }
-      entries.push(parseLine(text));
+      entries.push(parseLine(text, check));
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
       return { ok: false, reason: "bad_line", line: n, message };

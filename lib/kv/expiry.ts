@@ -2,7 +2,12 @@
 // expireIn, so a restore works it out again from the app's own timestamps:
 // a pending registration, a session or a rate-limit counter comes back with
 // the time it had left, and one whose time is up is not restored at all.
-import { ATTEMPTS_TTL_MS, EXPIRY_SLACK_MS } from "../security/rate_limit.ts";
+
+/** Slack for clocks of instances that disagree a little. */
+export const EXPIRY_SLACK_MS = 60_000;
+
+/** Failed sign-ins are forgotten after a quiet day. */
+export const ATTEMPTS_TTL_MS = 86_400_000;
 
 export interface DumpedEntry {
   key: Deno.KvKey;

@@ -4,6 +4,7 @@
 // window, never more. Counters expire with their window.
 import { z } from "zod";
 import type { RateLimit } from "../app/config.ts";
+import { ATTEMPTS_TTL_MS, EXPIRY_SLACK_MS } from "../kv/expiry.ts";
 import { keys } from "../kv/keys.ts";
 
 export type LimitResult =
@@ -25,9 +26,6 @@ function afterConflict(attempt: number): Promise<void> {
   const ms = Math.random() * 2 ** Math.min(attempt, 6);
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
-
-/** Slack for clocks of instances that disagree a little. */
-export const EXPIRY_SLACK_MS = 60_000;
 
 export async function hitRateLimit(
   kv: Deno.Kv,
@@ -94,8 +92,6 @@ export const AttemptsSchema = z.object({
 type Attempts = z.infer<typeof AttemptsSchema>;
 
 const MAX_DELAY_MS = 15 * 60_000;
-/** Forget failures after a quiet day. */
-export const ATTEMPTS_TTL_MS = 86_400_000;
 
 /** After `free` failures each next try waits 1 s, 2 s, 4 s … up to 15 min. */
 export function loginDelayMs(count: number, free: number): number {

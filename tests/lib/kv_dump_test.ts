@@ -3,7 +3,7 @@
 import assert from "node:assert/strict";
 import { dumpKv, restoreKv } from "../../lib/kv/dump.ts";
 import { expiryTimes } from "../../lib/kv/expiry.ts";
-import { recordSchemas } from "../../lib/app/records.ts";
+import { recordProblem, recordSchemas } from "../../lib/app/records.ts";
 import { DatabaseSync } from "node:sqlite";
 import denoJson from "../../deno.json" with { type: "json" };
 import { outboxDrained, startTestApp } from "../helpers.ts";
@@ -127,7 +127,7 @@ Deno.test("kv dump: every kind of key and value survives a round trip", async ()
     const lines = await dumpToLines(source);
     assert.equal(lines.length, SAMPLES.length);
     for (const line of lines) assert.doesNotThrow(() => JSON.parse(line));
-    const res = await restoreKv(target, lines);
+    const res = await restoreKv(target, lines, { check: recordProblem });
     assert.deepEqual(res, { ok: true, count: SAMPLES.length, expired: 0 });
     await assertSameData(source, target);
   } finally {
@@ -149,7 +149,7 @@ Deno.test("kv dump: the app's own data (user, index, outbox) comes back whole", 
   try {
     const lines = await dumpToLines(app.kv);
     assert.ok(lines.length >= 4);
-    assert.ok((await restoreKv(target, lines)).ok);
+    assert.ok((await restoreKv(target, lines, { check: recordProblem })).ok);
     await assertSameData(app.kv, target);
   } finally {
     target.close();
@@ -171,7 +171,9 @@ Deno.test("kv dump: restore batches past KV's per-commit limits", async () => {
     for (let i = 0; i < 30; i++) {
       await source.set(["users_by_email", `big${i}`], "x".repeat(60_000) + i);
     }
-    const res = await restoreKv(target, await dumpToLines(source));
+    const res = await restoreKv(target, await dumpToLines(source), {
+      check: recordProblem,
+    });
     assert.deepEqual(res, { ok: true, count: 2_530, expired: 0 });
     await assertSameData(source, target);
   } finally {
@@ -187,16 +189,19 @@ Deno.test("kv dump: restore refuses a non-empty database unless forced", async (
     await target.set(["keep"], "mine");
     await target.set(a, "old");
     const lines = [JSON.stringify({ key: a, value: "new" })];
-    assert.deepEqual(await restoreKv(target, lines), {
+    assert.deepEqual(await restoreKv(target, lines, { check: recordProblem }), {
       ok: false,
       reason: "not_empty",
     });
     assert.equal((await target.get(a)).value, "old");
-    assert.deepEqual(await restoreKv(target, lines, { force: true }), {
-      ok: true,
-      count: 1,
-      expired: 0,
-    });
+    assert.deepEqual(
+      await restoreKv(target, lines, { check: recordProblem, force: true }),
+      {
+        ok: true,
+        count: 1,
+        expired: 0,
+      },
+    );
     assert.equal((await target.get(a)).value, "new");
     assert.equal((await target.get(["keep"])).value, "mine");
   } finally {
@@ -246,7 +251,9 @@ Deno.test("kv dump: a corrupt record is refused by line and key, and nothing is 
     ];
     for (const [bad, message] of corrupt) {
       // The corrupt record comes last, after a good one of every kind.
-      const res = await restoreKv(target, [...good, "", bad]);
+      const res = await restoreKv(target, [...good, "", bad], {
+        check: recordProblem,
+      });
       assert.equal(res.ok, false, bad);
       assert.ok(!res.ok && res.reason === "bad_line");
       assert.equal(res.line, good.length + 2, bad);
@@ -291,18 +298,23 @@ Deno.test("kv dump: a header from a newer format is refused; a dump without one 
       appVersion: "x",
       dumpedAt: "",
     });
-    const res = await restoreKv(target, [newer, entry]);
+    const res = await restoreKv(target, [newer, entry], {
+      check: recordProblem,
+    });
     assert.equal(res.ok, false);
     assert.match(
       !res.ok && res.reason === "bad_line" ? res.message : "",
       /format version 3/,
     );
     assert.deepEqual(await allEntries(target), []);
-    assert.deepEqual(await restoreKv(target, [entry]), {
-      ok: true,
-      count: 1,
-      expired: 0,
-    });
+    assert.deepEqual(
+      await restoreKv(target, [entry], { check: recordProblem }),
+      {
+        ok: true,
+        count: 1,
+        expired: 0,
+      },
+    );
   } finally {
     target.close();
   }
@@ -336,6 +348,7 @@ Deno.test("kv dump: restore gives pending users, sessions and limits the time th
   const target = await Deno.openKv(":memory:");
   try {
     const res = await restoreKv(target, lines, {
+      check: recordProblem,
       now,
       expiry: { rateWindowMs: 15 * 60_000 },
     });
@@ -375,6 +388,7 @@ Deno.test("kv dump: KV stores the restored expiry times (read from its SQLite fi
   try {
     const kv = await Deno.openKv(`${dir}/kv.sqlite3`);
     const res = await restoreKv(kv, lines, {
+      check: recordProblem,
       now,
       expiry: { rateWindowMs: 60_000 },
     });
