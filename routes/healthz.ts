@@ -1,11 +1,11 @@
 // /healthz: JSON for load balancers and monitoring; 503 only when KV is out of
-// reach (see lib/app/health.ts for why a stuck outbox is not a 503). Anyone gets
+// reach (see lib/web/health.ts for why a stuck outbox is not a 503). Anyone gets
 // `{status}`; the figures (backlog, failures, version) only a request from
 // this machine straight to the app, or one with HEALTH_TOKEN as its bearer.
 import { createHash, timingSafeEqual } from "node:crypto";
 import { Hono } from "hono";
 import type { AppDeps } from "../lib/app/deps.ts";
-import { checkHealth, type HealthReport } from "../lib/app/health.ts";
+import { checkHealth, type HealthReport } from "../lib/web/health.ts";
 import type { AppEnv } from "../lib/web/http.ts";
 import { isDirectFromLoopback } from "../lib/web/request_limits.tsx";
 

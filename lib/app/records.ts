@@ -4,7 +4,7 @@
 // with it after races (tests/faults/store_check.ts).
 import { z } from "zod";
 import { HashTurnSchema } from "../web/hash_turns.ts";
-import { CounterSchema } from "./health.ts";
+import { CounterSchema } from "../web/health.ts";
 import {
   AttemptsSchema,
   CooldownSchema,

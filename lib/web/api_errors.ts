@@ -2,11 +2,11 @@
 // and the guards every API request passes: same-site only, JSON only.
 import type { MiddlewareHandler } from "hono";
 import * as z from "zod/mini";
-import type { Config } from "../../lib/app/config.ts";
-import type { AppContext, AppEnv } from "../../lib/web/http.ts";
-import { isAllowedOrigin } from "../../lib/web/origins.ts";
-import { type FieldErrors, fieldErrors } from "../../lib/accounts/schemas.ts";
-import { retryAfterSeconds } from "../../lib/web/request_limits.tsx";
+import type { Config } from "../app/config.ts";
+import type { AppContext, AppEnv } from "./http.ts";
+import { isAllowedOrigin } from "./origins.ts";
+import { type FieldErrors, fieldErrors } from "../accounts/schemas.ts";
+import { retryAfterSeconds } from "./request_limits.tsx";
 
 export type ApiStatus =
   | 400

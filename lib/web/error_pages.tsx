@@ -3,7 +3,7 @@
 // with the same name as its code.
 import { HTTPException } from "hono/http-exception";
 import { Message } from "../../components/Message.tsx";
-import { apiError, isApiPath } from "../../routes/api/errors.ts";
+import { apiError, isApiPath } from "./api_errors.ts";
 import type { AppContext } from "./http.ts";
 
 export const ERROR_PAGES = {

@@ -40,7 +40,7 @@ import {
   apiTooMany,
   mailRequestRefused,
   readJson,
-} from "./errors.ts";
+} from "../../lib/web/api_errors.ts";
 
 /** What the API tells a signed-in person about themselves; never the hash. */
 export function publicUser(user: User) {

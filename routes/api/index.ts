@@ -3,7 +3,7 @@ import { Hono } from "hono";
 import type { AppDeps } from "../../lib/app/deps.ts";
 import type { AppEnv } from "../../lib/web/http.ts";
 import { accountApi } from "./accounts.ts";
-import { apiError, sameSiteOnly } from "./errors.ts";
+import { apiError, sameSiteOnly } from "../../lib/web/api_errors.ts";
 import { passwordApi } from "./password.ts";
 
 export function apiRoutes(deps: AppDeps) {

@@ -16,7 +16,7 @@ import {
   apiHashTurnRefused,
   mailRequestRefused,
   readJson,
-} from "./errors.ts";
+} from "../../lib/web/api_errors.ts";
 
 export function passwordApi(deps: AppDeps) {
   const app = new Hono<AppEnv>();

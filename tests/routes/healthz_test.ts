@@ -2,7 +2,7 @@
 // version; 503 only when KV cannot be reached. Figures from counters, cached
 // for a few seconds, and only for this machine or a HEALTH_TOKEN holder.
 import assert from "node:assert/strict";
-import { checkHealth } from "../../lib/app/health.ts";
+import { checkHealth } from "../../lib/web/health.ts";
 import { addSignal } from "../../lib/outbox/signals.ts";
 import { HEALTH_CACHE_MS } from "../../routes/healthz.ts";
 import { getUserByEmail } from "../../lib/accounts/users.ts";
