@@ -1,3 +1,10 @@
+// lib/app/ — the assembly. server.ts wires a running app from the
+// configuration; deps.ts is the contract every service is handed; records.ts
+// names each table's schema for restore and the fault tests. Its foundation
+// files (config, log, clock, metrics, secret_strength) import nothing of ours
+// but each other and may be imported from anywhere; the rest of app/ may
+// import everything and is imported by nothing but main.ts and tools/.
+//
 // Wires a running app: KV, mail, signing, hashing, the HTTP server, the queue
 // listener and the outbox sweep. main.ts calls it with the real environment;
 // tests call it with their own KV, mailer and clock.

@@ -1,3 +1,6 @@
+// lib/i18n/ — words: locales/<lang>.json, message formatting, durations in
+// words. Pure code the islands share; it imports nothing of ours.
+//
 // Messages by language. Every locales/<lang>.json found at start-up is a
 // language: adding one is adding files (that and emails/<lang>/), not code.
 // Which language a request gets is Hono's languageDetector's job (routes/_middleware.tsx).

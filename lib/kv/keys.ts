@@ -1,3 +1,7 @@
+// lib/kv/ — storage: every key (this file), opening the store, dump and
+// restore, and when records expire. It imports nothing of ours above it: the
+// schemas a restore checks are handed in (lib/app/records.ts).
+//
 // Every Deno KV key the app uses, in one place. Indexes hold ids, never copies
 // of records, so they cannot drift out of date.
 import { createHash } from "node:crypto";

@@ -1,3 +1,7 @@
+// lib/mail/ — sending mail: the backends (console, smtp, resend, memory),
+// their shared headers and throttle, and the templates under emails/. It
+// imports only i18n/ and app/'s foundation.
+//
 // Picks the mail backend named in the configuration; the rest of the app only
 // sees the Mailer interface.
 import type { Config } from "../app/config.ts";

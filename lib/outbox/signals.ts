@@ -1,3 +1,9 @@
+// lib/outbox/ — what happens after a commit: signals and their outbox
+// entries (this file), the deliverer that claims and sends them
+// (deliver.ts), one handler per signal (handlers.ts), retries and dead
+// letters, the mail budgets. It may import accounts/ (a handler reads the
+// user it mails), mail/, security/, kv/, i18n/ and app/'s foundation.
+//
 // Signals announce a state change. Each is committed in the same atomic
 // operation as the change itself: an outbox entry (durable, swept by cron)
 // plus, where KV queues exist, a queue message pointing at it. Messages carry

@@ -1,3 +1,7 @@
+// lib/security/ — secrets and limits: HMAC signing, Argon2id hashing (the
+// pool, its worker, the password rules) and KV-backed rate limits. It imports
+// only kv/ and app/'s foundation.
+//
 // Password hashing for the app: Argon2id with the configured parameters, on
 // the native addon when it loads (hash-wasm workers when not), through a
 // bounded queue so a wave of sign-ups can neither take every core from the

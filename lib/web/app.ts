@@ -1,3 +1,9 @@
+// lib/web/ — HTTP glue shared by the pages and the API: the Hono env,
+// cookies, forms, the renderer and error pages, security headers, origins,
+// the request log, the page cache, rate-limit answers, /healthz's report and
+// the slow-client relay. It may import accounts/, outbox/ and below; only
+// this file imports routes/ (it mounts them).
+//
 // Builds the Hono app from its dependencies: the shared middleware
 // (routes/_middleware.tsx), each route, and the pages for unknown paths and
 // errors (routes/_404.tsx, routes/_500.tsx).
