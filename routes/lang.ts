@@ -2,21 +2,11 @@
 // the language detector reads before Accept-Language) and goes back.
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
+import { isLocalPath } from "../lib/app/config.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import { type AppEnv, readForm } from "../lib/web/http.ts";
 
 const YEAR_S = 365 * 86_400;
-
-/**
- * Only a path on this site: never `//evil.example` or `https://…`. Control
- * characters are refused outright: browsers drop tabs and newlines from a
- * URL, so "/<TAB>/evil.example" would arrive as "//evil.example".
- */
-function safeNext(next: string | undefined): string {
-  // deno-lint-ignore no-control-regex
-  const control = /[\x00-\x1f\x7f]/;
-  return next && /^\/(?![/\\])/.test(next) && !control.test(next) ? next : "/";
-}
 
 export function langRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
@@ -30,7 +20,11 @@ export function langRoutes(deps: AppDeps) {
         maxAge: YEAR_S,
       });
     }
-    return c.redirect(safeNext(form.next), 303);
+    // Back to where the switcher was, if that is a path on this site.
+    return c.redirect(
+      form.next && isLocalPath(form.next) ? form.next : "/",
+      303,
+    );
   });
   return app;
 }

@@ -8,6 +8,7 @@
 // The account services the pages (and the JSON API) call: register, look at
 // an activation link, activate, sign in. Every expected failure is a value.
 import type { AppDeps, Deps } from "../app/deps.ts";
+import { signalTiming } from "../outbox/signals.ts";
 import { ACTIVATION_PURPOSE } from "./token_purposes.ts";
 import {
   countActivation,
@@ -72,9 +73,8 @@ export async function registerAccount(
     lang,
     registrant,
   }, {
-    now: deps.clock.now(),
+    ...signalTiming(deps),
     pendingTtlMs: deps.config.pendingUserTtlMs,
-    queue: deps.config.signalQueue === "kv",
   });
   if (res.ok) {
     countRegistration("new");
@@ -96,10 +96,7 @@ export async function registerAccount(
       deps.kv,
       input.email,
       onRegisterAgain(replace),
-      {
-        now: deps.clock.now(),
-        queue: deps.config.signalQueue === "kv",
-      },
+      signalTiming(deps),
     );
     if (!told.ok) return { ok: false, reason: "retry" };
     countRegistration("again");
@@ -166,7 +163,7 @@ export async function resendActivation(
       user.isActivated
         ? null
         : { type: "activation_requested", bumpTokenVersion: true },
-    { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" },
+    signalTiming(deps),
   );
   return res.ok ? res : { ok: false, reason: "retry" };
 }
@@ -417,7 +414,7 @@ async function remindActivation(deps: AppDeps, email: string) {
         type: "activation_requested",
         cooldownMs: SIGN_IN_REMINDER_COOLDOWN_MS,
       },
-    { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" },
+    signalTiming(deps),
   );
   if (res.ok) deliverSoon(deps, res.outboxId);
 }

@@ -1,6 +1,7 @@
 // Password services shared by the pages and the JSON API: ask for a reset
 // link, look at one, use it, and change the password while signed in.
 import type { Deps } from "../app/deps.ts";
+import { signalTiming } from "../outbox/signals.ts";
 import { passwordFingerprint, RESET_PURPOSE } from "./token_purposes.ts";
 import { clearLoginAttempts } from "../security/rate_limit.ts";
 import { weakPasswordReason } from "../security/password_rules.ts";
@@ -22,7 +23,7 @@ export async function requestPasswordReset(
     deps.kv,
     email,
     (user) => user.isActive ? { type: "password_reset_requested" } : null,
-    { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" },
+    signalTiming(deps),
   );
   return res.ok ? res : { ok: false, reason: "retry" };
 }

@@ -58,10 +58,19 @@ const flag = (fallback: boolean) =>
     v === undefined ? fallback : ["true", "1", "yes"].includes(v)
   );
 
+/**
+ * Only a path on this site: never `//evil.example` or `https://…`. Control
+ * characters are refused outright: browsers drop tabs and newlines from a
+ * URL, so "/<TAB>/evil.example" would arrive as "//evil.example".
+ */
+export function isLocalPath(path: string): boolean {
+  // deno-lint-ignore no-control-regex
+  return /^\/(?![/\\])/.test(path) && !/[\x00-\x1f\x7f]/.test(path);
+}
+
 const redirectPath = (fallback: string) =>
   z.string().default(fallback).refine(
-    // deno-lint-ignore no-control-regex
-    (p) => /^\/(?![/\\])/.test(p) && !/[\x00-\x1f\x7f]/.test(p),
+    isLocalPath,
     "must be a path on this site, starting with a single /",
   );
 

@@ -8,8 +8,11 @@
 // operation as the change itself: an outbox entry (durable, swept by cron)
 // plus, where KV queues exist, a queue message pointing at it. Messages carry
 // ids only, never secrets. Adding a signal is one line in the union below and
-// one handler in signal_handlers.ts (lib/outbox/deliver.ts claims and dispatches).
+// one handler in lib/outbox/handlers.ts (lib/outbox/deliver.ts claims and
+// dispatches).
 import { z } from "zod";
+import type { Clock } from "../app/clock.ts";
+import type { Config } from "../app/config.ts";
 import { keys } from "../kv/keys.ts";
 
 export const SignalSchema = z.discriminatedUnion("type", [
@@ -69,6 +72,17 @@ export interface AddSignalOptions {
   now: number;
   /** false where KV queues do not exist (Deno Deploy): the cron sweep delivers. */
   queue: boolean;
+}
+
+/**
+ * When a signal written now is stamped, and whether a KV queue message goes
+ * with it (SIGNAL_QUEUE=kv; elsewhere the cron sweep or an immediate
+ * delivery sends it).
+ */
+export function signalTiming(
+  deps: { clock: Clock; config: Pick<Config, "signalQueue"> },
+): { now: number; queue: boolean } {
+  return { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" };
 }
 
 /** Adds the signal to an atomic operation the caller commits. */

@@ -57,14 +57,6 @@ export function apiHashTurnRefused(
   return apiError(c, 409, "busy", "busy.api");
 }
 
-/** The API's answer to a mail request the limits refused. */
-export function mailRequestRefused(
-  c: AppContext,
-  res: { reason: "limited"; retryAfterMs: number },
-) {
-  return apiTooMany(c, res.retryAfterMs);
-}
-
 export function isApiPath(path: string): boolean {
   return path === "/api" || path.startsWith("/api/");
 }

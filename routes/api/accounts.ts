@@ -38,7 +38,6 @@ import {
   apiError,
   apiHashTurnRefused,
   apiTooMany,
-  mailRequestRefused,
   readJson,
 } from "../../lib/web/api_errors.ts";
 
@@ -149,7 +148,7 @@ export function accountApi(deps: AppDeps) {
     const input = await readJson(c, EmailOnlySchema);
     if (!input.ok) return input.response;
     const res = await requestMail(deps, c, "resend", input.data.email);
-    if (!res.ok) return mailRequestRefused(c, res);
+    if (!res.ok) return apiTooMany(c, res.retryAfterMs);
     // Worked out from the limits alone, never from the account, so it is
     // the same for every address (the ResendButton island counts it down).
     return accepted(c, "api.resend_accepted", {

@@ -14,7 +14,7 @@ import { accepted, publicUser } from "./accounts.ts";
 import {
   apiError,
   apiHashTurnRefused,
-  mailRequestRefused,
+  apiTooMany,
   readJson,
 } from "../../lib/web/api_errors.ts";
 
@@ -25,7 +25,7 @@ export function passwordApi(deps: AppDeps) {
     const input = await readJson(c, EmailOnlySchema);
     if (!input.ok) return input.response;
     const res = await requestMail(deps, c, "forgot", input.data.email);
-    if (!res.ok) return mailRequestRefused(c, res);
+    if (!res.ok) return apiTooMany(c, res.retryAfterMs);
     return accepted(c, "api.forgot_accepted");
   });
 
