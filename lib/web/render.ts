@@ -3,20 +3,10 @@
 // wraps the body in the frame of routes/_app.tsx, so a page never builds its
 // own frame or reads the request's language, user and path itself.
 import type { ComponentChildren } from "preact";
+import type { ApiStatus } from "./api_errors.ts";
 
-/** The statuses a page is answered with. */
-export type PageStatus =
-  | 200
-  | 400
-  | 403
-  | 404
-  | 409
-  | 413
-  | 415
-  | 422
-  | 429
-  | 500
-  | 503;
+/** The statuses a page is answered with: the API's, and 200. */
+export type PageStatus = 200 | ApiStatus;
 
 export interface PageProps {
   /** The page's own title; the frame adds the app's name. */
