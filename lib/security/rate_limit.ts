@@ -5,6 +5,7 @@
 import { z } from "zod";
 import type { RateLimit } from "../app/config.ts";
 import { ATTEMPTS_TTL_MS, EXPIRY_SLACK_MS } from "../kv/expiry.ts";
+import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
 
 export type LimitResult =
@@ -17,17 +18,15 @@ export type LimitResult =
  * that still loses every race is refused (fail closed under attack).
  */
 const MAX_TRIES = 100;
-/**
- * After a lost race, wait a random while (up to 1, 2, 4 … 64 ms) before
- * reading again: a burst on one counter then spreads out instead of every
- * contender retrying in lockstep and most running out of tries.
- */
-function afterConflict(attempt: number): Promise<void> {
-  const ms = Math.random() * 2 ** Math.min(attempt, 6);
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+const GUARD = {
+  tries: MAX_TRIES,
+  // Losing every race: refused, try again in a second.
+  exhausted: (): LimitResult => ({ ok: false, retryAfterMs: 1_000 }),
+  // A burst on one counter spreads out instead of retrying in lockstep.
+  backoff: true,
+};
 
-export async function hitRateLimit(
+export function hitRateLimit(
   kv: Deno.Kv,
   rule: string,
   subject: string,
@@ -37,7 +36,7 @@ export async function hitRateLimit(
   const windowStart = Math.floor(now / windowMs) * windowMs;
   const key = keys.rateLimit(rule, subject, windowStart);
   const retryAfterMs = windowStart + windowMs - now;
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<LimitResult | undefined> => {
     const entry = await kv.get<number>(key);
     const count = entry.value ?? 0;
     if (count >= limit) return { ok: false, retryAfterMs };
@@ -45,13 +44,10 @@ export async function hitRateLimit(
       .check(entry)
       .set(key, count + 1, { expireIn: retryAfterMs + EXPIRY_SLACK_MS })
       .commit();
-    if (res.ok) {
-      const remaining = limit - count - 1;
-      return { ok: true, remaining, waitMs: remaining ? 0 : retryAfterMs };
-    }
-    await afterConflict(attempt);
-  }
-  return { ok: false, retryAfterMs: 1_000 };
+    if (!res.ok) return undefined;
+    const remaining = limit - count - 1;
+    return { ok: true, remaining, waitMs: remaining ? 0 : retryAfterMs };
+  }, GUARD);
 }
 
 /**
@@ -59,7 +55,7 @@ export async function hitRateLimit(
  * pass (not a fixed window, where two passes can land a second apart across
  * a window's edge). Guarded by the read's versionstamp like the counters.
  */
-export async function hitCooldown(
+export function hitCooldown(
   kv: Deno.Kv,
   rule: string,
   subject: string,
@@ -67,7 +63,7 @@ export async function hitCooldown(
   now: number,
 ): Promise<LimitResult> {
   const key = keys.cooldown(rule, subject);
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<LimitResult | undefined> => {
     const entry = await kv.get<number>(key);
     const until = entry.value ?? 0;
     if (now < until) return { ok: false, retryAfterMs: until - now };
@@ -75,10 +71,8 @@ export async function hitCooldown(
       .check(entry)
       .set(key, now + intervalMs, { expireIn: intervalMs + EXPIRY_SLACK_MS })
       .commit();
-    if (res.ok) return { ok: true, remaining: 0, waitMs: intervalMs };
-    await afterConflict(attempt);
-  }
-  return { ok: false, retryAfterMs: 1_000 };
+    return res.ok ? { ok: true, remaining: 0, waitMs: intervalMs } : undefined;
+  }, GUARD);
 }
 
 export const RateCountSchema = z.int().nonnegative();
@@ -108,7 +102,7 @@ export function loginDelayMs(count: number, free: number): number {
  * over many clients meet the per-address ceiling in request_limits.tsx.
  * `clearLoginAttempts` resets the address after a success.
  */
-export async function beginLoginAttempt(
+export function beginLoginAttempt(
   kv: Deno.Kv,
   email: string,
   from: string,
@@ -116,7 +110,7 @@ export async function beginLoginAttempt(
   now: number,
 ): Promise<LimitResult> {
   const key = keys.loginAttempts(email, from);
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<LimitResult | undefined> => {
     const entry = await kv.get<Attempts>(key);
     const seen = entry.value ?? { count: 0, lastAt: 0 };
     const readyAt = seen.lastAt + loginDelayMs(seen.count, free);
@@ -127,16 +121,13 @@ export async function beginLoginAttempt(
         expireIn: ATTEMPTS_TTL_MS,
       })
       .commit();
-    if (res.ok) {
-      return {
-        ok: true,
-        remaining: Math.max(0, free - seen.count),
-        waitMs: loginDelayMs(seen.count + 1, free),
-      };
-    }
-    await afterConflict(attempt);
-  }
-  return { ok: false, retryAfterMs: 1_000 };
+    if (!res.ok) return undefined;
+    return {
+      ok: true,
+      remaining: Math.max(0, free - seen.count),
+      waitMs: loginDelayMs(seen.count + 1, free),
+    };
+  }, GUARD);
 }
 
 /**
