@@ -2,14 +2,8 @@
 import type { ComponentChildren } from "preact";
 import type { Config } from "../lib/app/config.ts";
 import { formatDuration } from "../lib/i18n/durations.ts";
-import {
-  type AppContext,
-  type PageInfo,
-  pageInfo,
-  renderPage,
-} from "../lib/web/http.ts";
+import type { AppContext } from "../lib/web/http.ts";
 import type { Translate } from "../lib/i18n/i18n.ts";
-import { App } from "../routes/_app.tsx";
 
 export function Message(
   props: {
@@ -30,19 +24,19 @@ export function Message(
 /** "Check your inbox": the answer to every request that may send a mail. */
 export function CheckInboxPage(
   props: {
-    page: PageInfo;
+    t: Translate;
     title: string;
     body: ComponentChildren;
     children?: ComponentChildren;
   },
 ) {
   return (
-    <App page={props.page} title={props.title}>
+    <>
       <Message title={props.title} body={props.body}>
-        <p class="hint">{props.page.t("done.spam")}</p>
+        <p class="hint">{props.t("done.spam")}</p>
       </Message>
       {props.children}
-    </App>
+    </>
   );
 }
 
@@ -67,17 +61,17 @@ export function checkInboxHandler(
   below?: (t: Translate) => ComponentChildren,
 ) {
   return (c: AppContext) => {
-    const page = pageInfo(c, config);
-    const { t } = page;
-    return renderPage(
-      c,
+    const t = c.get("t");
+    const lang = c.get("language");
+    return c.render(
       <CheckInboxPage
-        page={page}
+        t={t}
         title={t(keys.title)}
-        body={t(keys.body, { ...vars, ...lifetimes(config, page.lang) })}
+        body={t(keys.body, { ...vars, ...lifetimes(config, lang) })}
       >
         {below?.(t)}
       </CheckInboxPage>,
+      { title: t(keys.title) },
     );
   };
 }

@@ -47,12 +47,15 @@ export function everyRequest(deps: AppDeps): Middleware[] {
     c.set("session", null);
     // The frame is filled in when the page is rendered, so it sees the
     // language and the session the later middleware found.
-    c.setRenderer((content, { title, status = 200, scripts }) =>
+    c.setRenderer((content, { title, status = 200, scripts, path }) =>
       c.html(
         "<!doctype html>" +
           render(
             <App
-              page={pageInfo(c as AppContext, config)}
+              page={{
+                ...pageInfo(c as AppContext, config),
+                ...(path && { path }),
+              }}
               title={title}
               scripts={scripts}
             >

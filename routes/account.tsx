@@ -154,7 +154,7 @@ export function accountRoutes(deps: AppDeps) {
     // Checking the current password is a sign-in attempt: a borrowed session
     // must not get unlimited guesses at it.
     const limited = await limitRequest(deps, c, "login", user.email);
-    if (!limited.ok) return tooManyPage(c, config, limited.retryAfterMs);
+    if (!limited.ok) return tooManyPage(c, limited.retryAfterMs);
     // One change (a verify and a hash) at a time per account.
     const res = await withHashTurn(
       deps,
@@ -169,7 +169,7 @@ export function accountRoutes(deps: AppDeps) {
       },
     );
     if (!res.ok && "retryAfterMs" in res) {
-      return hashTurnRefusedPage(c, config, res);
+      return hashTurnRefusedPage(c, res);
     }
     if (!res.ok && res.reason === "fields" && res.errors.current_password) {
       await countLoginFailure(deps, c, user.email);

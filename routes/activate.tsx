@@ -156,7 +156,7 @@ export function activateRoutes(deps: AppDeps) {
       return resendPage(c, form.email, fieldErrors(parsed.error).email);
     }
     const res = await requestMail(deps, c, "resend", parsed.data.email);
-    if (!res.ok) return tooManyPage(c, config, res.retryAfterMs);
+    if (!res.ok) return tooManyPage(c, res.retryAfterMs);
     // The same answer whether or not a mail is due: nothing to enumerate.
     return c.redirect("/activate/sent", 303);
   });
@@ -242,7 +242,7 @@ export function activateRoutes(deps: AppDeps) {
         }),
     );
     if (!res.ok && "retryAfterMs" in res) {
-      return hashTurnRefusedPage(c, config, res);
+      return hashTurnRefusedPage(c, res);
     }
     if (res.ok) {
       // A fresh session: whatever this browser was signed in to ends here.

@@ -197,7 +197,7 @@ export function passwordRoutes(deps: AppDeps) {
       )
       : { ok: false as const, reason: "fields" as const, errors: errors! };
     if (!res.ok && "retryAfterMs" in res) {
-      return hashTurnRefusedPage(c, config, res);
+      return hashTurnRefusedPage(c, res);
     }
     if (!res.ok) {
       if (res.reason === "fields") {
@@ -210,7 +210,7 @@ export function passwordRoutes(deps: AppDeps) {
         );
         return renderPage(c, page, 422);
       }
-      if (res.reason === "retry") return retryLaterPage(c, config);
+      if (res.reason === "retry") return retryLaterPage(c);
       return badLink(c, res.reason);
     }
     const old = c.get("session");

@@ -2,21 +2,20 @@
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";
-import { App } from "./_app.tsx";
 import { LimitNotice } from "../components/LimitNotice.tsx";
 import { CheckInboxPage, lifetimes } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { deliverSoon, registerAccount } from "../lib/accounts/accounts.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import {
+  type AppContext,
   type AppEnv,
   cookieCount,
-  type PageInfo,
-  pageInfo,
   readForm,
-  renderPage,
   setRegisteredCookie,
 } from "../lib/web/http.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
+import type { PageStatus } from "../lib/web/render.ts";
 import { createPageCache } from "../lib/web/page_cache.ts";
 import { limitedSeconds, limitRequest } from "../lib/web/request_limits.tsx";
 import {
@@ -38,16 +37,16 @@ const DONE_PATH = "/register/done";
 
 /** "…to {email}…" with the address in bold; the words from the translation. */
 function DoneBody(
-  { page, email, config }: {
-    page: PageInfo;
+  { t, lang, email, config }: {
+    t: Translate;
+    lang: string;
     email: string | null;
     config: AppDeps["config"];
   },
 ) {
-  const { t } = page;
   const MARK = "\u0000";
   const [before, after = ""] = t("done.body", {
-    ...lifetimes(config, page.lang),
+    ...lifetimes(config, lang),
     email: email ? MARK : t("done.your_address"),
   }).split(MARK);
   return (
@@ -67,17 +66,17 @@ interface RegisterPageProps {
 }
 
 function RegisterPage(
-  { page, values = {}, errors = {}, waitSeconds }: RegisterPageProps & {
-    page: PageInfo;
+  { t, lang, values = {}, errors = {}, waitSeconds }: RegisterPageProps & {
+    t: Translate;
+    lang: string;
   },
 ) {
-  const { t } = page;
   return (
-    <App page={page} title={t("register.title")}>
+    <>
       <h1>{t("register.title")}</h1>
       <p class="lead">{t("register.intro")}</p>
       {waitSeconds !== undefined && (
-        <LimitNotice t={t} lang={page.lang} seconds={waitSeconds} />
+        <LimitNotice t={t} lang={lang} seconds={waitSeconds} />
       )}
       <Island
         name="RegisterForm"
@@ -91,7 +90,20 @@ function RegisterPage(
       <p class="aside">
         {t("register.have_account")} <a href="/login">{t("nav.login")}</a>
       </p>
-    </App>
+    </>
+  );
+}
+
+function registerPage(
+  c: AppContext,
+  props: RegisterPageProps,
+  status?: PageStatus,
+  path?: string,
+) {
+  const t = c.get("t");
+  return c.render(
+    <RegisterPage t={t} lang={c.get("language")} {...props} />,
+    { title: t("register.title"), status, path },
   );
 }
 
@@ -109,9 +121,7 @@ export function registerRoutes(deps: AppDeps) {
       "register",
       // Rendered once for everyone: the language switcher must come back
       // to the bare page, not to the first visitor's query string.
-      () => (
-        <RegisterPage page={{ ...pageInfo(c, config), path: "/register" }} />
-      ),
+      () => registerPage(c, {}, 200, "/register"),
     );
   });
 
@@ -120,37 +130,28 @@ export function registerRoutes(deps: AppDeps) {
     const parsed = RegisterSchema.safeParse(form);
     const values = { first_name: form.first_name, email: form.email };
     if (!parsed.success) {
-      const page = (
-        <RegisterPage
-          page={pageInfo(c, config)}
-          values={values}
-          errors={fieldErrors(parsed.error)}
-        />
+      return registerPage(
+        c,
+        { values, errors: fieldErrors(parsed.error) },
+        422,
       );
-      return renderPage(c, page, 422);
     }
     const limited = await limitRequest(deps, c, "register", parsed.data.email);
     if (!limited.ok) {
       // The same form with what was typed (never the password) and the wait.
-      const page = (
-        <RegisterPage
-          page={pageInfo(c, config)}
-          values={values}
-          waitSeconds={limitedSeconds(c, limited.retryAfterMs)}
-        />
+      return registerPage(
+        c,
+        { values, waitSeconds: limitedSeconds(c, limited.retryAfterMs) },
+        429,
       );
-      return renderPage(c, page, 429);
     }
     const res = await registerAccount(deps, parsed.data, c.get("language"));
     if (!res.ok) {
-      const page = (
-        <RegisterPage
-          page={pageInfo(c, config)}
-          values={values}
-          errors={{ _form: "register.retry" }}
-        />
+      return registerPage(
+        c,
+        { values, errors: { _form: "register.retry" } },
+        503,
       );
-      return renderPage(c, page, 503);
     }
     // Names whoever set the account's credentials just now. An active
     // address's answer gets one too (its id matches nothing), so the two
@@ -172,8 +173,7 @@ export function registerRoutes(deps: AppDeps) {
   });
 
   app.get("/done", (c) => {
-    const page = pageInfo(c, config);
-    const { t } = page;
+    const t = c.get("t");
     // A second cookie of this name was planted: show no address rather than
     // one someone else chose.
     const once =
@@ -182,12 +182,18 @@ export function registerRoutes(deps: AppDeps) {
       once ? getCookie(c, SENT_TO_COOKIE) ?? "" : "",
     );
     const email = sent.success ? sent.data : null;
-    return renderPage(
-      c,
+    return c.render(
       <CheckInboxPage
-        page={page}
+        t={t}
         title={t("done.title")}
-        body={<DoneBody page={page} email={email} config={config} />}
+        body={
+          <DoneBody
+            t={t}
+            lang={c.get("language")}
+            email={email}
+            config={config}
+          />
+        }
       >
         <p class="hint">
           {t("done.wrong_address")}{" "}
@@ -195,6 +201,7 @@ export function registerRoutes(deps: AppDeps) {
         </p>
         <ResendForm t={t} email={email ?? undefined} />
       </CheckInboxPage>,
+      { title: t("done.title") },
     );
   });
 

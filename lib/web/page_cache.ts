@@ -12,8 +12,6 @@
 import { Buffer } from "node:buffer";
 import { brotliCompressSync, constants, gzipSync } from "node:zlib";
 import { parseAccept } from "hono/utils/accept";
-import type { VNode } from "preact";
-import { render } from "preact-render-to-string";
 import type { AppContext } from "./http.ts";
 import { markComplete, SECURE_HEADERS } from "./secure_headers.ts";
 
@@ -27,11 +25,14 @@ interface CachedPage {
 }
 
 export interface PageCache {
-  /** The page `name`, rendered by `page()` the first time it is asked for. */
+  /**
+   * The page `name`, rendered by `page()` (its `c.render`) the first time it
+   * is asked for; only its body is kept.
+   */
   serve(
     c: AppContext,
     name: string,
-    page: () => VNode,
+    page: () => Response | Promise<Response>,
   ): Response | Promise<Response>;
 }
 
@@ -78,8 +79,10 @@ function respond(
   });
 }
 
-async function build(page: VNode): Promise<CachedPage> {
-  const html = new TextEncoder().encode("<!doctype html>" + render(page));
+async function build(
+  page: Response | Promise<Response>,
+): Promise<CachedPage> {
+  const html = new Uint8Array(await (await page).arrayBuffer());
   const digest = await crypto.subtle.digest("SHA-256", html);
   // Weak: the identity, gzip and br bodies are the same page.
   const etag = `W/"${new Uint8Array(digest).subarray(0, 12).toBase64()}"`;
@@ -114,7 +117,10 @@ export function createPageCache(): PageCache {
     }
     return encoding;
   }
-  async function load(key: string, page: () => VNode): Promise<CachedPage> {
+  async function load(
+    key: string,
+    page: () => Response | Promise<Response>,
+  ): Promise<CachedPage> {
     let entry = pages.get(key);
     if (!entry) {
       entry = build(page());

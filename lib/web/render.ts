@@ -14,6 +14,11 @@ export interface PageProps {
   status?: PageStatus;
   /** Scripts (served from /static) this page needs. */
   scripts?: string[];
+  /**
+   * Where the footer's language switcher comes back to: this request's path
+   * unless given (a page rendered once for everyone names its bare path).
+   */
+  path?: string;
 }
 
 declare module "hono" {

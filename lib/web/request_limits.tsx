@@ -3,12 +3,11 @@
 // the same check; each renders the refusal its own way.
 import { isIP } from "node:net";
 import { getConnInfo } from "hono/deno";
-import { App } from "../../routes/_app.tsx";
 import { Message } from "../../components/Message.tsx";
 import type { Config } from "../app/config.ts";
 import type { Deps } from "../app/deps.ts";
 import { formatWait } from "../i18n/durations.ts";
-import { type AppContext, pageInfo, renderPage } from "./http.ts";
+import type { AppContext } from "./http.ts";
 import { canonicalMailbox } from "../outbox/mail_budget.ts";
 import {
   hitCooldown,
@@ -226,22 +225,14 @@ export function limitedSeconds(c: AppContext, retryAfterMs: number): number {
 }
 
 /** 429 with Retry-After and a page that says, in words, how long to wait. */
-export function tooManyPage(
-  c: AppContext,
-  config: Config,
-  retryAfterMs: number,
-) {
+export function tooManyPage(c: AppContext, retryAfterMs: number) {
   const seconds = retryAfterSeconds(retryAfterMs);
   c.header("Retry-After", String(seconds));
-  const page = pageInfo(c, config);
-  const { t } = page;
-  const when = formatWait(seconds * 1000, page.lang);
-  return renderPage(
-    c,
-    <App page={page} title={t("limit.title")}>
-      <Message title={t("limit.title")} body={t("limit.body", { when })} />
-    </App>,
-    429,
+  const t = c.get("t");
+  const when = formatWait(seconds * 1000, c.get("language"));
+  return c.render(
+    <Message title={t("limit.title")} body={t("limit.body", { when })} />,
+    { title: t("limit.title"), status: 429 },
   );
 }
 
@@ -249,39 +240,30 @@ export function tooManyPage(
  * 409: another request is hashing a password for the same link or account
  * (a form sent twice, or a flood); nothing was done, and it is soon over.
  */
-export function busyPage(c: AppContext, config: Config, retryAfterMs: number) {
+export function busyPage(c: AppContext, retryAfterMs: number) {
   c.header("Retry-After", String(retryAfterSeconds(retryAfterMs)));
-  const page = pageInfo(c, config);
-  const { t } = page;
-  return renderPage(
-    c,
-    <App page={page} title={t("busy.title")}>
-      <Message title={t("busy.title")} body={t("busy.body")} />
-    </App>,
-    409,
+  const t = c.get("t");
+  return c.render(
+    <Message title={t("busy.title")} body={t("busy.body")} />,
+    { title: t("busy.title"), status: 409 },
   );
 }
 
 /** The page for a request `withHashTurn` refused. */
 export function hashTurnRefusedPage(
   c: AppContext,
-  config: Config,
   refused: { reason: "limited" | "busy"; retryAfterMs: number },
 ) {
   return refused.reason === "busy"
-    ? busyPage(c, config, refused.retryAfterMs)
-    : tooManyPage(c, config, refused.retryAfterMs);
+    ? busyPage(c, refused.retryAfterMs)
+    : tooManyPage(c, refused.retryAfterMs);
 }
 
 /** 503: the store lost a race too often; nothing was saved, try again. */
-export function retryLaterPage(c: AppContext, config: Config) {
-  const page = pageInfo(c, config);
-  const { t } = page;
-  return renderPage(
-    c,
-    <App page={page} title={t("error.server_title")}>
-      <Message title={t("error.server_title")} body={t("register.retry")} />
-    </App>,
-    503,
+export function retryLaterPage(c: AppContext) {
+  const t = c.get("t");
+  return c.render(
+    <Message title={t("error.server_title")} body={t("register.retry")} />,
+    { title: t("error.server_title"), status: 503 },
   );
 }
