@@ -2,19 +2,17 @@
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Island, pickMessages } from "../components/Island.tsx";
-import { App } from "./_app.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { signIn } from "../lib/accounts/accounts.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
+import type { ComponentProps } from "preact";
 import {
+  type AppContext,
   type AppEnv,
   clearCookie,
-  type PageInfo,
-  pageInfo,
   readForm,
-  renderPage,
   SESSION_COOKIE,
   setSessionCookie,
 } from "../lib/web/http.ts";
@@ -31,10 +29,13 @@ import {
   limitRequest,
 } from "../lib/web/request_limits.tsx";
 import { deleteSession } from "../lib/accounts/sessions.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
+import type { PageStatus } from "../lib/web/render.ts";
 
 function LoginPage(
-  { page, email, errors = {}, notice, offerResend, waitSeconds }: {
-    page: PageInfo;
+  { t, lang, email, errors = {}, notice, offerResend, waitSeconds }: {
+    t: Translate;
+    lang: string;
     email?: string;
     errors?: FieldErrors;
     notice?: string;
@@ -47,13 +48,12 @@ function LoginPage(
     waitSeconds?: number;
   },
 ) {
-  const { t } = page;
   return (
-    <App page={page} title={t("login.title")}>
+    <>
       <h1>{t("login.title")}</h1>
       {notice && <p class="notice" role="status">{t(notice)}</p>}
       {waitSeconds !== undefined && (
-        <LimitNotice t={t} lang={page.lang} seconds={waitSeconds} />
+        <LimitNotice t={t} lang={lang} seconds={waitSeconds} />
       )}
       <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
       <form method="post" action="/login" novalidate>
@@ -94,7 +94,19 @@ function LoginPage(
         {t("login.no_account")} <a href="/register">{t("nav.register")}</a>
       </p>
       {offerResend && <ResendForm t={t} email={email} />}
-    </App>
+    </>
+  );
+}
+
+function loginPage(
+  c: AppContext,
+  props: Omit<ComponentProps<typeof LoginPage>, "t" | "lang">,
+  status?: PageStatus,
+) {
+  const t = c.get("t");
+  return c.render(
+    <LoginPage t={t} lang={c.get("language")} {...props} />,
+    { title: t("login.title"), status },
   );
 }
 
@@ -111,34 +123,27 @@ export function loginRoutes(deps: AppDeps) {
   app.get("/", (c) => {
     if (c.get("user")) return c.redirect("/account", 303);
     const notice = c.req.query("activated") ? "login.activated" : undefined;
-    return renderPage(
-      c,
-      <LoginPage page={pageInfo(c, config)} notice={notice} />,
-    );
+    return loginPage(c, { notice });
   });
 
   app.post("/", async (c) => {
     const form = await readForm(c);
     const parsed = LoginSchema.safeParse(form);
     if (!parsed.success) {
-      const page = (
-        <LoginPage
-          page={pageInfo(c, config)}
-          email={form.email}
-          errors={fieldErrors(parsed.error)}
-        />
+      return loginPage(
+        c,
+        { email: form.email, errors: fieldErrors(parsed.error) },
+        422,
       );
-      return renderPage(c, page, 422);
     }
     // Refused for now: the same form, with the address typed and the wait.
     const limitedPage = (retryAfterMs: number) =>
-      renderPage(
+      loginPage(
         c,
-        <LoginPage
-          page={pageInfo(c, config)}
-          email={parsed.data.email}
-          waitSeconds={limitedSeconds(c, retryAfterMs)}
-        />,
+        {
+          email: parsed.data.email,
+          waitSeconds: limitedSeconds(c, retryAfterMs),
+        },
         429,
       );
     const limited = await limitRequest(deps, c, "login", parsed.data.email);
@@ -155,15 +160,11 @@ export function loginRoutes(deps: AppDeps) {
       if (res.reason === "failed") {
         await countLoginFailure(deps, c, parsed.data.email);
       }
-      const page = (
-        <LoginPage
-          page={pageInfo(c, config)}
-          email={parsed.data.email}
-          errors={{ _form: FAILURE_MESSAGES[res.reason] }}
-          offerResend={res.reason === "failed"}
-        />
-      );
-      return renderPage(c, page, res.reason === "retry" ? 503 : 400);
+      return loginPage(c, {
+        email: parsed.data.email,
+        errors: { _form: FAILURE_MESSAGES[res.reason] },
+        offerResend: res.reason === "failed",
+      }, res.reason === "retry" ? 503 : 400);
     }
     // A fresh session id on every sign-in: a planted cookie is worthless.
     const old = c.get("session");
