@@ -2,21 +2,20 @@
 // password, every other session ended, the person signed in.
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { App } from "./_app.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { setAccountNotice } from "./account.tsx";
+import type { ComponentProps } from "preact";
 import type { AppDeps } from "../lib/app/deps.ts";
+import type { Translate } from "../lib/i18n/i18n.ts";
 import {
   type AppContext,
   type AppEnv,
-  type PageInfo,
-  pageInfo,
   readForm,
-  renderPage,
   setSessionCookie,
 } from "../lib/web/http.ts";
+import type { PageStatus } from "../lib/web/render.ts";
 import { requestMail } from "../lib/web/mail_requests.ts";
 import {
   checkResetLink,
@@ -37,21 +36,21 @@ import {
 import { deleteSession } from "../lib/accounts/sessions.ts";
 
 function ForgotPage(
-  { page, email, errors = {}, waitSeconds }: {
-    page: PageInfo;
+  { t, lang, email, errors = {}, waitSeconds }: {
+    t: Translate;
+    lang: string;
     email?: string;
     errors?: FieldErrors;
     /** After a 429: how long until the form is taken again. */
     waitSeconds?: number;
   },
 ) {
-  const { t } = page;
   return (
-    <App page={page} title={t("forgot.title")}>
+    <>
       <h1>{t("forgot.title")}</h1>
       <p class="lead">{t("forgot.intro")}</p>
       {waitSeconds !== undefined && (
-        <LimitNotice t={t} lang={page.lang} seconds={waitSeconds} />
+        <LimitNotice t={t} lang={lang} seconds={waitSeconds} />
       )}
       <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
       <form method="post" action="/password/forgot" novalidate>
@@ -74,28 +73,51 @@ function ForgotPage(
       <p class="aside">
         <a href="/login">{t("nav.login")}</a>
       </p>
-    </App>
+    </>
+  );
+}
+
+function forgotPage(
+  c: AppContext,
+  props: Omit<ComponentProps<typeof ForgotPage>, "t" | "lang">,
+  status?: PageStatus,
+) {
+  const t = c.get("t");
+  return c.render(
+    <ForgotPage t={t} lang={c.get("language")} {...props} />,
+    { title: t("forgot.title"), status },
   );
 }
 
 function ResetPage(
-  { page, token, errors = {} }: {
-    page: PageInfo;
+  { t, token, errors = {} }: {
+    t: Translate;
     token: string;
     errors?: FieldErrors;
   },
 ) {
-  const { t } = page;
   return (
-    <App page={page} title={t("reset.title")}>
+    <>
       <h1>{t("reset.title")}</h1>
       <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
       <form method="post" action={`/password/reset/${token}`} novalidate>
         <NewPasswordFields t={t} errors={errors} />
         <button type="submit" class="primary">{t("reset.submit")}</button>
       </form>
-    </App>
+    </>
   );
+}
+
+function resetPage(
+  c: AppContext,
+  props: Omit<ComponentProps<typeof ResetPage>, "t">,
+  status?: PageStatus,
+) {
+  const t = c.get("t");
+  return c.render(<ResetPage t={t} {...props} />, {
+    title: t("reset.title"),
+    status,
+  });
 }
 
 export function passwordRoutes(deps: AppDeps) {
@@ -110,51 +132,40 @@ export function passwordRoutes(deps: AppDeps) {
   });
 
   function badLink(c: AppContext, reason: "invalid" | "expired") {
-    const page = pageInfo(c, config);
-    const { t } = page;
+    const t = c.get("t");
     const title = t(`reset.${reason}_title`);
-    return renderPage(
-      c,
-      <App page={page} title={title}>
-        <Message title={title} body={t(`reset.${reason}_body`)}>
-          <p>
-            <a class="button" href="/password/forgot">{t("reset.get_new")}</a>
-          </p>
-        </Message>
-      </App>,
-      400,
+    return c.render(
+      <Message title={title} body={t(`reset.${reason}_body`)}>
+        <p>
+          <a class="button" href="/password/forgot">{t("reset.get_new")}</a>
+        </p>
+      </Message>,
+      { title, status: 400 },
     );
   }
 
   app.get("/forgot", (c) => {
     // Signed in, the person can change the password on the account page.
     if (c.get("user")) return c.redirect("/account", 303);
-    return renderPage(c, <ForgotPage page={pageInfo(c, config)} />);
+    return forgotPage(c, {});
   });
 
   app.post("/forgot", async (c) => {
     const form = await readForm(c);
     const parsed = EmailOnlySchema.safeParse(form);
     if (!parsed.success) {
-      const page = (
-        <ForgotPage
-          page={pageInfo(c, config)}
-          email={form.email}
-          errors={fieldErrors(parsed.error)}
-        />
+      return forgotPage(
+        c,
+        { email: form.email, errors: fieldErrors(parsed.error) },
+        422,
       );
-      return renderPage(c, page, 422);
     }
     const res = await requestMail(deps, c, "forgot", parsed.data.email);
     if (!res.ok) {
-      const page = (
-        <ForgotPage
-          page={pageInfo(c, config)}
-          email={parsed.data.email}
-          waitSeconds={limitedSeconds(c, res.retryAfterMs)}
-        />
-      );
-      return renderPage(c, page, 429);
+      return forgotPage(c, {
+        email: parsed.data.email,
+        waitSeconds: limitedSeconds(c, res.retryAfterMs),
+      }, 429);
     }
     return c.redirect("/password/forgot/sent", 303);
   });
@@ -172,10 +183,7 @@ export function passwordRoutes(deps: AppDeps) {
     const token = c.req.param("token");
     const link = await checkResetLink(deps, token);
     if (!link.ok) return badLink(c, link.reason);
-    return renderPage(
-      c,
-      <ResetPage page={pageInfo(c, config)} token={token} />,
-    );
+    return resetPage(c, { token });
   });
 
   app.post("/reset/:token", async (c) => {
@@ -201,14 +209,7 @@ export function passwordRoutes(deps: AppDeps) {
     }
     if (!res.ok) {
       if (res.reason === "fields") {
-        const page = (
-          <ResetPage
-            page={pageInfo(c, config)}
-            token={token}
-            errors={res.errors}
-          />
-        );
-        return renderPage(c, page, 422);
+        return resetPage(c, { token, errors: res.errors }, 422);
       }
       if (res.reason === "retry") return retryLaterPage(c);
       return badLink(c, res.reason);
