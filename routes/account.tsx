@@ -3,17 +3,10 @@
 import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { App } from "./_app.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { Config } from "../lib/app/config.ts";
-import {
-  type AppContext,
-  type AppEnv,
-  pageInfo,
-  readForm,
-  renderPage,
-} from "../lib/web/http.ts";
+import { type AppContext, type AppEnv, readForm } from "../lib/web/http.ts";
 import { changePassword } from "../lib/accounts/password_reset.ts";
 import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {
@@ -78,8 +71,8 @@ export function accountRoutes(deps: AppDeps) {
     status: 200 | 422 | 503 = 200,
   ) {
     c.header("Cache-Control", "no-store");
-    const page = pageInfo(c, config);
-    const { t, lang } = page;
+    const t = c.get("t");
+    const lang = c.get("language");
     const activatedAt = user.activatedAt
       ? new Intl.DateTimeFormat(lang, {
         dateStyle: "long",
@@ -88,9 +81,8 @@ export function accountRoutes(deps: AppDeps) {
       }).format(user.activatedAt) + " UTC"
       : "—";
     const notice = status === 200 ? takeAccountNotice(c, config) : undefined;
-    return renderPage(
-      c,
-      <App page={page} title={t("account.title")}>
+    return c.render(
+      <>
         <h1>{t("account.greeting", { name: user.firstName })}</h1>
         {notice && <p class="notice success" role="status">{t(notice)}</p>}
         <dl class="facts">
@@ -129,8 +121,8 @@ export function accountRoutes(deps: AppDeps) {
             </button>
           </form>
         </section>
-      </App>,
-      status,
+      </>,
+      { title: t("account.title"), status },
     );
   }
 

@@ -3,7 +3,6 @@
 // registered); the POST activates and signs the person in.
 import { Hono } from "hono";
 import { Field } from "../components/Field.tsx";
-import { App } from "./_app.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
@@ -18,11 +17,9 @@ import {
   type AppEnv,
   clearCookie,
   FORM_TYPE,
-  pageInfo,
   readCookie,
   readForm,
   REGISTERED_COOKIE,
-  renderPage,
   setSessionCookie,
 } from "../lib/web/http.ts";
 import { requestMail } from "../lib/web/mail_requests.ts";
@@ -53,16 +50,14 @@ export function activateRoutes(deps: AppDeps) {
   });
 
   function badLink(c: AppContext, reason: "invalid" | "expired") {
-    const page = pageInfo(c, config);
-    const { t } = page;
+    const t = c.get("t");
     const title = t(`activate.${reason}_title`);
-    return renderPage(
-      c,
-      <App page={page} title={title}>
+    return c.render(
+      <>
         <Message title={title} body={t(`activate.${reason}_body`)} />
         <ResendForm t={t} />
-      </App>,
-      400,
+      </>,
+      { title, status: 400 },
     );
   }
 
@@ -93,12 +88,10 @@ export function activateRoutes(deps: AppDeps) {
     needs: "password" | "new_password",
     errors: FieldErrors = {},
   ) {
-    const page = pageInfo(c, config);
-    const { t } = page;
+    const t = c.get("t");
     const action = `/activate/${token}`;
-    return renderPage(
-      c,
-      <App page={page} title={t("activate.title")}>
+    return c.render(
+      <>
         <h1>{t("activate.title")}</h1>
         <p>{t("activate.for_address", { email: user.email })}</p>
         {needs === "password" && (
@@ -130,19 +123,19 @@ export function activateRoutes(deps: AppDeps) {
             {t("activate.choose_submit")}
           </button>
         </form>
-      </App>,
-      Object.keys(errors).length ? 422 : 200,
+      </>,
+      {
+        title: t("activate.title"),
+        status: Object.keys(errors).length ? 422 : 200,
+      },
     );
   }
 
   function resendPage(c: AppContext, email?: string, error?: string) {
-    const page = pageInfo(c, config);
-    return renderPage(
-      c,
-      <App page={page} title={page.t("resend.title")}>
-        <ResendForm t={page.t} email={email} error={error} standalone />
-      </App>,
-      error ? 422 : 200,
+    const t = c.get("t");
+    return c.render(
+      <ResendForm t={t} email={email} error={error} standalone />,
+      { title: t("resend.title"), status: error ? 422 : 200 },
     );
   }
 
@@ -186,15 +179,9 @@ export function activateRoutes(deps: AppDeps) {
     }
     // Only the browser that registered gets here: one step, no typing (the
     // page submits itself where JavaScript runs).
-    const page = pageInfo(c, config);
-    const { t } = page;
-    return renderPage(
-      c,
-      <App
-        page={page}
-        title={t("activate.title")}
-        scripts={["/static/activate.js"]}
-      >
+    const t = c.get("t");
+    return c.render(
+      <>
         <h1>{t("activate.title")}</h1>
         <p>{t("activate.body", { email: link.user.email })}</p>
         <form method="post" action={`/activate/${token}`} data-auto-submit="">
@@ -203,7 +190,8 @@ export function activateRoutes(deps: AppDeps) {
           </button>
         </form>
         <p class="aside" aria-live="polite">{t("activate.auto")}</p>
-      </App>,
+      </>,
+      { title: t("activate.title"), scripts: ["/static/activate.js"] },
     );
   });
 
@@ -260,20 +248,16 @@ export function activateRoutes(deps: AppDeps) {
       return credentialsPage(c, token, res.user, res.needs, errors);
     }
     if (res.reason === "retry") {
-      const page = pageInfo(c, config);
-      const { t } = page;
-      return renderPage(
-        c,
-        <App page={page} title={t("activate.title")}>
-          <Message title={t("activate.title")} body={t("activate.retry")}>
-            <form method="post">
-              <button type="submit" class="primary">
-                {t("activate.submit")}
-              </button>
-            </form>
-          </Message>
-        </App>,
-        503,
+      const t = c.get("t");
+      return c.render(
+        <Message title={t("activate.title")} body={t("activate.retry")}>
+          <form method="post">
+            <button type="submit" class="primary">
+              {t("activate.submit")}
+            </button>
+          </form>
+        </Message>,
+        { title: t("activate.title"), status: 503 },
       );
     }
     return badLink(c, res.reason);
