@@ -3,14 +3,8 @@
 // only when lib/app/server.ts made a mailbox (DEV_MAIL=1 in development with
 // console/memory mail); everywhere else the path is an ordinary 404.
 import { Hono } from "hono";
-import { App } from "./_app.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
-import {
-  type AppContext,
-  type AppEnv,
-  pageInfo,
-  renderPage,
-} from "../lib/web/http.ts";
+import type { AppContext, AppEnv } from "../lib/web/http.ts";
 import { isDirectFromLoopback } from "../lib/web/request_limits.tsx";
 import { markComplete, SECURE_HEADERS } from "../lib/web/secure_headers.ts";
 import type { Mailbox } from "../lib/mail/recording.ts";
@@ -74,11 +68,9 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
   });
 
   app.get("/", (c) => {
-    const page = pageInfo(c, config);
     const mails = mailbox.list();
-    return renderPage(
-      c,
-      <App page={page} title="Sent mail">
+    return c.render(
+      <>
         <h1>Sent mail</h1>
         <p class="aside">
           Development only: the last {mails.length}{" "}
@@ -98,17 +90,16 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
               ))}
             </ol>
           )}
-      </App>,
+      </>,
+      { title: "Sent mail" },
     );
   });
 
   app.get("/:id{[0-9]+}", (c) => {
     const mail = mailbox.get(Number(c.req.param("id")));
     if (!mail) return c.notFound();
-    const page = pageInfo(c, config);
-    return renderPage(
-      c,
-      <App page={page} title={mail.subject}>
+    return c.render(
+      <>
         <p>
           <a href="/dev/mail">← Sent mail</a>
         </p>
@@ -127,7 +118,8 @@ export function devMailRoutes(deps: AppDeps, mailbox: Mailbox) {
           <summary>HTML source</summary>
           <pre class="mail-body">{mail.html}</pre>
         </details>
-      </App>,
+      </>,
+      { title: mail.subject },
     );
   });
 
