@@ -1,11 +1,10 @@
-// What every route shares: the Hono env type, page rendering and the cookies'
-// names and attributes.
+// What every route shares: the Hono env type, what the page frame knows about
+// the request (pages are rendered by c.render, lib/web/render.ts), forms and
+// the cookies' names and attributes.
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { HTTPException } from "hono/http-exception";
 import type { Config } from "../app/config.ts";
-import type { VNode } from "preact";
-import { render } from "preact-render-to-string";
 import type { Language, Translate } from "../i18n/i18n.ts";
 import type { Session } from "../accounts/sessions.ts";
 import type { User } from "../accounts/users.ts";
@@ -67,14 +66,6 @@ export function cookieCount(header: string, name: string): number {
     if (eq > 0 && pair.slice(0, eq).trim() === name) count++;
   }
   return count;
-}
-
-export function renderPage(
-  c: AppContext,
-  page: VNode,
-  status: 200 | 400 | 403 | 404 | 409 | 413 | 415 | 422 | 429 | 500 | 503 = 200,
-) {
-  return c.html("<!doctype html>" + render(page), status);
 }
 
 export const FORM_TYPE =
