@@ -4,6 +4,7 @@
 // fault: logged with its stack, and the person sees "something went wrong",
 // never the error.
 import type { ErrorHandler } from "hono";
+import { InputRefused } from "../lib/web/input.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { AppContext, AppEnv } from "../lib/web/http.ts";
 import { errorPage, refusalOf } from "../lib/web/error_pages.tsx";
@@ -13,6 +14,8 @@ import { PasswordsBusyError } from "../lib/security/passwords.ts";
 export function onError({ log }: AppDeps): ErrorHandler<AppEnv> {
   return (err, ctx) => {
     const c = ctx as AppContext;
+    // A refusal that came with its answer (readJson's): that answer.
+    if (err instanceof InputRefused) return err.getResponse();
     const refusal = refusalOf(err);
     if (refusal) return errorPage(c, refusal);
     if (err instanceof PasswordsBusyError) {

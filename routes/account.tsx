@@ -6,7 +6,8 @@ import { ErrorSummary, Field } from "../components/Field.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { Config } from "../lib/app/config.ts";
-import { type AppContext, type AppEnv, readForm } from "../lib/web/http.ts";
+import { type AppContext, type AppEnv } from "../lib/web/http.ts";
+import { readForm } from "../lib/web/input.ts";
 import { changePassword } from "../lib/accounts/password_reset.ts";
 import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {

@@ -16,12 +16,11 @@ import {
   type AppContext,
   type AppEnv,
   clearCookie,
-  FORM_TYPE,
   readCookie,
-  readForm,
   REGISTERED_COOKIE,
   setSessionCookie,
 } from "../lib/web/http.ts";
+import { FORM_TYPE, readForm } from "../lib/web/input.ts";
 import { requestMail } from "../lib/web/mail_requests.ts";
 import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {

@@ -4,7 +4,8 @@ import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
 import { isLocalPath } from "../lib/app/config.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
-import { type AppEnv, readForm } from "../lib/web/http.ts";
+import { type AppEnv } from "../lib/web/http.ts";
+import { readForm } from "../lib/web/input.ts";
 
 const YEAR_S = 365 * 86_400;
 

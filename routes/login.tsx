@@ -12,10 +12,10 @@ import {
   type AppContext,
   type AppEnv,
   clearCookie,
-  readForm,
   SESSION_COOKIE,
   setSessionCookie,
 } from "../lib/web/http.ts";
+import { readForm } from "../lib/web/input.ts";
 import {
   type FieldErrors,
   fieldErrors,

@@ -12,9 +12,9 @@ import type { Translate } from "../lib/i18n/i18n.ts";
 import {
   type AppContext,
   type AppEnv,
-  readForm,
   setSessionCookie,
 } from "../lib/web/http.ts";
+import { readForm } from "../lib/web/input.ts";
 import type { PageStatus } from "../lib/web/render.ts";
 import { requestMail } from "../lib/web/mail_requests.ts";
 import {

@@ -11,9 +11,9 @@ import {
   type AppContext,
   type AppEnv,
   cookieCount,
-  readForm,
   setRegisteredCookie,
 } from "../lib/web/http.ts";
+import { readForm } from "../lib/web/input.ts";
 import type { Translate } from "../lib/i18n/i18n.ts";
 import type { PageStatus } from "../lib/web/render.ts";
 import { createPageCache } from "../lib/web/page_cache.ts";

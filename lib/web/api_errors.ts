@@ -1,11 +1,11 @@
 // The JSON API's one error shape, {"error": {"code", "message", "fields"}},
-// and the guards every API request passes: same-site only, JSON only.
+// its one table of codes, and the guard every API request passes: same-site
+// only. Reading the JSON itself: lib/web/input.ts.
 import type { MiddlewareHandler } from "hono";
-import * as z from "zod/mini";
 import type { Config } from "../app/config.ts";
 import type { AppContext, AppEnv } from "./http.ts";
 import { isAllowedOrigin } from "./origins.ts";
-import { type FieldErrors, fieldErrors } from "../accounts/schemas.ts";
+import type { FieldErrors } from "../accounts/schemas.ts";
 import { retryAfterSeconds } from "./request_limits.tsx";
 
 export type ApiStatus =
@@ -21,13 +21,42 @@ export type ApiStatus =
   | 500
   | 503;
 
+/**
+ * Every code the API answers with, and its one status (docs/api.md lists
+ * them; tests/api/api_test.ts checks that it does).
+ */
+export const API_ERRORS = {
+  invalid_json: 400,
+  malformed: 400,
+  invalid_token: 400,
+  expired_token: 400,
+  invalid_credentials: 401,
+  unauthenticated: 401,
+  cross_site: 403,
+  forbidden: 403,
+  account_disabled: 403,
+  not_found: 404,
+  already_active: 409,
+  busy: 409,
+  too_large: 413,
+  unsupported_media_type: 415,
+  unsupported: 415,
+  validation_failed: 422,
+  password_required: 422,
+  rate_limited: 429,
+  server: 500,
+  unavailable: 503,
+} as const satisfies Record<string, ApiStatus>;
+
+export type ApiErrorCode = keyof typeof API_ERRORS;
+
 /** Field name → its code (a stable message key) and the translated text. */
 export type ApiFields = Record<string, { code: string; message: string }>;
 
+/** The API's one error shape, with the status its code has. */
 export function apiError(
   c: AppContext,
-  status: ApiStatus,
-  code: string,
+  code: ApiErrorCode,
   messageKey: string,
   errors: FieldErrors = {},
 ) {
@@ -37,12 +66,20 @@ export function apiError(
     fields[name] = { code: key, message: t(key) };
   }
   c.header("Cache-Control", "no-store");
-  return c.json({ error: { code, message: t(messageKey), fields } }, status);
+  return c.json(
+    { error: { code, message: t(messageKey), fields } },
+    API_ERRORS[code],
+  );
+}
+
+/** A failed link check's code: `invalid_token` or `expired_token`. */
+export function tokenError(reason: "invalid" | "expired"): ApiErrorCode {
+  return reason === "expired" ? "expired_token" : "invalid_token";
 }
 
 export function apiTooMany(c: AppContext, retryAfterMs: number) {
   c.header("Retry-After", String(retryAfterSeconds(retryAfterMs)));
-  return apiError(c, 429, "rate_limited", "limit.api");
+  return apiError(c, "rate_limited", "limit.api");
 }
 
 /** 429 for a spent budget, 409 `busy` while another request hashes. */
@@ -54,7 +91,7 @@ export function apiHashTurnRefused(
     return apiTooMany(c, refused.retryAfterMs);
   }
   c.header("Retry-After", String(retryAfterSeconds(refused.retryAfterMs)));
-  return apiError(c, 409, "busy", "busy.api");
+  return apiError(c, "busy", "busy.api");
 }
 
 export function isApiPath(path: string): boolean {
@@ -80,51 +117,8 @@ export function sameSiteOnly(
     const foreignOrigin = origin !== undefined &&
       !isAllowedOrigin(config, origin, c.req.url);
     if (foreignSite || foreignOrigin) {
-      return apiError(c, 403, "cross_site", "error.forbidden_body");
+      return apiError(c, "cross_site", "error.forbidden_body");
     }
     await next();
   };
-}
-
-/** Validated JSON input, or the response that says what is wrong. */
-export async function readJson<T>(
-  c: AppContext,
-  schema: z.core.$ZodType<T>,
-): Promise<{ ok: true; data: T } | { ok: false; response: Response }> {
-  const type = c.req.header("content-type") ?? "";
-  if (!/^application\/json\s*(;|$)/i.test(type)) {
-    return {
-      ok: false,
-      response: apiError(c, 415, "unsupported_media_type", "api.json_only"),
-    };
-  }
-  let body: unknown;
-  try {
-    body = await c.req.json();
-  } catch {
-    return {
-      ok: false,
-      response: apiError(c, 400, "invalid_json", "api.invalid_json"),
-    };
-  }
-  if (typeof body !== "object" || body === null || Array.isArray(body)) {
-    return {
-      ok: false,
-      response: apiError(c, 400, "invalid_json", "api.object_expected"),
-    };
-  }
-  const parsed = z.safeParse(schema, body);
-  if (!parsed.success) {
-    return {
-      ok: false,
-      response: apiError(
-        c,
-        422,
-        "validation_failed",
-        "register.errors_title",
-        fieldErrors(parsed.error),
-      ),
-    };
-  }
-  return { ok: true, data: parsed.data };
 }

@@ -3,18 +3,23 @@
 // with the same name as its code.
 import { HTTPException } from "hono/http-exception";
 import { Message } from "../../components/Message.tsx";
-import { apiError, isApiPath } from "./api_errors.ts";
+import { apiError, type ApiErrorCode, isApiPath } from "./api_errors.ts";
+import type { PageStatus } from "./render.ts";
 import type { AppContext } from "./http.ts";
 
 export const ERROR_PAGES = {
-  malformed: 400,
-  forbidden: 403,
-  not_found: 404,
-  too_large: 413,
-  unsupported: 415,
-  server: 500,
-  busy: 503,
-} as const;
+  malformed: { status: 400, api: "malformed" },
+  forbidden: { status: 403, api: "forbidden" },
+  not_found: { status: 404, api: "not_found" },
+  too_large: { status: 413, api: "too_large" },
+  unsupported: { status: 415, api: "unsupported" },
+  server: { status: 500, api: "server" },
+  // The API's "try again" (409 `busy` is another request using the link).
+  busy: { status: 503, api: "unavailable" },
+} as const satisfies Record<
+  string,
+  { status: PageStatus; api: ApiErrorCode }
+>;
 
 export type ErrorName = keyof typeof ERROR_PAGES;
 
@@ -24,17 +29,15 @@ export type ErrorName = keyof typeof ERROR_PAGES;
  */
 export function refusalOf(err: unknown): ErrorName | undefined {
   if (!(err instanceof HTTPException) || err.status >= 500) return undefined;
-  for (const [name, status] of Object.entries(ERROR_PAGES)) {
+  for (const [name, { status }] of Object.entries(ERROR_PAGES)) {
     if (status === err.status) return name as ErrorName;
   }
   return undefined;
 }
 
 export function errorPage(c: AppContext, name: ErrorName) {
-  const status = ERROR_PAGES[name];
-  if (isApiPath(c.req.path)) {
-    return apiError(c, status, name, `error.${name}_body`);
-  }
+  const { status, api } = ERROR_PAGES[name];
+  if (isApiPath(c.req.path)) return apiError(c, api, `error.${name}_body`);
   const t = c.get("t");
   return c.render(
     <Message title={t(`error.${name}_title`)} body={t(`error.${name}_body`)}>

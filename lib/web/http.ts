@@ -1,9 +1,8 @@
 // What every route shares: the Hono env type, what the page frame knows about
-// the request (pages are rendered by c.render, lib/web/render.ts), forms and
-// the cookies' names and attributes.
+// the request (pages are rendered by c.render, lib/web/render.ts) and the
+// cookies' names and attributes. Reading input: lib/web/input.ts.
 import type { Context } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
-import { HTTPException } from "hono/http-exception";
 import type { Config } from "../app/config.ts";
 import type { Language, Translate } from "../i18n/i18n.ts";
 import type { Session } from "../accounts/sessions.ts";
@@ -66,36 +65,6 @@ export function cookieCount(header: string, name: string): number {
     if (eq > 0 && pair.slice(0, eq).trim() === name) count++;
   }
   return count;
-}
-
-export const FORM_TYPE =
-  /^(application\/x-www-form-urlencoded|multipart\/form-data)\s*(;|$)/i;
-
-/**
- * Form bodies as plain strings; a repeated field keeps its last value. Any
- * other Content-Type is a 415: parsed as an empty form it would answer "fill
- * in every field", which is wrong and hides the caller's mistake. A body
- * that does not parse as the form it claims to be is a 400.
- */
-export async function readForm(
-  c: AppContext,
-): Promise<Record<string, string>> {
-  if (!FORM_TYPE.test(c.req.header("content-type") ?? "")) {
-    throw new HTTPException(415);
-  }
-  let body: Awaited<ReturnType<typeof c.req.parseBody>>;
-  try {
-    body = await c.req.parseBody();
-  } catch (cause) {
-    // A multipart body without its boundary, or cut short: the client's
-    // mistake, a 400, not a failure of ours.
-    throw new HTTPException(400, { cause });
-  }
-  const out: Record<string, string> = {};
-  for (const [name, value] of Object.entries(body)) {
-    if (typeof value === "string") out[name] = value;
-  }
-  return out;
 }
 
 export function setSessionCookie(

@@ -38,8 +38,9 @@ import {
   apiError,
   apiHashTurnRefused,
   apiTooMany,
-  readJson,
+  tokenError,
 } from "../../lib/web/api_errors.ts";
+import { readJson } from "../../lib/web/input.ts";
 
 /** What the API tells a signed-in person about themselves; never the hash. */
 export function publicUser(user: User) {
@@ -72,18 +73,16 @@ export function accountApi(deps: AppDeps) {
 
   app.post("/register", async (c) => {
     const input = await readJson(c, RegisterSchema);
-    if (!input.ok) return input.response;
-    const limited = await limitRequest(deps, c, "register", input.data.email);
+    const limited = await limitRequest(deps, c, "register", input.email);
     if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
-    const res = await registerAccount(deps, input.data, c.get("language"));
-    if (!res.ok) return apiError(c, 503, "unavailable", "register.retry");
+    const res = await registerAccount(deps, input, c.get("language"));
+    if (!res.ok) return apiError(c, "unavailable", "register.retry");
     deliverSoon(deps, res.outboxId);
     return accepted(c, "api.register_accepted");
   });
 
   app.post("/activate", async (c) => {
     const input = await readJson(c, ActivateApiSchema);
-    if (!input.ok) return input.response;
     // No browser registered through the API, so the client proves it may
     // activate: the account's password, or a new one (see activationNeeds).
     const body: Record<string, unknown> = await c.req.json();
@@ -91,14 +90,12 @@ export function accountApi(deps: AppDeps) {
     let currentPassword: string | undefined;
     if ("password" in body || "password_confirm" in body) {
       const pair = await readJson(c, ResetPasswordApiSchema);
-      if (!pair.ok) return pair.response;
-      newPassword = pair.data.password;
+      newPassword = pair.password;
     } else if ("current_password" in body) {
       const current = await readJson(c, ActivatePasswordSchema);
-      if (!current.ok) return current.response;
-      currentPassword = current.data.current_password;
+      currentPassword = current.current_password;
     }
-    const token = input.data.token;
+    const token = input.token;
     const res = await withHashTurn(
       deps,
       c,
@@ -116,11 +113,10 @@ export function accountApi(deps: AppDeps) {
     switch (res.reason) {
       case "already_active":
         // Only the token's holder learns this; no address is revealed.
-        return apiError(c, 409, "already_active", "login.activated");
+        return apiError(c, "already_active", "login.activated");
       case "password_required":
         return apiError(
           c,
-          422,
           "password_required",
           "activate.password_required",
           res.wrong
@@ -133,12 +129,11 @@ export function accountApi(deps: AppDeps) {
             : { password: "password.required" },
         );
       case "retry":
-        return apiError(c, 503, "unavailable", "activate.retry");
+        return apiError(c, "unavailable", "activate.retry");
       default:
         return apiError(
           c,
-          400,
-          `${res.reason}_token`,
+          tokenError(res.reason),
           `activate.${res.reason}_body`,
         );
     }
@@ -146,8 +141,7 @@ export function accountApi(deps: AppDeps) {
 
   app.post("/activation/resend", async (c) => {
     const input = await readJson(c, EmailOnlySchema);
-    if (!input.ok) return input.response;
-    const res = await requestMail(deps, c, "resend", input.data.email);
+    const res = await requestMail(deps, c, "resend", input.email);
     if (!res.ok) return apiTooMany(c, res.retryAfterMs);
     // Worked out from the limits alone, never from the account, so it is
     // the same for every address (the ResendButton island counts it down).
@@ -158,12 +152,11 @@ export function accountApi(deps: AppDeps) {
 
   app.post("/login", async (c) => {
     const input = await readJson(c, LoginSchema);
-    if (!input.ok) return input.response;
-    const limited = await limitRequest(deps, c, "login", input.data.email);
+    const limited = await limitRequest(deps, c, "login", input.email);
     if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
     const res = await signIn(
       deps,
-      input.data,
+      input,
       clientKey(clientIp(c, deps.config.trustedProxyHops)),
     );
     if (!res.ok) {
@@ -172,13 +165,13 @@ export function accountApi(deps: AppDeps) {
           return apiTooMany(c, res.retryAfterMs);
         // A pending account too: see signIn.
         case "failed":
-          await countLoginFailure(deps, c, input.data.email);
-          return apiError(c, 401, "invalid_credentials", "login.failed");
+          await countLoginFailure(deps, c, input.email);
+          return apiError(c, "invalid_credentials", "login.failed");
         // Said only to someone who gave the right password.
         case "inactive":
-          return apiError(c, 403, "account_disabled", "login.inactive");
+          return apiError(c, "account_disabled", "login.inactive");
         case "retry":
-          return apiError(c, 503, "unavailable", "register.retry");
+          return apiError(c, "unavailable", "register.retry");
       }
     }
     const old = c.get("session");
@@ -198,7 +191,7 @@ export function accountApi(deps: AppDeps) {
     const user = c.get("user");
     c.header("Cache-Control", "no-store");
     if (!user) {
-      return apiError(c, 401, "unauthenticated", "api.unauthenticated");
+      return apiError(c, "unauthenticated", "api.unauthenticated");
     }
     return c.json({ user: publicUser(user) });
   });

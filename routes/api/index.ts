@@ -11,6 +11,6 @@ export function apiRoutes(deps: AppDeps) {
   app.use(sameSiteOnly(deps.config));
   app.route("/", accountApi(deps));
   app.route("/password", passwordApi(deps));
-  app.all("*", (c) => apiError(c, 404, "not_found", "error.not_found_body"));
+  app.all("*", (c) => apiError(c, "not_found", "error.not_found_body"));
   return app;
 }

@@ -15,24 +15,23 @@ import {
   apiError,
   apiHashTurnRefused,
   apiTooMany,
-  readJson,
+  tokenError,
 } from "../../lib/web/api_errors.ts";
+import { readJson } from "../../lib/web/input.ts";
 
 export function passwordApi(deps: AppDeps) {
   const app = new Hono<AppEnv>();
 
   app.post("/forgot", async (c) => {
     const input = await readJson(c, EmailOnlySchema);
-    if (!input.ok) return input.response;
-    const res = await requestMail(deps, c, "forgot", input.data.email);
+    const res = await requestMail(deps, c, "forgot", input.email);
     if (!res.ok) return apiTooMany(c, res.retryAfterMs);
     return accepted(c, "api.forgot_accepted");
   });
 
   app.post("/reset", async (c) => {
     const input = await readJson(c, ResetPasswordApiSchema);
-    if (!input.ok) return input.response;
-    const { token, ...passwords } = input.data;
+    const { token, ...passwords } = input;
     const res = await withHashTurn(
       deps,
       c,
@@ -45,18 +44,16 @@ export function passwordApi(deps: AppDeps) {
         case "fields":
           return apiError(
             c,
-            422,
             "validation_failed",
             "register.errors_title",
             res.errors,
           );
         case "retry":
-          return apiError(c, 503, "unavailable", "register.retry");
+          return apiError(c, "unavailable", "register.retry");
         default:
           return apiError(
             c,
-            400,
-            `${res.reason}_token`,
+            tokenError(res.reason),
             `reset.${res.reason}_body`,
           );
       }

@@ -1,3 +1,4 @@
+import { API_ERRORS } from "../../lib/web/api_errors.ts";
 import assert from "node:assert/strict";
 import {
   countPrefix,
@@ -331,4 +332,17 @@ Deno.test("api: over the limit is 429 with Retry-After", async () => {
   assert.equal(res.status, 429);
   assert.equal(res.json.error.code, "rate_limited");
   assert.ok(Number(res.headers.get("retry-after")) >= 1);
+});
+
+Deno.test("api: docs/api.md lists every error code under its one status", async () => {
+  const docs = await Deno.readTextFile(
+    new URL("../../docs/api.md", import.meta.url),
+  );
+  const listed = new Map<string, number>();
+  for (const [, status, codes] of docs.matchAll(/^\| (\d{3}) +\| (.+)\|$/gm)) {
+    for (const [, code] of codes.matchAll(/`([a-z_]+)`/g)) {
+      listed.set(code, Number(status));
+    }
+  }
+  assert.deepEqual(Object.fromEntries(listed), { ...API_ERRORS });
 });

@@ -55,7 +55,7 @@ Deno.test("hashing: a full queue answers 503 + Retry-After and writes nothing", 
     });
     assert.equal(api.status, 503);
     assert.ok(Number(api.headers.get("retry-after")) >= 1);
-    assert.equal(api.json.error.code, "busy");
+    assert.equal(api.json.error.code, "unavailable");
 
     const login = await app.browser().post("/login", {
       email: "ada@example.com",
