@@ -124,10 +124,7 @@ export async function loadNativeArgon2(): Promise<
   try {
     lib = await import("@node-rs/argon2");
   } catch (error) {
-    return {
-      ok: false,
-      reason: error instanceof Error ? error.message : String(error),
-    };
+    return { ok: false, reason: firstLoadError(error) };
   }
   // `Algorithm` is a const enum in the typings: spelled out here.
   const ARGON2ID = 2 as NativeArgon2.Algorithm;
@@ -155,6 +152,20 @@ export async function loadNativeArgon2(): Promise<
       ),
   };
   return { ok: true, backend };
+}
+
+/**
+ * napi-rs's loader throws "Cannot find native binding. npm has a bug…" with
+ * each attempt chained as `cause`, the native one innermost: that first
+ * attempt is what an operator can act on (a missing or foreign .node file).
+ */
+function firstLoadError(error: unknown): string {
+  let inner = error;
+  while (inner instanceof Error && inner.cause instanceof Error) {
+    inner = inner.cause;
+  }
+  const message = inner instanceof Error ? inner.message : String(inner);
+  return message.split("\n")[0];
 }
 
 export type PasswordJob =

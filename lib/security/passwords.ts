@@ -21,6 +21,7 @@ import {
 } from "./argon2.ts";
 import type { Logger } from "../app/log.ts";
 import { observeHashQueue } from "../app/metrics.ts";
+import { StartupError } from "../kv/open.ts";
 import { createWorkerPool } from "./password_pool.ts";
 
 export { DEFAULT_ARGON2_PARAMS, meetsOwaspMinimum } from "./argon2.ts";
@@ -117,7 +118,10 @@ export async function createPasswordHasher(
     const loaded = await loadNativeArgon2();
     if (loaded.ok) native = loaded.backend;
     else if (want === "native") {
-      throw new Error(`PASSWORD_BACKEND=native: ${loaded.reason}`);
+      throw new StartupError(
+        `PASSWORD_BACKEND=native: the @node-rs/argon2 addon cannot load (${loaded.reason}); ` +
+          "PASSWORD_BACKEND=auto falls back to hash-wasm",
+      );
     } else {
       log.warn("native Argon2 unavailable; using hash-wasm", {
         reason: loaded.reason,
