@@ -118,7 +118,9 @@ export async function startApp(
     inFlight.add(work);
     return work.finally(() => inFlight.delete(work));
   };
-  const untracked = createDeliverer(deps0, createEmailRenderer());
+  // Every send it starts is tracked too: a queue message is answered once
+  // its entry is claimed, before the mail is out.
+  const untracked = createDeliverer(deps0, createEmailRenderer(), { track });
   const deliverer = {
     ...untracked,
     deliver: (id: string) => track(untracked.deliver(id)),

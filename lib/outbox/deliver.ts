@@ -36,14 +36,17 @@ export const SWEEP_MIN_AGE_MS = 60_000;
 const KV_GET_MANY_MAX = 10;
 /** Entries per batch: a check and a set each, well within KV's atomic limits. */
 const MAX_BATCH = 50;
-/** Batches under way at once; more messages wait and then go together. */
-const MAX_BATCHES_IN_FLIGHT = 4;
 /**
  * Due entries a queue batch also takes besides its own messages: the KV
  * queue hands messages over more slowly than mail goes out (README,
  * Benchmarks), so mails stop waiting for their own message.
  */
 const PREFETCH = 25;
+/**
+ * Claimed entries being sent at once. More wait unclaimed (their queue
+ * messages held), so a slow relay never holds a claim near its lease.
+ */
+export const MAX_SENDING = 50;
 /** Tries of the delete after a sent mail when the database is busy. */
 const BUSY_RETRIES = 5;
 /**
@@ -56,6 +59,15 @@ export const THROTTLE_MAX_WAIT_MS = 20_000;
 export function createDeliverer(
   deps: Deps,
   emails: EmailRenderer,
+  {
+    track = (work) => work,
+  }: {
+    /**
+     * Gets every send this deliverer starts, so shutdown can wait for the
+     * ones no caller awaits (a queue message is answered at the claim).
+     */
+    track?: (work: Promise<unknown>) => unknown;
+  } = {},
 ): Deliverer {
   const { kv, clock, log, config } = deps;
   // One limiter for every path of this instance (queue, sweep, batch, an
@@ -291,10 +303,6 @@ export function createDeliverer(
     }
   }
 
-  async function deliver(outboxId: string): Promise<DeliverOutcome> {
-    return (await deliverMany([outboxId]))[0];
-  }
-
   // A sent mail leaves the outbox as soon as the previous delete commit is
   // done, together with whatever else was sent meanwhile: not at the end of
   // its whole batch, which a crash would cut off with every mail of the
@@ -307,9 +315,8 @@ export function createDeliverer(
     { maxBatch: MAX_BATCH, maxInFlight: 1 },
   );
 
-  // What this process is sending, by outbox id: a queue message (or sweep)
-  // for an entry already under way here waits for that send instead of
-  // finding it leased, so its outcome (a failure included) is its own.
+  // What this process is sending, by outbox id: a caller asking for an entry
+  // already under way here shares that send instead of finding it leased.
   const sending = new Map<string, Promise<DeliverOutcome>>();
 
   /** Due entries nobody holds, oldest first, besides `skip`. */
@@ -330,37 +337,35 @@ export function createDeliverer(
   }
 
   /**
-   * Claims and sends `ids`; with `prefetch`, also up to that many other due
-   * entries, so mails stop waiting for their own queue message to arrive.
-   * Resolves once every send it started has ended (shutdown waits for the
-   * queue messages that started it, hence for every prefetched send too).
+   * Claims `ids` (and, with `prefetch`, up to that many other due entries)
+   * and starts their sends. Resolves once the claim is committed, with each
+   * id's send; a send failure is handled by `send` (backoff, dead letter),
+   * so these promises reject only when KV itself fails.
    */
-  async function deliverMany(
+  async function start(
     ids: string[],
     prefetch = 0,
-  ): Promise<DeliverOutcome[]> {
+  ): Promise<Promise<DeliverOutcome>[]> {
     const extra = prefetch > 0
       ? await dueEntries(prefetch, new Set(ids)).catch(() => [])
       : [];
     // From here to the registration below nothing awaits, so `sending`
     // cannot change in between.
-    const already = new Map<string, Promise<DeliverOutcome>>();
-    for (const id of ids) {
-      const under = sending.get(id);
-      if (under) already.set(id, under);
-    }
+    const already = new Map(
+      ids.filter((id) => sending.has(id)).map((id) => [id, sending.get(id)!]),
+    );
     const all = [...new Set([...ids, ...extra])].filter((id) =>
       !sending.has(id)
     );
-    // Registered before the claim's first await: a message for one of
-    // these that arrives meanwhile waits here instead of finding a lease.
+    // Registered before the claim's first await: a caller asking for one of
+    // these meanwhile shares its send instead of finding a lease.
     const outcomes = new Map<string, PromiseWithResolvers<DeliverOutcome>>();
     for (const id of all) {
       const done = Promise.withResolvers<DeliverOutcome>();
-      done.promise.catch(() => {}); // its waiters see the rejection
+      done.promise.catch(() => {}); // its callers see the rejection
       outcomes.set(id, done);
       sending.set(id, done.promise);
-      done.promise.finally(() => sending.delete(id)).catch(() => {});
+      track(done.promise.finally(() => sending.delete(id)).catch(() => {}));
     }
     let claims: Map<string, Claimed | DeliverOutcome>;
     try {
@@ -377,40 +382,58 @@ export function createDeliverer(
       const claimed = claims.get(id)!;
       if (typeof claimed === "string") return claimed;
       const { outcome, ms } = await send(id, claimed);
-      // Whatever else goes wrong in the batch, what was sent must leave the
-      // outbox, or it would be sent again when its lease runs out.
+      // Whatever else goes wrong, what was sent must leave the outbox, or it
+      // would be sent again when its lease runs out.
       if (outcome === "sent") await clearSent({ id, entry: claimed.entry, ms });
       return outcome;
     };
-    const started = all.map((id) => {
-      const work = run(id);
+    for (const id of all) {
       const done = outcomes.get(id)!;
-      work.then(done.resolve, done.reject);
-      return work;
-    });
+      run(id).then(done.resolve, done.reject);
+    }
     // A send another caller started is "busy" for this one, unless it
-    // failed: then this caller fails too (a queue message is retried).
-    const waitFor = async (under: Promise<DeliverOutcome>) =>
+    // failed: then this caller fails too.
+    const shared = async (under: Promise<DeliverOutcome>) =>
       await under === "failed" ? "failed" : "busy";
-    const settled = await Promise.allSettled(
-      ids.map((id, i) =>
-        already.has(id) || ids.indexOf(id) !== i
-          ? waitFor(already.get(id) ?? outcomes.get(id)!.promise)
-          : outcomes.get(id)!.promise
-      ),
+    return ids.map((id, i) =>
+      already.has(id) || ids.indexOf(id) !== i
+        ? shared(already.get(id) ?? outcomes.get(id)!.promise)
+        : outcomes.get(id)!.promise
     );
-    await Promise.allSettled(started);
-    return settled.map((r) => {
-      if (r.status === "rejected") throw r.reason;
-      return r.value;
-    });
   }
 
-  // Each KV commit costs a disk flush (milliseconds): one claim and one
-  // clear-up commit per message capped delivery near a hundred mails a second.
-  const deliverQueued = createBatcher(
-    (ids: string[]) => deliverMany(ids, PREFETCH),
-    { maxBatch: MAX_BATCH, maxInFlight: MAX_BATCHES_IN_FLIGHT },
+  async function deliver(outboxId: string): Promise<DeliverOutcome> {
+    const [outcome] = await start([outboxId]);
+    return await outcome;
+  }
+
+  /** Resolves once fewer than MAX_SENDING sends are under way. */
+  async function sendSlot() {
+    while (sending.size >= MAX_SENDING) {
+      await Promise.race(sending.values()).catch(() => {});
+    }
+  }
+
+  // A queue message is answered once its entry is claimed, not sent: the
+  // KV queue hands this process only so many messages at once (20 in Deno's
+  // SQLite backend), so holding each until its mail is out capped delivery
+  // at 20 mails per send time. The claim makes the entry ours; a send that
+  // fails later writes its backoff to the entry, and the sweep retries it
+  // as it retries any failed send (a queue redelivery would find it not due
+  // anyway). Each claim commit also takes other due entries, up to the free
+  // send slots, so mails do not wait for their own message either.
+  const startQueued = createBatcher(
+    async (ids: string[]) => {
+      for (let next = 0; next < ids.length;) {
+        await sendSlot();
+        const free = MAX_SENDING - sending.size;
+        const take = ids.slice(next, next += free);
+        const spare = free - take.length;
+        await start(take, Math.min(PREFETCH, spare));
+      }
+      return ids.map(() => undefined);
+    },
+    { maxBatch: MAX_BATCH, maxInFlight: 1 },
   );
 
   return {
@@ -421,12 +444,9 @@ export function createDeliverer(
         log.error("queue message ignored: unknown shape");
         return;
       }
-      // The entry's own nextAttemptAt decides when it is retried; a queue
-      // redelivery that comes earlier finds it not due and leaves it to the
-      // sweep (or to a redelivery that comes later).
-      if (await deliverQueued(parsed.data.outboxId) === "failed") {
-        throw new Error(`delivery of ${parsed.data.outboxId} failed`);
-      }
+      // Throws only when KV fails to claim: then the queue retries. A send
+      // that fails later is retried by the sweep once its backoff is over.
+      await startQueued(parsed.data.outboxId);
     },
     async sweep({ minAgeMs = SWEEP_MIN_AGE_MS } = {}) {
       const report: SweepReport = { sent: 0, failed: 0, skipped: 0 };

@@ -25,7 +25,11 @@ export interface SweepReport {
 
 export interface Deliverer {
   deliver(outboxId: string): Promise<DeliverOutcome>;
-  /** For `kv.listenQueue`: throws on failure so the queue retries. */
+  /**
+   * For `kv.listenQueue`: resolves once the entry is claimed and its send
+   * started; throws when it cannot be claimed (KV failed) so the queue
+   * retries. A failed send is retried by the sweep, like any other.
+   */
   onQueueMessage(message: unknown): Promise<void>;
   /** Delivers what the queue did not: old entries and given-up messages. */
   sweep(opts?: { minAgeMs?: number }): Promise<SweepReport>;

@@ -236,6 +236,7 @@ Deno.test("deploy path: Retry-After holds the mail back from every deliverer, an
   // Once it has passed, the queue path sends them all, once each.
   t.clock.advance(60_000);
   await Promise.all(ids.map((outboxId) => d.onQueueMessage({ outboxId })));
+  await t.app.idle();
   assert.equal(t.resend.sent.length, 6);
   assert.equal(new Set(t.resend.sent.map((m) => m.to[0])).size, 6);
   assert.deepEqual(await t.outbox(), []);
