@@ -9,12 +9,23 @@ const UNITS = [
   ["second", 1_000],
 ] as const;
 
+// Building an Intl formatter costs far more than using one (~0.6 ms for a
+// duration's three, on every mail the outbox sends): one per language and unit.
+const numberFormats = new Map<string, Intl.NumberFormat>();
+const listFormats = new Map<string, Intl.ListFormat>();
+
 function unitWords(lang: string, unit: string, n: number): string {
-  return new Intl.NumberFormat(lang, {
-    style: "unit",
-    unit,
-    unitDisplay: "long",
-  }).format(n);
+  const key = `${lang}\0${unit}`;
+  let format = numberFormats.get(key);
+  if (!format) {
+    format = new Intl.NumberFormat(lang, {
+      style: "unit",
+      unit,
+      unitDisplay: "long",
+    });
+    numberFormats.set(key, format);
+  }
+  return format.format(n);
 }
 
 /**
@@ -33,8 +44,12 @@ export function formatDuration(ms: number, lang: string): string {
     } else if (parts.length) break; // "1 day", never "1 day, 30 seconds"
     if (parts.length === 2) break;
   }
-  return new Intl.ListFormat(lang, { type: "unit", style: "long" })
-    .format(parts);
+  let list = listFormats.get(lang);
+  if (!list) {
+    list = new Intl.ListFormat(lang, { type: "unit", style: "long" });
+    listFormats.set(lang, list);
+  }
+  return list.format(parts);
 }
 
 /**
