@@ -27,6 +27,7 @@ import {
   type SignalType,
 } from "./signals.ts";
 import { createBatcher } from "./batcher.ts";
+import { spendMailBudgets } from "./mail_budget.ts";
 
 /** How long a claim lasts; longer than any mail backend's timeouts. */
 export const LEASE_MS = 60_000;
@@ -77,7 +78,20 @@ export function createDeliverer(
     maxWaitMs: THROTTLE_MAX_WAIT_MS,
     now: () => clock.now(),
   });
-  const ctx: HandlerContext = { ...deps, mailer, emails };
+  // Every mail spends from its hourly budgets before it goes: one commit for
+  // all the mails that reach that point together, not one each.
+  // (Keyed by a fresh object: the batcher merges equal keys, and two mails to
+  // one address must spend twice.)
+  const spendBatched = createBatcher(
+    (mails: { to: string }[]) => spendMailBudgets(deps, mails.map((m) => m.to)),
+    { maxBatch: MAX_BATCH, maxInFlight: 1 },
+  );
+  const ctx: HandlerContext = {
+    ...deps,
+    mailer,
+    emails,
+    spendBudget: (to) => spendBatched({ to }),
+  };
 
   /** `before`: the entry as read, given back when a send is deferred. */
   type Claimed = {

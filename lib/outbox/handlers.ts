@@ -9,12 +9,14 @@ import {
   passwordFingerprint,
   RESET_PURPOSE,
 } from "../accounts/token_purposes.ts";
-import { spendMailBudget } from "./mail_budget.ts";
+import type { BudgetVerdict } from "./mail_budget.ts";
 import type { Signal, SignalType } from "./signals.ts";
 import { getUser, type User } from "../accounts/users.ts";
 
 export interface HandlerContext extends Deps {
   emails: EmailRenderer;
+  /** spendMailBudget, batched with the other sends under way. */
+  spendBudget(to: string): Promise<BudgetVerdict>;
 }
 
 /** The outbox entry a signal came from: the same on every attempt. */
@@ -38,7 +40,7 @@ async function sendTo(
 ): Promise<void> {
   // Over an hourly budget the mail is dropped (logged and counted): a flood
   // of requests must not become a flood of mail to strangers.
-  if (!(await spendMailBudget(ctx, user.email)).ok) return;
+  if (!(await ctx.spendBudget(user.email)).ok) return;
   const mail = await ctx.emails.render(template, user.lang, {
     first_name: user.firstName,
     app_name: ctx.config.appName,

@@ -7,6 +7,8 @@ import { keys } from "../kv/keys.ts";
 import { countMailBudgetRefused } from "../app/metrics.ts";
 
 const HOUR_MS = 3_600_000;
+/** kv.getMany reads at most this many keys per call. */
+const KV_GET_MANY_MAX = 10;
 
 /**
  * The mailbox an address delivers to, as most providers read it: lower-cased
@@ -29,6 +31,11 @@ export function mailDomain(email: string): string {
 
 export type MailBudgetScope = "domain" | "total";
 
+export type BudgetVerdict = { ok: true } | {
+  ok: false;
+  scope: MailBudgetScope;
+};
+
 /**
  * Spends one mail from the recipient domain's and the overall hourly
  * budget. Over either, the mail must not be sent: the refusal is logged and
@@ -40,38 +47,91 @@ export type MailBudgetScope = "domain" | "total";
 export async function spendMailBudget(
   deps: Pick<Deps, "kv" | "config" | "clock" | "log">,
   to: string,
-): Promise<{ ok: true } | { ok: false; scope: MailBudgetScope }> {
+): Promise<BudgetVerdict> {
+  return (await spendMailBudgets(deps, [to]))[0];
+}
+
+/**
+ * spendMailBudget for many mails in one commit (each a disk flush, the cost
+ * that capped delivery when every mail made its own). Within a counter the
+ * batch's mails take the counts just below the total after the commit, in
+ * order, so the rule stays: a mail passes when its own count is within the
+ * limit.
+ */
+export async function spendMailBudgets(
+  deps: Pick<Deps, "kv" | "config" | "clock" | "log">,
+  tos: string[],
+): Promise<BudgetVerdict[]> {
   const { kv, config, clock, log } = deps;
   const windowStart = Math.floor(clock.now() / HOUR_MS) * HOUR_MS;
-  const domain = mailDomain(to);
-  const budgets = [
-    ["domain", domain, config.mailBudgetPerDomainHour],
-    ["total", "all", config.mailBudgetHour],
-  ] as const;
-  const counters = budgets.map(([scope, subject]) =>
-    keys.mailBudget(scope, subject, windowStart)
-  );
+  type Budget = {
+    scope: MailBudgetScope;
+    subject: string;
+    limit: number;
+    spent: number;
+  };
+  const budgets = new Map<string, Budget>();
+  const budgetOf = (scope: MailBudgetScope, subject: string, limit: number) => {
+    const id = `${scope}\0${subject}`;
+    let budget = budgets.get(id);
+    if (!budget) budgets.set(id, budget = { scope, subject, limit, spent: 0 });
+    return budget;
+  };
+  // Each mail's place in its two counters, in the order given.
+  const places = tos.map((to) => {
+    const domain = budgetOf(
+      "domain",
+      mailDomain(to),
+      config.mailBudgetPerDomainHour,
+    );
+    const total = budgetOf("total", "all", config.mailBudgetHour);
+    return [
+      { budget: domain, nth: ++domain.spent },
+      { budget: total, nth: ++total.spent },
+    ];
+  });
+  const list = [...budgets.values()];
+  const keyOf = (b: Budget) => keys.mailBudget(b.scope, b.subject, windowStart);
   const spend = kv.atomic();
-  for (const key of counters) spend.sum(key, 1n);
+  for (const b of list) spend.sum(keyOf(b), BigInt(b.spent));
   await spend.commit();
-  const spent = await kv.getMany<Deno.KvU64[]>(counters);
-  for (const [i, [scope, subject, limit]] of budgets.entries()) {
-    const count = Number(spent[i].value?.value ?? 0n);
-    // The first mail of an hour tidies the hour before (sums cannot expire).
-    if (count === 1) {
-      await kv.delete(keys.mailBudget(scope, subject, windowStart - HOUR_MS));
-    }
-    if (count <= limit) continue;
-    await kv.atomic().sum(keys.mailBudgetRefused(), 1n).commit();
-    countMailBudgetRefused(scope);
-    log.warn("mail budget spent; mail not sent", {
-      scope,
-      domain,
-      limitPerHour: limit,
-    });
-    return { ok: false, scope };
+  const after = new Map<Budget, number>();
+  for (let i = 0; i < list.length; i += KV_GET_MANY_MAX) {
+    const chunk = list.slice(i, i + KV_GET_MANY_MAX);
+    const read = await kv.getMany<Deno.KvU64[]>(chunk.map(keyOf));
+    chunk.forEach((b, j) => after.set(b, Number(read[j].value?.value ?? 0n)));
   }
-  return { ok: true };
+  for (const b of list) {
+    // The first mail of an hour tidies the hour before (sums cannot expire).
+    if (after.get(b) === b.spent) {
+      await kv.delete(
+        keys.mailBudget(b.scope, b.subject, windowStart - HOUR_MS),
+      );
+    }
+  }
+  const verdicts: BudgetVerdict[] = [];
+  let refused = 0;
+  for (const [i, mail] of places.entries()) {
+    const over = mail.find(({ budget, nth }) =>
+      after.get(budget)! - budget.spent + nth > budget.limit
+    );
+    if (!over) {
+      verdicts.push({ ok: true });
+      continue;
+    }
+    refused++;
+    countMailBudgetRefused(over.budget.scope);
+    log.warn("mail budget spent; mail not sent", {
+      scope: over.budget.scope,
+      domain: mailDomain(tos[i]),
+      limitPerHour: over.budget.limit,
+    });
+    verdicts.push({ ok: false, scope: over.budget.scope });
+  }
+  if (refused) {
+    await kv.atomic().sum(keys.mailBudgetRefused(), BigInt(refused)).commit();
+  }
+  return verdicts;
 }
 
 /** How many mails the budgets have refused since the store was created. */
