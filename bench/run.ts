@@ -12,12 +12,16 @@ import {
 import { measureMail } from "./lib/mail_bench.ts";
 import { measureStall } from "./lib/stall.ts";
 import { prepareActivations } from "./lib/prepare.ts";
+import { renderTable, type Row } from "./lib/report.ts";
 import {
-  renderTable,
-  replaceResultRows,
-  type Row,
-  writeResults,
-} from "./lib/report.ts";
+  describeRun,
+  loadAverage,
+  readResults,
+  recordRun,
+  replaceLatestRows,
+  type Run,
+  writeReadme,
+} from "./lib/history.ts";
 import { startSmtpSink } from "./lib/smtp_sink.ts";
 import { ensureWrk, runWrk, type WrkResult } from "./lib/wrk.ts";
 
@@ -28,7 +32,7 @@ const REGISTER_CONNECTIONS = 8;
 /** The latency probe: 4 connections, 20 ms apart, about 200 requests/s. */
 const PROBE = { connections: 4, paceMs: 20 };
 /** Fresh activation tokens; more than the app can use in SECONDS. */
-const ACTIVATIONS = Number(Deno.env.get("BENCH_ACTIVATIONS") ?? 15_000);
+const ACTIVATIONS = Number(Deno.env.get("BENCH_ACTIVATIONS") ?? 10_000);
 const KV_BASELINE_USERS = 5_000;
 const MAILS = 1_000;
 const PASSWORD = "Tr0ub4dor-zebra-quilt-42";
@@ -37,12 +41,13 @@ const APP_ARGS = ["run", "-A", "main.ts"];
 /** The stall scenario: requests sent while stdout goes unread this long. */
 const STALL = { requests: 5_000, holdMs: 10_000, connections: 16 };
 
+// `deno task bench readme`: rewrites the README's table from results.json.
+if (Deno.args[0] === "readme") {
+  await writeReadme(await readResults());
+  Deno.exit(0);
+}
+
 /** Other work on the machine moves every figure: noted before and after. */
-const loadAverage = () =>
-  Deno.readTextFile("/proc/loadavg").then((t) =>
-    t.split(" ").slice(0, 3).join(" ")
-  )
-    .catch(() => "unknown");
 const loadBefore = await loadAverage();
 const benchStarted = performance.now();
 const tmp = await Deno.makeTempDir({ prefix: "cloud-user-bench-" });
@@ -100,9 +105,11 @@ if (Deno.args[0] === "mail") {
   console.log(
     `\nload average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after`,
   );
-  await replaceResultRows(new URL("results.json", import.meta.url), [
-    mailRows[mailRows.length - 1],
-  ], { date: new Date().toISOString(), loadBefore, loadAfter });
+  const results = await replaceLatestRows([mailRows[mailRows.length - 1]], {
+    date: new Date().toISOString(),
+    loadAverage: { before: loadBefore, after: loadAfter },
+  });
+  await writeReadme(results);
   Deno.exit(0);
 }
 
@@ -198,23 +205,26 @@ try {
   const probe = { script: "get" as const, args: ["/register"], ...PROBE };
   const quiet = await wrk({ ...probe, seconds: SECONDS });
   const register = { script: "register" as const, args: [origin, PASSWORD] };
-  const regAlone = await wrk({
-    ...register,
-    seconds: 8,
-    connections: REGISTER_CONNECTIONS,
-  });
+  // Both goals at once, as the issue asks: the sign-up rate is the one
+  // reached while the page probe runs, and the probe's p99 the one seen
+  // while sign-ups saturate hashing.
+  const [busy, registering] = await Promise.all([
+    wrk({ ...probe, seconds: 6 }),
+    wrk({ ...register, seconds: 8, connections: REGISTER_CONNECTIONS }),
+  ]);
   const hashBase = await runScript<{ perSecond: number; cores: number }>(
     "bench/baselines/hash.ts",
     [String(SECONDS)],
   );
-  rows.push(ratioRow("POST /register", regAlone, {
-    label: `native Argon2id hashes/s on ${hashBase.cores} cores`,
-    value: hashBase.perSecond,
-  }, 0.6));
-  const [busy] = await Promise.all([
-    wrk({ ...probe, seconds: 6 }),
-    wrk({ ...register, seconds: 8, connections: REGISTER_CONNECTIONS }),
-  ]);
+  rows.push(ratioRow(
+    "POST /register, with the GET probe",
+    registering,
+    {
+      label: `native Argon2id hashes/s on ${hashBase.cores} cores`,
+      value: hashBase.perSecond,
+    },
+    0.6,
+  ));
   const slowdown = busy.p99Ms / quiet.p99Ms;
   rows.push({
     scenario: "GET /register p99 during POST /register",
@@ -278,18 +288,17 @@ try {
     goal: "< 240 s",
     pass: totalS < 240,
   });
-  const table = renderTable(rows);
-  const loadAfter = await loadAverage();
-  console.log(table);
-  console.log(
-    `\nload average (1, 5, 15 min): ${loadBefore} before, ${loadAfter} after`,
-  );
-  await writeResults(new URL("results.json", import.meta.url), rows, {
+  const run: Run = {
     date: new Date().toISOString(),
     cores: navigator.hardwareConcurrency,
     deno: Deno.version.deno,
-    loadAverage: { before: loadBefore, after: loadAfter },
-  });
+    loadAverage: { before: loadBefore, after: await loadAverage() },
+    rows,
+  };
+  console.log(renderTable(rows));
+  console.log(`\n${describeRun(run)}`);
+  await writeReadme(await recordRun(run));
+  log("wrote bench/results.json and README.md's performance table");
 } finally {
   for (const s of servers) await s.stop().catch(() => {});
   await sink.close();

@@ -30,6 +30,16 @@ export async function peakRssMib(pid: number): Promise<number> {
   return kib / 1024;
 }
 
+/** CPU seconds a live process has used so far, all threads (/proc stat). */
+export async function cpuSeconds(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  // Fields after the command name, which may contain spaces: utime, stime
+  // are the 14th and 15th fields overall.
+  const rest = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  const ticks = Number(rest[11]) + Number(rest[12]);
+  return ticks / 100; // USER_HZ is 100 on Linux
+}
+
 export async function startProcess(opts: {
   args: string[];
   env: Record<string, string>;

@@ -1,5 +1,6 @@
-// One row per scenario, printed as a Markdown table (paste it into the
-// README as is) and written to bench/results.json.
+// One row per scenario, printed as a Markdown table; bench/lib/history.ts
+// keeps the latest two runs in bench/results.json and writes them into the
+// README.
 
 export interface Row {
   scenario: string;
@@ -51,7 +52,7 @@ export function renderTable(rows: Row[]): string {
           baseline,
           fmt(r.ratio, 2),
           r.goal,
-          r.pass ? "ok" : "MISS",
+          r.pass ? "met" : "**missed**",
         ].join(" | ")
       } |`,
     );
@@ -60,45 +61,4 @@ export function renderTable(rows: Row[]): string {
     `- ${r.scenario}: ${r.note}`
   );
   return [...lines, ...(notes.length ? ["", ...notes] : [])].join("\n");
-}
-
-export async function writeResults(
-  path: URL,
-  rows: Row[],
-  meta: Record<string, unknown>,
-): Promise<void> {
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify({ ...meta, rows }, null, 2) + "\n",
-  );
-}
-
-/**
- * Re-measured rows replace theirs in an existing results file; `remeasured`
- * records when and under what load, since they come from another run.
- */
-export async function replaceResultRows(
-  path: URL,
-  rows: Row[],
-  meta: Record<string, unknown>,
-): Promise<void> {
-  const old = JSON.parse(await Deno.readTextFile(path)) as {
-    rows: Row[];
-    remeasured?: Record<string, unknown>;
-  };
-  const fresh = new Map(rows.map((r) => [r.scenario, r]));
-  const remeasured = { ...old.remeasured };
-  for (const r of rows) remeasured[r.scenario] = meta;
-  await Deno.writeTextFile(
-    path,
-    JSON.stringify(
-      {
-        ...old,
-        rows: old.rows.map((r) => fresh.get(r.scenario) ?? r),
-        remeasured,
-      },
-      null,
-      2,
-    ) + "\n",
-  );
 }
