@@ -85,10 +85,88 @@ export function describeRun(run: Run): string {
     `${run.loadAverage.after} after: **${met} of ${run.rows.length} goals met**`;
 }
 
+/**
+ * Issue 14's figures (same two cores, quiet: load 0.3-1.5; wrk 1 thread, 16
+ * connections, 8 s) beside the latest run's. The bench's connection counts
+ * and durations differ, so these compare orders of magnitude and ratios.
+ */
+const ISSUE_14: {
+  scenario: string;
+  unit: string;
+  before: string;
+  peers: string;
+  pick: "value" | "ratio";
+}[] = [
+  {
+    scenario: "POST /register, with the GET probe",
+    unit: "sign-ups/s",
+    before: "8.3 /s (`hash-wasm`)",
+    peers: "Django 23.9 /s (PBKDF2, 2 workers), better-auth 5.9 /s (scrypt)",
+    pick: "value",
+  },
+  {
+    scenario: "GET /register",
+    unit: "of bare `Deno.serve`",
+    before: "16,778 req/s, 0.32 of bare `Deno.serve` with default logging",
+    peers: "Django 890 req/s, better-auth 1,940 (`/ok`, no page)",
+    pick: "ratio",
+  },
+  {
+    scenario: "POST /activate/<token>",
+    unit: "activations/s",
+    before: "1,376 /s",
+    peers: "Django 104.5 /s, better-auth 392 /s",
+    pick: "value",
+  },
+  {
+    scenario: "activation mails, 1000 queued",
+    unit: "of pooled nodemailer",
+    before: "0.30-0.42 of pooled nodemailer",
+    peers: "—",
+    pick: "ratio",
+  },
+  {
+    scenario: "stdout unread 10 s, 5000 GETs",
+    unit: "answered",
+    before: "~280 answered, then nothing until the pipe was read",
+    peers: "—",
+    pick: "value",
+  },
+];
+
+function renderComparison(run: Run): string {
+  const head = [
+    "scenario",
+    "issue 14 (quiet machine)",
+    "peers in issue 14",
+    `latest run (load ${run.loadAverage.before} → ${run.loadAverage.after})`,
+  ];
+  const lines = [
+    `| ${head.join(" | ")} |`,
+    `|${head.map(() => "---").join("|")}|`,
+  ];
+  for (const c of ISSUE_14) {
+    const row = run.rows.find((r) => r.scenario === c.scenario);
+    const figure = row?.[c.pick];
+    const now = figure === undefined
+      ? "not measured"
+      : `${
+        c.pick === "ratio"
+          ? figure.toFixed(2)
+          : figure.toFixed(figure < 100 ? 1 : 0)
+      } ${c.unit}`;
+    lines.push(`| ${[c.scenario, c.before, c.peers, now].join(" | ")} |`);
+  }
+  return lines.join("\n");
+}
+
 /** The README section: the latest run's table, then the one before it. */
 export function renderRuns({ runs }: Results): string {
   if (!runs.length) return "No run recorded yet: `deno task bench`.";
-  const parts: string[] = [];
+  const parts: string[] = [
+    "Against issue 14's figures, the latest run:",
+    renderComparison(runs[0]),
+  ];
   runs.forEach((run, i) => {
     parts.push(
       `**${i === 0 ? "Latest run" : "The run before it"}**: ${
