@@ -2,7 +2,7 @@
 // how long to wait, in words. Its submit button is a WaitButton island.
 import type { Translate } from "../lib/i18n/i18n.ts";
 import { formatWait } from "../lib/i18n/durations.ts";
-import { WAIT_BUTTON_MESSAGES } from "../islands/WaitButton.tsx";
+import { clockTime, WAIT_BUTTON_MESSAGES } from "../islands/WaitButton.tsx";
 import { Island, pickMessages } from "./Island.tsx";
 
 export function LimitNotice(
@@ -20,10 +20,12 @@ export function LimitNotice(
 
 /** The form's submit button; after a 429, one that waits it out. */
 export function SubmitButton(
-  { t, label, waitSeconds }: {
+  { t, label, waitSeconds, waitKey }: {
     t: Translate;
     label: string;
     waitSeconds?: number;
+    /** The waiting label's key ({time}); "Try again in 0:42" by default. */
+    waitKey?: string;
   },
 ) {
   if (!waitSeconds) {
@@ -33,10 +35,28 @@ export function SubmitButton(
     <Island
       name="WaitButton"
       props={{
-        messages: pickMessages(t, WAIT_BUTTON_MESSAGES),
+        messages: pickMessages(t, [
+          ...WAIT_BUTTON_MESSAGES,
+          ...(waitKey ? [waitKey] : []),
+        ]),
         label,
         seconds: waitSeconds,
+        waitKey,
       }}
     />
+  );
+}
+
+/**
+ * A new link asked for too soon: nothing went wrong, the next one simply
+ * comes later ("A new link can be sent in 0:42").
+ */
+export function ResendWaitNotice(
+  { t, seconds }: { t: Translate; seconds: number },
+) {
+  return (
+    <p class="notice" role="status">
+      {t("resend.wait_notice", { time: clockTime(seconds) })}
+    </p>
   );
 }

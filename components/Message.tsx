@@ -75,3 +75,25 @@ export function checkInboxHandler(
     );
   };
 }
+
+/**
+ * A translated sentence naming a masked address ("a…@example.com"), which is
+ * kept on one line: broken after its "…" it no longer reads as an address.
+ */
+export function WithMaskedAddress(
+  { text, email }: {
+    /** Translates with `email` standing in for the address. */
+    text: (email: string) => string;
+    email: string;
+  },
+) {
+  const MARK = "\u0000";
+  const [before, after = ""] = text(MARK).split(MARK);
+  return (
+    <>
+      {before}
+      <span class="masked">{email}</span>
+      {after}
+    </>
+  );
+}

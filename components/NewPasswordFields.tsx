@@ -1,13 +1,13 @@
-// A new password and its confirmation, for the reset page and the account
-// page: the same field as registration's (show/hide, and a strength meter on
-// the server's own rules), a plain password input without JavaScript.
+// A new password and its confirmation on a form the server renders (reset,
+// change, choose-a-password on activation): the NewPassword island, the same
+// fields and live checks as registration's; plain password inputs without
+// JavaScript.
 import type { Translate } from "../lib/i18n/i18n.ts";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/security/password_rules.ts";
+import { PASSWORD_MIN } from "../lib/security/password_rules.ts";
 import type { FieldErrors } from "../lib/accounts/schemas.ts";
-import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
+import { NEW_PASSWORD_MESSAGES } from "../islands/NewPassword.tsx";
 import { Island, pickMessages } from "./Island.tsx";
 
-/** The two new-password fields, shared with the account page. */
 export function NewPasswordFields(
   { t, errors, personal }: {
     t: Translate;
@@ -16,41 +16,23 @@ export function NewPasswordFields(
     personal?: string[];
   },
 ) {
-  const messages = pickMessages(t, [
-    ...PASSWORD_FIELD_MESSAGES,
-    ...[errors.password, errors.password_confirm].filter((k) =>
-      k !== undefined
-    ),
-  ]);
   return (
-    <>
-      <Island
-        name="PasswordField"
-        props={{
-          messages,
-          name: "password",
-          label: t("reset.password"),
+    <Island
+      name="NewPassword"
+      props={{
+        messages: pickMessages(t, NEW_PASSWORD_MESSAGES),
+        labels: {
+          password: t("reset.password"),
           hint: t("register.password_hint", { min: PASSWORD_MIN }),
-          error: errors.password,
-          autocomplete: "new-password",
-          meter: true,
-          personal,
-          required: true,
-          minLength: PASSWORD_MIN,
-          maxLength: PASSWORD_MAX,
-        }}
-      />
-      <Island
-        name="PasswordField"
-        props={{
-          messages,
-          name: "password_confirm",
-          label: t("register.password_confirm"),
-          error: errors.password_confirm,
-          autocomplete: "new-password",
-          required: true,
-        }}
-      />
-    </>
+          confirm: t("register.password_confirm"),
+        },
+        errors: {
+          ...(errors.password && { password: errors.password }),
+          ...(errors.password_confirm &&
+            { password_confirm: errors.password_confirm }),
+        },
+        personal,
+      }}
+    />
   );
 }

@@ -4,7 +4,7 @@
 // the summary focused. Without JavaScript the server does all of this.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorSummary, Field } from "../components/Field.tsx";
-import { PASSWORD_MAX, PASSWORD_MIN } from "../lib/security/password_rules.ts";
+import { PASSWORD_MIN } from "../lib/security/password_rules.ts";
 import {
   type FieldErrors,
   fieldErrors,
@@ -12,7 +12,7 @@ import {
   RegisterSchema,
 } from "../lib/accounts/schemas.ts";
 import { type Messages, translateFrom } from "./messages.ts";
-import { PasswordField } from "./PasswordField.tsx";
+import { PasswordPair } from "./NewPassword.tsx";
 import { WaitButton } from "./WaitButton.tsx";
 
 /** Message keys (by prefix) this island needs. */
@@ -140,32 +140,18 @@ export function RegisterForm(props: RegisterFormProps) {
           onInput={update("email")}
           onBlur={leave("email")}
         />
-        <PasswordField
+        <PasswordPair
           messages={props.messages}
-          name="password"
-          label={t("register.password")}
-          hint={t("register.password_hint", { min: PASSWORD_MIN })}
-          error={errors.password}
-          autocomplete="new-password"
-          meter
+          labels={{
+            password: t("register.password"),
+            hint: t("register.password_hint", { min: PASSWORD_MIN }),
+            confirm: t("register.password_confirm"),
+          }}
+          values={values}
+          errors={errors}
           personal={personal}
-          required
-          minLength={PASSWORD_MIN}
-          maxLength={PASSWORD_MAX}
-          value={values.password}
-          onInput={update("password")}
-          onBlur={leave("password")}
-        />
-        <PasswordField
-          messages={props.messages}
-          name="password_confirm"
-          label={t("register.password_confirm")}
-          error={errors.password_confirm}
-          autocomplete="new-password"
-          required
-          value={values.password_confirm}
-          onInput={update("password_confirm")}
-          onBlur={leave("password_confirm")}
+          onInput={(name, value) => update(name)(value)}
+          onBlur={(name) => leave(name)()}
         />
         <WaitButton
           messages={props.messages}

@@ -18,6 +18,8 @@ export const RESEND_BUTTON_MESSAGES = [
 
 export interface ResendButtonProps {
   messages: Messages;
+  /** After a 429 the page rendered: the wait it said. */
+  waitSeconds?: number;
 }
 
 /** 75 → "1:15": what the button shows while it waits. */
@@ -25,7 +27,7 @@ function clock(seconds: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-export function ResendButton({ messages }: ResendButtonProps) {
+export function ResendButton({ messages, waitSeconds }: ResendButtonProps) {
   const t = translateFrom(messages);
   const button = useRef<HTMLButtonElement>(null);
   const [ready, setReady] = useState(false);
@@ -82,6 +84,7 @@ export function ResendButton({ messages }: ResendButtonProps) {
     };
     form.addEventListener("submit", onSubmit);
     setReady(true);
+    if (waitSeconds) wait(waitSeconds, "");
     return () => form.removeEventListener("submit", onSubmit);
   }, []);
 

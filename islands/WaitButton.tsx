@@ -12,6 +12,8 @@ export interface WaitButtonProps {
   label: string;
   /** The server's Retry-After; 0: no wait. */
   seconds: number;
+  /** The label while it waits, a key in `messages` with {time}. */
+  waitKey?: string;
 }
 
 /** 75 → "1:15". */
@@ -19,7 +21,9 @@ export function clockTime(seconds: number): string {
   return `${Math.floor(seconds / 60)}:${String(seconds % 60).padStart(2, "0")}`;
 }
 
-export function WaitButton({ messages, label, seconds }: WaitButtonProps) {
+export function WaitButton(
+  { messages, label, seconds, waitKey = "limit.wait_button" }: WaitButtonProps,
+) {
   const t = translateFrom(messages);
   const [left, setLeft] = useState(0);
   useEffect(() => {
@@ -34,7 +38,7 @@ export function WaitButton({ messages, label, seconds }: WaitButtonProps) {
   }, [seconds]);
   return (
     <button type="submit" class="primary" disabled={left > 0}>
-      {left > 0 ? t("limit.wait_button", { time: clockTime(left) }) : label}
+      {left > 0 ? t(waitKey, { time: clockTime(left) }) : label}
     </button>
   );
 }

@@ -2,6 +2,13 @@
 import type { ComponentChildren } from "preact";
 import type { PageInfo } from "../lib/web/http.ts";
 
+/**
+ * For pages whose forms take a name or an address: switching language keeps
+ * what was typed. In the head, so it runs before any island reads the
+ * fields.
+ */
+export const KEEP_TYPED_SCRIPT = "/static/keep_fields.js";
+
 export interface AppProps {
   page: PageInfo;
   title: string;

@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
+import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { Config } from "../lib/app/config.ts";
 import { type AppContext, type AppEnv } from "../lib/web/http.ts";
@@ -13,8 +14,8 @@ import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {
   countLoginFailure,
   hashTurnRefusedPage,
+  limitedSeconds,
   limitRequest,
-  tooManyPage,
 } from "../lib/web/request_limits.tsx";
 import {
   ChangePasswordSchema,
@@ -24,6 +25,7 @@ import {
 import { getUser, type User } from "../lib/accounts/users.ts";
 
 const NOTICES = {
+  activated: "account.activated",
   reset: "account.password_reset",
   changed: "account.password_changed",
 } as const;
@@ -69,7 +71,9 @@ export function accountRoutes(deps: AppDeps) {
     c: AppContext,
     user: User,
     errors: FieldErrors = {},
-    status: 200 | 422 | 503 = 200,
+    status: 200 | 422 | 429 | 503 = 200,
+    /** After a 429: the same form, saying how long to wait. */
+    waitSeconds?: number,
   ) {
     c.header("Cache-Control", "no-store");
     const t = c.get("t");
@@ -102,6 +106,9 @@ export function accountRoutes(deps: AppDeps) {
             title={t("register.errors_title")}
             errors={errors}
           />
+          {waitSeconds !== undefined && (
+            <LimitNotice t={t} lang={lang} seconds={waitSeconds} />
+          )}
           <form method="post" action="/account/password" novalidate>
             <Field
               t={t}
@@ -117,9 +124,11 @@ export function accountRoutes(deps: AppDeps) {
               errors={errors}
               personal={[user.firstName, user.email]}
             />
-            <button type="submit" class="primary">
-              {t("account.change_password_submit")}
-            </button>
+            <SubmitButton
+              t={t}
+              label={t("account.change_password_submit")}
+              waitSeconds={waitSeconds}
+            />
           </form>
         </section>
       </>,
@@ -147,7 +156,9 @@ export function accountRoutes(deps: AppDeps) {
     // Checking the current password is a sign-in attempt: a borrowed session
     // must not get unlimited guesses at it.
     const limited = await limitRequest(deps, c, "login", user.email);
-    if (!limited.ok) return tooManyPage(c, limited.retryAfterMs);
+    const limitedPage = (ms: number) =>
+      accountPage(c, user, {}, 429, limitedSeconds(c, ms));
+    if (!limited.ok) return limitedPage(limited.retryAfterMs);
     // One change (a verify and a hash) at a time per account.
     const res = await withHashTurn(
       deps,
@@ -162,7 +173,9 @@ export function accountRoutes(deps: AppDeps) {
       },
     );
     if (!res.ok && "retryAfterMs" in res) {
-      return hashTurnRefusedPage(c, res);
+      return res.reason === "limited"
+        ? limitedPage(res.retryAfterMs)
+        : hashTurnRefusedPage(c, res);
     }
     if (!res.ok && res.reason === "fields" && res.errors.current_password) {
       await countLoginFailure(deps, c, user.email);

@@ -3,19 +3,31 @@
 // registered); the POST activates and signs the person in.
 import { Hono } from "hono";
 import { Field } from "../components/Field.tsx";
-import { checkInboxHandler, Message } from "../components/Message.tsx";
+import {
+  checkInboxHandler,
+  lifetimes,
+  Message,
+  WithMaskedAddress,
+} from "../components/Message.tsx";
+import {
+  LimitNotice,
+  ResendWaitNotice,
+  SubmitButton,
+} from "../components/LimitNotice.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import {
   activateAccount,
   ActivatePasswordSchema,
   checkActivationLink,
+  type LinkCheck,
 } from "../lib/accounts/accounts.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppContext,
   type AppEnv,
   clearCookie,
+  maskEmail,
   readCookie,
   REGISTERED_COOKIE,
   setSessionCookie,
@@ -25,7 +37,7 @@ import { requestMail } from "../lib/web/mail_requests.ts";
 import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {
   hashTurnRefusedPage,
-  tooManyPage,
+  limitedSeconds,
 } from "../lib/web/request_limits.tsx";
 import {
   EmailOnlySchema,
@@ -35,6 +47,8 @@ import {
 } from "../lib/accounts/schemas.ts";
 import { deleteSession } from "../lib/accounts/sessions.ts";
 import { activationNeeds, type User } from "../lib/accounts/users.ts";
+import { setAccountNotice } from "./account.tsx";
+import { KEEP_TYPED_SCRIPT } from "./_app.tsx";
 import { REGISTERED_PURPOSE } from "./register.tsx";
 
 export function activateRoutes(deps: AppDeps) {
@@ -48,16 +62,64 @@ export function activateRoutes(deps: AppDeps) {
     c.header("Referrer-Policy", "no-referrer");
   });
 
-  function badLink(c: AppContext, reason: "invalid" | "expired") {
+  /**
+   * A link that no longer works says why. Where it still names a pending
+   * account (expired, or replaced by a newer link), a fresh one is one press
+   * away, to the address shown masked; a broken link names nobody, so only
+   * the address form can help.
+   */
+  function linkProblemPage(
+    c: AppContext,
+    token: string,
+    link: Exclude<LinkCheck, { ok: true } | { reason: "already_active" }>,
+    waitSeconds?: number,
+  ) {
     const t = c.get("t");
-    const title = t(`activate.${reason}_title`);
+    const user = link.reason === "invalid" ? null : link.user;
+    const kind = link.reason === "invalid" ? "broken" : link.reason;
+    const title = t(`activate.${kind}_title`);
+    const text = (email: string) =>
+      t(`activate.${kind}_${user ? "known" : "body"}`, {
+        ...lifetimes(config, c.get("language")),
+        email,
+      });
     return c.render(
       <>
-        <Message title={title} body={t(`activate.${reason}_body`)} />
-        <ResendForm t={t} />
+        <h1>{title}</h1>
+        <p>
+          {user
+            ? <WithMaskedAddress text={text} email={maskEmail(user.email)} />
+            : text("")}
+        </p>
+        {user
+          ? (
+            <form method="post" action="/activate/renew">
+              {waitSeconds !== undefined && (
+                <ResendWaitNotice t={t} seconds={waitSeconds} />
+              )}
+              <input type="hidden" name="link" value={token} />
+              <SubmitButton
+                t={t}
+                label={t("activate.renew_submit")}
+                waitSeconds={waitSeconds}
+                waitKey="resend.wait_button"
+              />
+            </form>
+          )
+          : <ResendForm t={t} title={t("activate.ask_new")} />}
       </>,
-      { title, status: 400 },
+      { title, status: waitSeconds !== undefined ? 429 : 400 },
     );
+  }
+
+  /** The page for a link that does not activate (or a redirect if done). */
+  async function deadLinkAnswer(c: AppContext, token: string) {
+    const link = await checkActivationLink(deps, token);
+    if (link.ok || link.reason === "already_active") {
+      // Activated meanwhile (or a race the next press will settle).
+      return c.redirect(config.redirectIfAlreadyActive, 303);
+    }
+    return linkProblemPage(c, token, link);
   }
 
   /** Who this browser registered as (its "registered" cookie), or null. */
@@ -86,6 +148,8 @@ export function activateRoutes(deps: AppDeps) {
     user: User,
     needs: "password" | "new_password",
     errors: FieldErrors = {},
+    /** After a 429: the same page, saying how long to wait. */
+    waitSeconds?: number,
   ) {
     const t = c.get("t");
     const action = `/activate/${token}`;
@@ -93,6 +157,9 @@ export function activateRoutes(deps: AppDeps) {
       <>
         <h1>{t("activate.title")}</h1>
         <p>{t("activate.for_address", { email: user.email })}</p>
+        {waitSeconds !== undefined && (
+          <LimitNotice t={t} lang={c.get("language")} seconds={waitSeconds} />
+        )}
         {needs === "password" && (
           <form method="post" action={action} novalidate>
             <p>{t("activate.password_body")}</p>
@@ -105,9 +172,11 @@ export function activateRoutes(deps: AppDeps) {
               autocomplete="current-password"
               required
             />
-            <button type="submit" class="primary">
-              {t("activate.password_submit")}
-            </button>
+            <SubmitButton
+              t={t}
+              label={t("activate.password_submit")}
+              waitSeconds={waitSeconds}
+            />
           </form>
         )}
         {needs === "password" && <h2>{t("activate.or_choose")}</h2>}
@@ -118,24 +187,34 @@ export function activateRoutes(deps: AppDeps) {
         </p>
         <form method="post" action={action} novalidate>
           <NewPasswordFields t={t} errors={errors} />
-          <button type="submit" class="primary">
-            {t("activate.choose_submit")}
-          </button>
+          <SubmitButton
+            t={t}
+            label={t("activate.choose_submit")}
+            waitSeconds={waitSeconds}
+          />
         </form>
       </>,
       {
         title: t("activate.title"),
-        status: Object.keys(errors).length ? 422 : 200,
+        status: waitSeconds !== undefined
+          ? 429
+          : Object.keys(errors).length
+          ? 422
+          : 200,
       },
     );
   }
 
-  function resendPage(c: AppContext, email?: string, error?: string) {
+  function resendPage(
+    c: AppContext,
+    opts: { email?: string; error?: string; waitSeconds?: number } = {},
+  ) {
     const t = c.get("t");
-    return c.render(
-      <ResendForm t={t} email={email} error={error} standalone />,
-      { title: t("resend.title"), status: error ? 422 : 200 },
-    );
+    return c.render(<ResendForm t={t} {...opts} standalone />, {
+      title: t("resend.title"),
+      status: opts.waitSeconds !== undefined ? 429 : opts.error ? 422 : 200,
+      scripts: [KEEP_TYPED_SCRIPT],
+    });
   }
 
   // Registered before /:token, which would otherwise take these names.
@@ -145,11 +224,44 @@ export function activateRoutes(deps: AppDeps) {
     const form = await readForm(c);
     const parsed = EmailOnlySchema.safeParse(form);
     if (!parsed.success) {
-      return resendPage(c, form.email, fieldErrors(parsed.error).email);
+      return resendPage(c, {
+        email: form.email,
+        error: fieldErrors(parsed.error).email,
+      });
     }
     const res = await requestMail(deps, c, "resend", parsed.data.email);
-    if (!res.ok) return tooManyPage(c, res.retryAfterMs);
+    if (!res.ok) {
+      // Asking again too soon is harmless: the same form says when.
+      return resendPage(c, {
+        email: parsed.data.email,
+        waitSeconds: limitedSeconds(c, res.retryAfterMs),
+      });
+    }
     // The same answer whether or not a mail is due: nothing to enumerate.
+    return c.redirect("/activate/sent", 303);
+  });
+
+  // "Send me a new link" from a dead link's page: the link names the account,
+  // so nobody types an address. Only a link we signed gets this far.
+  app.post("/renew", async (c) => {
+    const token = (await readForm(c)).link ?? "";
+    const link = await checkActivationLink(deps, token);
+    if (link.ok) return c.redirect(`/activate/${token}`, 303);
+    if (link.reason === "already_active") {
+      return c.redirect(config.redirectIfAlreadyActive, 303);
+    }
+    if (link.reason === "invalid" || !link.user) {
+      return linkProblemPage(c, token, link);
+    }
+    const res = await requestMail(deps, c, "resend", link.user.email);
+    if (!res.ok) {
+      return linkProblemPage(
+        c,
+        token,
+        link,
+        limitedSeconds(c, res.retryAfterMs),
+      );
+    }
     return c.redirect("/activate/sent", 303);
   });
 
@@ -169,7 +281,7 @@ export function activateRoutes(deps: AppDeps) {
       if (link.reason === "already_active") {
         return c.redirect(config.redirectIfAlreadyActive, 303);
       }
-      return badLink(c, link.reason);
+      return linkProblemPage(c, token, link);
     }
     const registrant = await registrantHere(c);
     const needs = activationNeeds(link.user, registrant);
@@ -188,7 +300,15 @@ export function activateRoutes(deps: AppDeps) {
             {t("activate.submit")}
           </button>
         </form>
-        <p class="aside" aria-live="polite">{t("activate.auto")}</p>
+        {
+          /* Empty until the script submits: without JavaScript nothing
+          happens until the button is pressed, so nothing says otherwise. */
+        }
+        <p
+          class="aside"
+          aria-live="polite"
+          data-auto-status={t("activate.auto")}
+        />
       </>,
       { title: t("activate.title"), scripts: ["/static/activate.js"] },
     );
@@ -229,7 +349,24 @@ export function activateRoutes(deps: AppDeps) {
         }),
     );
     if (!res.ok && "retryAfterMs" in res) {
-      return hashTurnRefusedPage(c, res);
+      if (res.reason === "busy") return hashTurnRefusedPage(c, res);
+      // Refused for now: the same page (nothing typed comes back: only
+      // passwords were), with the wait.
+      const link = await checkActivationLink(deps, token);
+      const needs = link.ok
+        ? activationNeeds(link.user, registrant)
+        : "nothing";
+      if (!link.ok || needs === "nothing") {
+        return hashTurnRefusedPage(c, res);
+      }
+      return credentialsPage(
+        c,
+        token,
+        link.user,
+        needs,
+        {},
+        limitedSeconds(c, res.retryAfterMs),
+      );
     }
     if (res.ok) {
       // A fresh session: whatever this browser was signed in to ends here.
@@ -237,6 +374,8 @@ export function activateRoutes(deps: AppDeps) {
       if (old) await deleteSession(deps.kv, old.idHash);
       setSessionCookie(c, config, res.session.token);
       clearCookie(c, config, REGISTERED_COOKIE);
+      // "Your account is active", once, when the account page opens.
+      setAccountNotice(c, config, "activated");
       return c.redirect(config.redirectAfterActivation, 303);
     }
     if (res.reason === "already_active") {
@@ -259,7 +398,7 @@ export function activateRoutes(deps: AppDeps) {
         { title: t("activate.title"), status: 503 },
       );
     }
-    return badLink(c, res.reason);
+    return await deadLinkAnswer(c, token);
   });
 
   return app;

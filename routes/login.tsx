@@ -2,9 +2,10 @@
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { Island, pickMessages } from "../components/Island.tsx";
+import { KEEP_TYPED_SCRIPT } from "./_app.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
-import { ResendForm } from "../components/ResendForm.tsx";
+import { RESEND_BUTTON_MESSAGES } from "../islands/ResendButton.tsx";
 import { signIn } from "../lib/accounts/accounts.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { ComponentProps } from "preact";
@@ -55,7 +56,15 @@ function LoginPage(
       {waitSeconds !== undefined && (
         <LimitNotice t={t} lang={lang} seconds={waitSeconds} />
       )}
-      <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
+      {offerResend && email
+        ? <SignInFailed t={t} email={email} />
+        : (
+          <ErrorSummary
+            t={t}
+            title={t("register.errors_title")}
+            errors={errors}
+          />
+        )}
       <form method="post" action="/login" novalidate>
         <Field
           t={t}
@@ -93,7 +102,6 @@ function LoginPage(
       <p class="aside">
         {t("login.no_account")} <a href="/register">{t("nav.register")}</a>
       </p>
-      {offerResend && <ResendForm t={t} email={email} />}
     </>
   );
 }
@@ -106,7 +114,38 @@ function loginPage(
   const t = c.get("t");
   return c.render(
     <LoginPage t={t} lang={c.get("language")} {...props} />,
-    { title: t("login.title"), status },
+    { title: t("login.title"), status, scripts: [KEEP_TYPED_SCRIPT] },
+  );
+}
+
+/**
+ * A failed sign-in, said the same whether the address is unknown, the
+ * password wrong, or the account still waiting for activation: the hint and
+ * its one-press "send a new link" (to the address just typed) fit all three
+ * and tell nobody which it was.
+ */
+function SignInFailed({ t, email }: { t: Translate; email: string }) {
+  return (
+    <div
+      class="error-summary"
+      id="error-summary"
+      role="alert"
+      tabIndex={-1}
+      autofocus
+      aria-labelledby="error-summary-title"
+    >
+      <p id="error-summary-title">
+        <strong>{t("login.failed")}</strong>
+      </p>
+      <p>{t("login.pending_hint")}</p>
+      <form method="post" action="/activate/resend" class="resend-inline">
+        <input type="hidden" name="email" value={email} />
+        <Island
+          name="ResendButton"
+          props={{ messages: pickMessages(t, RESEND_BUTTON_MESSAGES) }}
+        />
+      </form>
+    </div>
   );
 }
 

@@ -2,6 +2,7 @@
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";
+import { KEEP_TYPED_SCRIPT } from "./_app.tsx";
 import { LimitNotice } from "../components/LimitNotice.tsx";
 import { CheckInboxPage, lifetimes } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
@@ -103,7 +104,12 @@ function registerPage(
   const t = c.get("t");
   return c.render(
     <RegisterPage t={t} lang={c.get("language")} {...props} />,
-    { title: t("register.title"), status, path },
+    {
+      title: t("register.title"),
+      status,
+      path,
+      scripts: [KEEP_TYPED_SCRIPT],
+    },
   );
 }
 

@@ -9,7 +9,7 @@
 // an activation link, activate, sign in. Every expected failure is a value.
 import type { AppDeps, Deps } from "../app/deps.ts";
 import { signalTiming } from "../outbox/signals.ts";
-import { ACTIVATION_PURPOSE } from "./token_purposes.ts";
+import { ACTIVATION_PURPOSE, verifyLink } from "./token_purposes.ts";
 import {
   countActivation,
   countLogin,
@@ -184,22 +184,39 @@ export function deliverSoon(
 
 export type LinkCheck =
   | { ok: true; user: User }
-  | { ok: false; reason: "invalid" | "expired" | "already_active" };
+  | { ok: false; reason: "invalid" }
+  | { ok: false; reason: "already_active" }
+  /**
+   * Authentic, but too old or retired by a newer link. `user`: the pending
+   * account it names (null: gone), so the page can offer a fresh link to it.
+   */
+  | { ok: false; reason: "expired"; user: User | null }
+  | { ok: false; reason: "replaced"; user: User };
 
-/** What an activation link points at, without changing anything. */
+/**
+ * What an activation link points at, without changing anything: the account,
+ * or why the link no longer works (broken, expired, replaced by a newer one).
+ */
 export async function checkActivationLink(
   deps: Deps,
   token: string,
 ): Promise<LinkCheck> {
   const now = deps.clock.now();
-  const verified = await verifyActivationToken(deps, token, now);
-  if (!verified.ok) return verified;
+  const verified = await verifyLink(deps.signer, ACTIVATION_PURPOSE, token, {
+    maxAgeMs: deps.config.activationMaxAgeMs,
+    now,
+  });
+  if (!verified.ok && verified.reason === "invalid") return verified;
   const user = await getUser(deps.kv, verified.payload.sub, now);
+  if (user?.isActivated) return { ok: false, reason: "already_active" };
+  if (!verified.ok) return { ok: false, reason: "expired", user };
   if (!user) return { ok: false, reason: "invalid" };
-  if (user.isActivated) return { ok: false, reason: "already_active" };
-  if (verified.payload.v !== user.tokenVersion) {
-    return { ok: false, reason: "invalid" };
+  const v = verified.payload.v;
+  // Older: a newer link went out since. Newer or none: never issued.
+  if (v !== undefined && v < user.tokenVersion) {
+    return { ok: false, reason: "replaced", user };
   }
+  if (v !== user.tokenVersion) return { ok: false, reason: "invalid" };
   return { ok: true, user };
 }
 

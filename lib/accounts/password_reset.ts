@@ -2,7 +2,11 @@
 // link, look at one, use it, and change the password while signed in.
 import type { Deps } from "../app/deps.ts";
 import { signalTiming } from "../outbox/signals.ts";
-import { passwordFingerprint, RESET_PURPOSE } from "./token_purposes.ts";
+import {
+  passwordFingerprint,
+  RESET_PURPOSE,
+  verifyLink,
+} from "./token_purposes.ts";
 import { clearLoginAttempts } from "../security/rate_limit.ts";
 import { weakPasswordReason } from "../security/password_rules.ts";
 import type {
@@ -31,7 +35,12 @@ export async function requestPasswordReset(
 export type ResetLinkCheck =
   /** fingerprint: what the link is bound to, for the commit's guard. */
   | { ok: true; user: User; fingerprint: string }
-  | { ok: false; reason: "invalid" | "expired" };
+  | { ok: false; reason: "invalid" }
+  /**
+   * Authentic, but too old, or used (the password changed since). `user`:
+   * the active account it names (null: none now), for a fresh link.
+   */
+  | { ok: false; reason: "expired" | "used"; user: User | null };
 
 /** Whether a reset link still works, without changing anything. */
 export async function checkResetLink(
@@ -39,15 +48,17 @@ export async function checkResetLink(
   token: string,
 ): Promise<ResetLinkCheck> {
   const now = deps.clock.now();
-  const verified = await deps.signer.verify(RESET_PURPOSE, token, {
+  const verified = await verifyLink(deps.signer, RESET_PURPOSE, token, {
     maxAgeMs: deps.config.passwordResetMaxAgeMs,
     now,
   });
-  if (!verified.ok) return verified;
-  const user = await getUser(deps.kv, verified.payload.sub, now);
+  if (!verified.ok && verified.reason === "invalid") return verified;
+  const found = await getUser(deps.kv, verified.payload.sub, now);
+  const user = found?.isActive ? found : null;
+  if (!verified.ok) return { ok: false, reason: "expired", user };
   const fingerprint = verified.payload.h;
   if (!user || !await resetLinkMatches(user, fingerprint)) {
-    return { ok: false, reason: "invalid" };
+    return { ok: false, reason: "used", user };
   }
   return { ok: true, user, fingerprint: fingerprint! };
 }
@@ -81,7 +92,14 @@ export async function resetPassword(
   input: ResetPasswordInput,
 ): Promise<ResetOutcome> {
   const link = await checkResetLink(deps, token);
-  if (!link.ok) return link;
+  // The API has said "invalid" for a used link since before pages told them
+  // apart; it keeps its codes.
+  if (!link.ok) {
+    return {
+      ok: false,
+      reason: link.reason === "used" ? "invalid" : link.reason,
+    };
+  }
   const errors = personalWeakness(link.user, input.password);
   if (errors) return { ok: false, reason: "fields", errors };
   const passwordHash = await deps.passwords.hash(input.password);

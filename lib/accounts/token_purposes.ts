@@ -1,6 +1,10 @@
 // The signed links we mail: their purposes (so a token for one job never
 // passes for another) and what a password-reset token is bound to.
-import { sha256Hex } from "../security/signing.ts";
+import {
+  sha256Hex,
+  type Signer,
+  type TokenPayload,
+} from "../security/signing.ts";
 
 export const ACTIVATION_PURPOSE = "activation";
 export const RESET_PURPOSE = "password_reset";
@@ -12,4 +16,31 @@ export const RESET_PURPOSE = "password_reset";
  */
 export async function passwordFingerprint(passwordHash: string) {
   return (await sha256Hex(`reset:${passwordHash}`)).slice(0, 22);
+}
+
+export type LinkVerdict =
+  | { ok: true; payload: TokenPayload }
+  | { ok: false; reason: "invalid" }
+  /** Authentic but old: its payload still names the account. */
+  | { ok: false; reason: "expired"; payload: TokenPayload };
+
+/**
+ * Verifies a mailed link. An expired one keeps its payload: it is authentic,
+ * so the page can still say whose link it was and offer a fresh one.
+ */
+export async function verifyLink(
+  signer: Signer,
+  purpose: string,
+  token: string,
+  opts: { maxAgeMs: number; now: number },
+): Promise<LinkVerdict> {
+  const res = await signer.verify(purpose, token, opts);
+  if (res.ok || res.reason === "invalid") return res as LinkVerdict;
+  const old = await signer.verify(purpose, token, {
+    maxAgeMs: Number.MAX_SAFE_INTEGER,
+    now: opts.now,
+  });
+  return old.ok
+    ? { ok: false, reason: "expired", payload: old.payload }
+    : { ok: false, reason: "invalid" };
 }

@@ -150,6 +150,12 @@ Deno.test({
         await page.goto(await app.activationLink(mails - 1));
         await page.waitForURL("**/account");
         await check(page, walk, "account");
+        // The new pair is checked in the page; a wrong current password only
+        // the server can tell.
+        await page.locator("#field-password + .reveal").waitFor();
+        await page.fill("#field-current_password", "not the password at all");
+        await page.fill("#field-password", `${PASSWORD} new`);
+        await page.fill("#field-password_confirm", `${PASSWORD} new`);
         await submit(page, "/account/password");
         await page.waitForURL("**/account/password");
         await check(page, walk, "account-errors");

@@ -3,6 +3,7 @@ import {
   countPrefix,
   createActiveAccount,
   GOOD_PASSWORD,
+  outboxDrained,
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
@@ -124,22 +125,97 @@ Deno.test("activate: redirects follow REDIRECT_AFTER_ACTIVATION and REDIRECT_IF_
   assert.equal((await app.browser().post(path)).location, "/signin?again=1");
 });
 
-Deno.test("activate: an expired link says so and activates nothing", async () => {
+Deno.test("activate: the account page welcomes the person once, on arrival", async () => {
+  await using app = await startTestApp();
+  const owner = app.browser();
+  await owner.register();
+  const res = await owner.post(await app.activationPath());
+  assert.equal(res.location, "/account");
+  const first = await owner.get("/account");
+  assert.match(
+    first.body,
+    /class="notice success" role="status">Your account is active/,
+  );
+  // A reload is an ordinary visit.
+  assert.doesNotMatch((await owner.get("/account")).body, /account is active/);
+});
+
+Deno.test("activate: an expired link says so and offers one press for a new link to the masked address", async () => {
   await using app = await startTestApp({ env: { ACTIVATION_MAX_AGE: "1h" } });
   await app.browser().register();
   const path = await app.activationPath();
+  const token = path.slice("/activate/".length);
   app.clock.advance(3_600_001);
   for (const method of ["GET", "POST"]) {
     const res = await app.browser().request(method, path);
     assert.equal(res.status, 400);
-    assert.match(res.body, /This activation link has expired/);
-    assert.match(res.body, /action="\/activate\/resend"/);
+    assert.match(res.body, /<h1>This activation link has expired<\/h1>/);
+    assert.match(res.body, /work for 1 hour/);
+    assert.match(
+      res.body,
+      /The account for <span class="masked">a…@example\.com<\/span> is still waiting/,
+    );
+    assert.doesNotMatch(res.body, /ada@example\.com/);
+    // One button, no address to type, and not "Didn't get the email?".
+    assert.match(res.body, /<form method="post" action="\/activate\/renew">/);
+    assert.match(res.body, new RegExp(`name="link" value="${token}"`));
+    assert.match(
+      res.body,
+      /<button type="submit" class="primary">Send me a new link<\/button>/,
+    );
+    assert.doesNotMatch(res.body, /name="email"/);
+    assert.doesNotMatch(res.body, /Didn&#39;t get the email|Didn't get/);
   }
   assert.equal((await pendingUser(app)).isActivated, false);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 0);
+
+  // The press mails a fresh link that works.
+  const renew = await app.browser().post("/activate/renew", { link: token });
+  assert.equal(renew.status, 303);
+  assert.equal(renew.location, "/activate/sent");
+  const fresh = await app.activationPath(2);
+  assert.notEqual(fresh, path);
+  assert.equal((await app.browser().get(fresh)).status, 200);
+
+  // Pressed again at once: the same page, calmly saying when.
+  const again = await app.browser().post("/activate/renew", { link: token });
+  assert.equal(again.status, 429);
+  assert.equal(again.headers.get("retry-after"), "60");
+  assert.match(again.body, /A new link can be sent in 1:00\./);
+  assert.match(again.body, /This activation link has expired|newer link/);
+  assert.doesNotMatch(again.body, /Too many attempts/);
+  // Its button, counting down where JavaScript runs, says what it will do.
+  assert.match(
+    again.body,
+    /data-island="WaitButton"[^>]*&quot;waitKey&quot;:&quot;resend\.wait_button&quot;/,
+  );
 });
 
-Deno.test("activate: tampered, truncated and unknown links are invalid", async () => {
+Deno.test("activate: a link replaced by a newer one says so, not that it is broken", async () => {
+  await using app = await startTestApp();
+  await app.browser().register();
+  const first = await app.activationPath(1);
+  await app.browser().post("/activate/resend", { email: "ada@example.com" });
+  const second = await app.activationPath(2);
+  for (const method of ["GET", "POST"]) {
+    const res = await app.browser().request(method, first);
+    assert.equal(res.status, 400);
+    assert.match(res.body, /<h1>A newer link replaced this one<\/h1>/);
+    assert.match(
+      res.body,
+      /A newer activation link was sent to <span class="masked">a…@example\.com<\/span>/,
+    );
+    assert.match(res.body, /action="\/activate\/renew"/);
+    assert.doesNotMatch(res.body, /incomplete|name="email"/);
+  }
+  // Renewing from a link that still works just goes to it.
+  const token = second.slice("/activate/".length);
+  const live = await app.browser().post("/activate/renew", { link: token });
+  assert.equal(live.status, 303);
+  assert.equal(live.location, second);
+});
+
+Deno.test("activate: tampered, truncated and unknown links say they are incomplete and ask for the address", async () => {
   await using app = await startTestApp();
   await app.browser().register();
   const path = await app.activationPath();
@@ -151,13 +227,20 @@ Deno.test("activate: tampered, truncated and unknown links are invalid", async (
     for (const method of ["GET", "POST"]) {
       const res = await app.browser().request(method, `/activate/${t}`);
       assert.equal(res.status, 400, `${method} ${t}`);
-      assert.match(res.body, /This activation link does not work/);
+      assert.match(res.body, /<h1>This activation link is incomplete<\/h1>/);
+      assert.match(res.body, /<h2 id="resend-title">Ask for a new link<\/h2>/);
+      assert.match(res.body, /action="\/activate\/resend"/);
     }
+    // A forged link cannot ask for a mail on anyone's behalf.
+    const renew = await app.browser().post("/activate/renew", { link: t });
+    assert.equal(renew.status, 400);
   }
   assert.equal((await pendingUser(app)).isActivated, false);
+  await outboxDrained(app);
+  assert.equal(app.mailer.sent.length, 1);
 });
 
-Deno.test("activate: a link for a user that no longer exists is invalid", async () => {
+Deno.test("activate: a link for a user that no longer exists activates nothing", async () => {
   await using app = await startTestApp();
   await app.browser().register();
   const path = await app.activationPath();
@@ -166,8 +249,23 @@ Deno.test("activate: a link for a user that no longer exists is invalid", async 
     .delete(keys.userByEmail(user.email)).commit();
   const res = await app.browser().post(path);
   assert.equal(res.status, 400);
-  assert.match(res.body, /does not work/);
+  assert.match(res.body, /action="\/activate\/resend"/);
   assert.equal(await countPrefix(app.kv, keys.users()), 0);
+});
+
+Deno.test("activate: without JavaScript the registering browser's page claims no progress", async () => {
+  await using app = await startTestApp();
+  const owner = app.browser();
+  await owner.register();
+  const page = await owner.get(await app.activationPath());
+  assert.equal(page.status, 200);
+  // "Activating…" only once the script runs; the button says what to do.
+  assert.doesNotMatch(page.body, />Activating…</);
+  assert.match(page.body, /data-auto-status="Activating…"/);
+  assert.match(
+    page.body,
+    /<button type="submit" class="primary">Activate my account<\/button>/,
+  );
 });
 
 Deno.test("activate: a pending user past PENDING_USER_TTL cannot activate", async () => {

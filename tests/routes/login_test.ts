@@ -79,9 +79,21 @@ Deno.test("login: the right password on a pending account answers like a wrong o
   assert.equal(right.status, 400);
   assert.equal(right.body, wrong.body);
   assert.deepEqual(right.headers.getSetCookie(), []);
-  // The wording still helps whoever forgot to activate, and offers a link.
+  // The wording still helps whoever forgot to activate, and offers a new
+  // link in the message itself: one press, the address typed, no new field.
   assert.match(right.body, /once you have opened the link we emailed you/);
-  assert.match(right.body, /action="\/activate\/resend"/);
+  const summary = right.body.slice(
+    right.body.indexOf('class="error-summary"'),
+    right.body.indexOf('<form method="post" action="/login"'),
+  );
+  assert.match(summary, /<form method="post" action="\/activate\/resend"/);
+  assert.match(
+    summary,
+    /<input type="hidden" name="email" value="ada@example\.com"\/>/,
+  );
+  assert.match(summary, /Send a new link<\/button>/);
+  assert.equal(right.body.match(/type="email"/g)?.length, 1);
+  assert.doesNotMatch(right.body, /Didn&#39;t get the email|Didn't get/);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 0);
   await outboxDrained(app);
   assert.equal(app.mailer.sent.length, 2);
@@ -180,7 +192,7 @@ Deno.test("account: one way to sign out, and new passwords get the full password
   // JavaScript the same input is there, so the form still works.
   assert.match(
     page.body,
-    /data-island="PasswordField"[^>]*&quot;meter&quot;:true/,
+    /data-island="NewPassword"/,
   );
   assert.match(page.body, /id="field-password-meter"/);
   assert.match(page.body, /name="password_confirm" type="password"/);

@@ -70,8 +70,47 @@ Deno.test("password: a reset link works once", async () => {
     ]
   ) {
     assert.equal(res.status, 400);
-    assert.match(res.body, /This reset link does not work/);
+    assert.match(res.body, /<h1>This reset link has been used<\/h1>/);
+    assert.match(
+      res.body,
+      /the password for <span class="masked">a…@example\.com<\/span> has changed/,
+    );
+    assert.match(res.body, /action="\/password\/renew"/);
+    assert.match(res.body, /class="primary">Email me a new link</);
   }
+});
+
+Deno.test("password: an expired reset link mails a new one with one press; a broken one says it is incomplete", async () => {
+  await using app = await startTestApp();
+  await createActiveAccount(app);
+  const path = await resetLink(app);
+  const token = path.slice("/password/reset/".length);
+  app.clock.advance(3_600_001);
+  const page = await app.browser().get(path);
+  assert.equal(page.status, 400);
+  assert.match(page.body, /<h1>This reset link has expired<\/h1>/);
+  assert.match(
+    page.body,
+    /work for 1 hour.*<span class="masked">a…@example\.com<\/span>/,
+  );
+  assert.doesNotMatch(page.body, /name="email"/);
+  const sentBefore = app.mailer.sent.length;
+  const renew = await app.browser().post("/password/renew", { link: token });
+  assert.equal(renew.status, 303);
+  assert.equal(renew.location, "/password/forgot/sent");
+  await outboxDrained(app);
+  assert.equal(app.mailer.sent.length, sentBefore + 1);
+  const fresh = linkPath(app.mailer.sent.at(-1)!.text, "/password/reset/");
+  assert.equal((await app.browser().get(fresh)).status, 200);
+
+  const broken = await app.browser().get(path.slice(0, -3));
+  assert.equal(broken.status, 400);
+  assert.match(broken.body, /<h1>This reset link is incomplete<\/h1>/);
+  assert.match(broken.body, /href="\/password\/forgot">Get a new link</);
+  assert.equal(
+    (await app.browser().post("/password/renew", { link: "a.b" })).status,
+    400,
+  );
 });
 
 Deno.test("password: a reset link expires after an hour", async () => {
@@ -106,7 +145,7 @@ Deno.test("password: a reset link dies when the password changes another way", a
   assert.doesNotMatch((await browser.get("/account")).body, /is changed/);
   const res = await app.browser().get(path);
   assert.equal(res.status, 400);
-  assert.match(res.body, /does not work/);
+  assert.match(res.body, /This reset link has been used/);
 });
 
 Deno.test("password: a weak or mismatched new password re-renders the form and keeps the link", async () => {

@@ -3,6 +3,8 @@ import {
   countPrefix,
   createActiveAccount,
   GOOD_PASSWORD,
+  linkPath,
+  outboxDrained,
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
@@ -23,8 +25,9 @@ Deno.test("limits: 50 parallel requests from one IP get exactly the limit throug
   const refused = results.find((r) => r.status === 429)!;
   const retryAfter = Number(refused.headers.get("retry-after"));
   assert.ok(retryAfter >= 1 && retryAfter <= 60, `Retry-After ${retryAfter}`);
-  assert.match(refused.body, /Too many attempts/);
-  assert.match(refused.body, /try again in \d+ seconds/);
+  // The form again, with the address and when it can be sent.
+  assert.match(refused.body, /A new link can be sent in [01]:\d\d\./);
+  assert.match(refused.body, /value="p\d+@example\.com"/);
 });
 
 Deno.test("limits: one address is limited across IPs, and each action has its own budget", async () => {
@@ -293,4 +296,69 @@ Deno.test("limits: a refused form comes back with what was typed and the wait, n
     );
     assert.match(res.body, button);
   }
+});
+
+Deno.test("limits: a password change refused for now keeps the account page and says when", async () => {
+  await using app = await startTestApp({ env: { RATE_LIMIT_EMAIL: "1/15m" } });
+  const browser = await createActiveAccount(app);
+  const change = (current: string) =>
+    browser.post("/account/password", {
+      current_password: current,
+      password: "a brand new passphrase",
+      password_confirm: "a brand new passphrase",
+    });
+  assert.equal((await change("not my password")).status, 422);
+  const refused = await change(GOOD_PASSWORD);
+  assert.equal(refused.status, 429);
+  assert.ok(Number(refused.headers.get("retry-after")) > 0);
+  // The account page with its form, the wait in words and a waiting button.
+  assert.match(refused.body, /<h2 id="change-password-title">Password<\/h2>/);
+  assert.match(refused.body, /class="notice limit" role="alert"/);
+  assert.match(refused.body, /You can try again in \d+ (seconds|minutes)/);
+  assert.match(refused.body, /data-island="WaitButton"/);
+  assert.doesNotMatch(refused.body, /value="a brand new passphrase"/);
+});
+
+Deno.test("limits: an activation or a reset refused for now keeps its form and says when", async () => {
+  await using app = await startTestApp({
+    env: { RATE_LIMIT_IP: "2/15m", TRUSTED_PROXY_HOPS: "1" },
+  });
+  const from = { "x-forwarded-for": "10.0.0.1" };
+  await createActiveAccount(app, { email: "ada@example.com" });
+  await app.browser().post("/password/forgot", { email: "ada@example.com" });
+  await app.browser().register({ email: "bob@example.com" });
+  await outboxDrained(app);
+  const mailTo = (to: string, kind: string) =>
+    app.mailer.sent.find((m) => m.to === to && m.text.includes(kind))!.text;
+  const reset = linkPath(
+    mailTo("ada@example.com", "/password/reset/"),
+    "/password/reset/",
+  );
+  const link = linkPath(mailTo("bob@example.com", "/activate/"), "/activate/");
+
+  // Activation from another browser: two wrong passwords spend the
+  // client's hashing budget; the third is refused on the same page.
+  const other = app.browser();
+  const wrong = (p: string) => other.post(link, { current_password: p }, from);
+  for (let i = 0; i < 2; i++) {
+    assert.equal((await wrong(`wrong ${i}`)).status, 422);
+  }
+  const held = await wrong("wrong again");
+  assert.equal(held.status, 429);
+  assert.ok(Number(held.headers.get("retry-after")) > 0);
+  assert.match(held.body, /activating the account for bob@example\.com/);
+  assert.match(held.body, /class="notice limit" role="alert"/);
+  assert.match(held.body, /name="current_password"/);
+  assert.match(held.body, /data-island="WaitButton"/);
+
+  // The same budget holds a reset back: its form comes back, with the wait.
+  const refused = await app.browser().post(reset, {
+    password: "a brand new passphrase",
+    password_confirm: "a brand new passphrase",
+  }, from);
+  assert.equal(refused.status, 429);
+  assert.match(refused.body, /<h1>Choose a new password<\/h1>/);
+  assert.match(refused.body, /class="notice limit" role="alert"/);
+  assert.match(refused.body, /data-island="WaitButton"/);
+  assert.match(refused.body, new RegExp(`action="${reset}"`));
 });

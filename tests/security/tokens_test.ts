@@ -1,6 +1,6 @@
 // Activation links an attacker can forge from a real one: every single-bit
 // change, truncation, extension, another purpose's token, an old key's token,
-// a deleted user's token. All get the same "does not work" page, never a 500.
+// a deleted user's token. All get the same "incomplete link" page, never a 500.
 import assert from "node:assert/strict";
 import { ACTIVATION_PURPOSE } from "../../lib/accounts/token_purposes.ts";
 import { loadConfig } from "../../lib/app/config.ts";
@@ -67,7 +67,7 @@ Deno.test("tokens: every bit flip, truncation and extension of a link gets the s
   const token = (await app.activationPath()).slice("/activate/".length);
   const reference = await app.browser().get("/activate/not-a-token");
   assert.equal(reference.status, 400);
-  assert.match(reference.body, /This activation link does not work/);
+  assert.match(reference.body, /This activation link is incomplete/);
 
   const variants = variantsOf(token);
   let checked = 0;
@@ -224,7 +224,7 @@ Deno.test("tokens: rotating SECRET_KEY with the old one as fallback keeps links 
     assert.equal((await adaLater.get("/account")).status, 200);
     const dead = await retired.browser().post(bobLink);
     assert.equal(dead.status, 400);
-    assert.match(dead.body, /does not work/);
+    assert.match(dead.body, /This activation link is incomplete/);
     await retired.app.shutdown();
     console.log(
       "key rotation → session kept across 2 keys, pending link valid with fallback, rejected after",
