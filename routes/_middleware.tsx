@@ -12,7 +12,12 @@ import { render } from "preact-render-to-string";
 import { App } from "./_app.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
 import { countRateLimited } from "../lib/app/metrics.ts";
-import { getSession, sessionMatchesEpoch } from "../lib/accounts/sessions.ts";
+import {
+  getSession,
+  isDueForTouch,
+  sessionMatchesEpoch,
+  touchSession,
+} from "../lib/accounts/sessions.ts";
 import { getUser } from "../lib/accounts/users.ts";
 import { errorPage } from "../lib/web/error_pages.tsx";
 import {
@@ -138,6 +143,14 @@ export function pageRequests(deps: AppDeps): Middleware[] {
       if (found && user?.isActive && sessionMatchesEpoch(found, user)) {
         c.set("session", found);
         c.set("user", user);
+        // "Last used" for the sessions page: one write per session every
+        // few minutes, not one per request. A failed write costs nothing
+        // but an older time shown.
+        if (isDueForTouch(found, now)) {
+          await touchSession(kv, found.idHash, now).catch((error) =>
+            deps.log.warn("session touch failed", { error })
+          );
+        }
       }
     }
     await next();

@@ -1,6 +1,8 @@
 // /account: who is signed in, and a password change that ends every other
 // session. Without a session it sends people to /login.
 import { Hono } from "hono";
+import { AuditList } from "../components/ClientInfo.tsx";
+import { listAuditEvents } from "../lib/accounts/audit.ts";
 import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
@@ -16,6 +18,7 @@ import {
   hashTurnRefusedPage,
   limitedSeconds,
   limitRequest,
+  requestClient,
 } from "../lib/web/request_limits.tsx";
 import {
   ChangePasswordSchema,
@@ -24,10 +27,15 @@ import {
 } from "../lib/accounts/schemas.ts";
 import { getUser, type User } from "../lib/accounts/users.ts";
 
+/** Security events the account page shows, newest first. */
+const AUDIT_EVENTS_SHOWN = 10;
+
 const NOTICES = {
   activated: "account.activated",
   reset: "account.password_reset",
   changed: "account.password_changed",
+  session_ended: "sessions.ended",
+  others_ended: "sessions.others_ended",
 } as const;
 
 /**
@@ -51,7 +59,10 @@ export function setAccountNotice(
   });
 }
 
-function takeAccountNotice(c: AppContext, config: Config): string | undefined {
+export function takeAccountNotice(
+  c: AppContext,
+  config: Config,
+): string | undefined {
   const name = getCookie(c, NOTICE_COOKIE);
   if (name === undefined) return undefined;
   deleteCookie(c, NOTICE_COOKIE, {
@@ -67,7 +78,7 @@ export function accountRoutes(deps: AppDeps) {
   const { config } = deps;
   const app = new Hono<AppEnv>();
 
-  function accountPage(
+  async function accountPage(
     c: AppContext,
     user: User,
     errors: FieldErrors = {},
@@ -75,6 +86,9 @@ export function accountRoutes(deps: AppDeps) {
     /** After a 429: the same form, saying how long to wait. */
     waitSeconds?: number,
   ) {
+    const events = await listAuditEvents(deps.kv, user.id, {
+      limit: AUDIT_EVENTS_SHOWN,
+    });
     c.header("Cache-Control", "no-store");
     const t = c.get("t");
     const lang = c.get("language");
@@ -131,6 +145,16 @@ export function accountRoutes(deps: AppDeps) {
             />
           </form>
         </section>
+        <section aria-labelledby="sessions-title">
+          <h2 id="sessions-title">{t("sessions.title")}</h2>
+          <p>
+            <a href="/account/sessions">{t("account.manage_sessions")}</a>
+          </p>
+        </section>
+        <section aria-labelledby="audit-title">
+          <h2 id="audit-title">{t("audit.title")}</h2>
+          <AuditList t={t} lang={lang} events={events} />
+        </section>
       </>,
       { title: t("account.title"), status },
     );
@@ -169,7 +193,13 @@ export function accountRoutes(deps: AppDeps) {
         // has replaced the hash this request's session read at its start.
         const current = await getUser(deps.kv, user.id, deps.clock.now());
         if (!current) return { ok: false as const, reason: "retry" as const };
-        return changePassword(deps, current, session.idHash, parsed.data);
+        return changePassword(
+          deps,
+          current,
+          session.idHash,
+          parsed.data,
+          requestClient(c, config),
+        );
       },
     );
     if (!res.ok && "retryAfterMs" in res) {

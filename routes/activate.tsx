@@ -38,6 +38,7 @@ import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {
   hashTurnRefusedPage,
   limitedSeconds,
+  requestClient,
 } from "../lib/web/request_limits.tsx";
 import {
   EmailOnlySchema,
@@ -346,6 +347,7 @@ export function activateRoutes(deps: AppDeps) {
           registrant,
           currentPassword,
           newPassword,
+          client: requestClient(c, config),
         }),
     );
     if (!res.ok && "retryAfterMs" in res) {

@@ -28,6 +28,7 @@ import {
   countLoginFailure,
   limitedSeconds,
   limitRequest,
+  requestClient,
 } from "../lib/web/request_limits.tsx";
 import { deleteSession } from "../lib/accounts/sessions.ts";
 import type { Translate } from "../lib/i18n/i18n.ts";
@@ -191,6 +192,7 @@ export function loginRoutes(deps: AppDeps) {
       deps,
       parsed.data,
       clientKey(clientIp(c, config.trustedProxyHops)),
+      requestClient(c, config),
     );
     if (!res.ok && res.reason === "throttled") {
       return limitedPage(res.retryAfterMs);

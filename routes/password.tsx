@@ -32,6 +32,7 @@ import { withHashTurn } from "../lib/web/hash_turns.ts";
 import {
   hashTurnRefusedPage,
   limitedSeconds,
+  requestClient,
   retryLaterPage,
 } from "../lib/web/request_limits.tsx";
 import {
@@ -293,7 +294,7 @@ export function passwordRoutes(deps: AppDeps) {
         deps,
         c,
         { link: token },
-        () => resetPassword(deps, token, parsed.data),
+        () => resetPassword(deps, token, parsed.data, requestClient(c, config)),
       )
       : { ok: false as const, reason: "fields" as const, errors: errors! };
     if (!res.ok && "retryAfterMs" in res) {

@@ -9,6 +9,7 @@
 // an activation link, activate, sign in. Every expected failure is a value.
 import type { AppDeps, Deps } from "../app/deps.ts";
 import { signalTiming } from "../outbox/signals.ts";
+import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
 import { ACTIVATION_PURPOSE, verifyLink } from "./token_purposes.ts";
 import {
   countActivation,
@@ -262,6 +263,8 @@ export async function activateAccount(
     registrant?: string | null;
     currentPassword?: string;
     newPassword?: string;
+    /** Who activates (lib/devices.ts), kept with the new session. */
+    client?: ClientInfo;
   } = {},
 ): Promise<ActivateOutcome> {
   const now = deps.clock.now();
@@ -296,6 +299,7 @@ export async function activateAccount(
       sessionTtlMs: deps.config.sessionTtlMs,
       tokenVersion,
       proof,
+      client: opts.client,
     });
   if (res.ok) {
     countActivation();
@@ -367,8 +371,10 @@ export async function signIn(
   input: LoginInput,
   /** The client (its IP): failures slow down this client, not the owner. */
   from: string,
+  /** Its device and network, kept with the session and the audit event. */
+  client: ClientInfo = UNKNOWN_CLIENT,
 ): Promise<SignInOutcome> {
-  const outcome = await trySignIn(deps, input, from);
+  const outcome = await trySignIn(deps, input, from, client);
   countLogin(outcome.ok ? "ok" : outcome.reason);
   return outcome;
 }
@@ -377,6 +383,7 @@ async function trySignIn(
   deps: AppDeps,
   input: LoginInput,
   from: string,
+  client: ClientInfo,
 ): Promise<SignInOutcome> {
   const now = deps.clock.now();
   // Known or unknown address alike, so throttling reveals nothing.
@@ -417,6 +424,7 @@ async function trySignIn(
     now,
     deps.config.sessionTtlMs,
     epochOf(user),
+    client,
   );
   return session ? { ok: true, user, session } : { ok: false, reason: "retry" };
 }

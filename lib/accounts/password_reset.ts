@@ -2,6 +2,7 @@
 // link, look at one, use it, and change the password while signed in.
 import type { Deps } from "../app/deps.ts";
 import { signalTiming } from "../outbox/signals.ts";
+import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
 import {
   passwordFingerprint,
   RESET_PURPOSE,
@@ -90,6 +91,8 @@ export async function resetPassword(
   deps: Deps,
   token: string,
   input: ResetPasswordInput,
+  /** Who resets: the new session's device and the audit event's. */
+  client: ClientInfo = UNKNOWN_CLIENT,
 ): Promise<ResetOutcome> {
   const link = await checkResetLink(deps, token);
   // The API has said "invalid" for a used link since before pages told them
@@ -107,6 +110,8 @@ export async function resetPassword(
     now: deps.clock.now(),
     allow: (user) => resetLinkMatches(user, link.fingerprint),
     sessionTtlMs: deps.config.sessionTtlMs,
+    client,
+    audit: { type: "password_reset", client },
   });
   if (!res.ok) {
     return {
@@ -130,6 +135,7 @@ export async function changePassword(
   user: User,
   keepSessionIdHash: string,
   input: ChangePasswordInput,
+  client: ClientInfo = UNKNOWN_CLIENT,
 ): Promise<ChangeOutcome> {
   if (!await deps.passwords.verify(input.current_password, user.passwordHash)) {
     return {
@@ -149,6 +155,7 @@ export async function changePassword(
     // The caller's session moves to the new credential epoch; every other
     // one ends with the commit (deleting them below only tidies up).
     keepSessionIdHash,
+    audit: { type: "password_changed", client },
   });
   if (!res.ok) return { ok: false, reason: "retry" };
   const endedSessions = await deleteUserSessions(

@@ -1,6 +1,12 @@
 // Sessions: a random 256-bit id lives only in the person's cookie; KV keeps
 // its SHA-256, so a leaked database cannot be replayed as cookies.
 import { z } from "zod";
+import { addAuditEvent } from "./audit.ts";
+import {
+  type ClientInfo,
+  ClientInfoSchema,
+  UNKNOWN_CLIENT,
+} from "./devices.ts";
 import { keys } from "../kv/keys.ts";
 import { randomToken, sha256Hex } from "../security/signing.ts";
 
@@ -14,6 +20,13 @@ export const SessionSchema = z.object({
    * (absent: 0, as in sessions made before it existed).
    */
   epoch: z.number().int().min(0).optional(),
+  /** The device and network it was made from (absent: made before). */
+  client: ClientInfoSchema.optional(),
+  /**
+   * When it was last seen, to within LAST_USED_EVERY_MS (absent: not since
+   * createdAt).
+   */
+  lastUsedAt: z.number().optional(),
 });
 export type Session = z.infer<typeof SessionSchema>;
 
@@ -30,12 +43,20 @@ export async function newSession(
   ttlMs: number,
   /** The user's credential epoch as read with the credentials checked. */
   epoch: number,
+  client: ClientInfo = UNKNOWN_CLIENT,
 ): Promise<NewSession> {
   const token = randomToken(32);
   return {
     token,
     idHash: await sha256Hex(token),
-    session: { userId, createdAt: now, expiresAt: now + ttlMs, epoch },
+    session: {
+      userId,
+      createdAt: now,
+      expiresAt: now + ttlMs,
+      epoch,
+      client,
+      lastUsedAt: now,
+    },
   };
 }
 
@@ -61,15 +82,19 @@ export function addSession(
     });
 }
 
+/** A new session and, in the same commit, its "signed_in" audit event. */
 export async function createSession(
   kv: Deno.Kv,
   userId: string,
   now: number,
   ttlMs: number,
   epoch: number,
+  client: ClientInfo = UNKNOWN_CLIENT,
 ): Promise<NewSession | null> {
-  const created = await newSession(userId, now, ttlMs, epoch);
-  const res = await addSession(kv.atomic(), created, ttlMs).commit();
+  const created = await newSession(userId, now, ttlMs, epoch, client);
+  const atomic = addSession(kv.atomic(), created, ttlMs);
+  addAuditEvent(atomic, userId, { type: "signed_in", client }, now);
+  const res = await atomic.commit();
   return res.ok ? created : null;
 }
 
@@ -112,4 +137,39 @@ export async function deleteUserSessions(
     count++;
   }
   return count;
+}
+
+/**
+ * Last-used is written at most this often per session: a request within it
+ * of the last write changes nothing in KV.
+ */
+export const LAST_USED_EVERY_MS = 5 * 60_000;
+
+/** True when a request now should record it in the session's lastUsedAt. */
+export function isDueForTouch(session: Session, now: number): boolean {
+  return now - (session.lastUsedAt ?? session.createdAt) >= LAST_USED_EVERY_MS;
+}
+
+/**
+ * Records that the session was used now, guarded by the versionstamp read:
+ * a session ended or moved to a new epoch meanwhile is left alone (never
+ * brought back), and of two requests racing one writes. False: nothing
+ * written, which costs nothing but a later "last used".
+ */
+export async function touchSession(
+  kv: Deno.Kv,
+  idHash: string,
+  now: number,
+): Promise<boolean> {
+  const entry = await kv.get<Session>(keys.session(idHash));
+  const session = entry.value;
+  if (!session || session.expiresAt <= now || !isDueForTouch(session, now)) {
+    return false;
+  }
+  const res = await kv.atomic().check(entry)
+    .set(entry.key, { ...session, lastUsedAt: now }, {
+      expireIn: session.expiresAt - now,
+    })
+    .commit();
+  return res.ok;
 }

@@ -2,6 +2,8 @@
 // that change them. Expected failures (a taken email, a lost race) are values.
 import { z } from "zod";
 import { v7 as uuidv7 } from "uuid";
+import { addAuditEvent, type AuditInput } from "./audit.ts";
+import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
 import { keys } from "../kv/keys.ts";
 import { addSignal, type SignalType } from "../outbox/signals.ts";
 import {
@@ -206,6 +208,8 @@ export async function activateUser(
     sessionTtlMs: number;
     tokenVersion?: number;
     proof: ActivationProof;
+    /** Who activates: kept with the session and its "signed_in" event. */
+    client?: ClientInfo;
   },
 ): Promise<ActivateResult> {
   const { now, sessionTtlMs, proof } = opts;
@@ -248,13 +252,22 @@ export async function activateUser(
       pendingUntil: null,
       ...(replaced ? { credentialEpoch: epochOf(current) + 1 } : {}),
     };
-    const session = await newSession(user.id, now, sessionTtlMs, epochOf(user));
+    const client = opts.client ?? UNKNOWN_CLIENT;
+    const session = await newSession(
+      user.id,
+      now,
+      sessionTtlMs,
+      epochOf(user),
+      client,
+    );
     // Rewritten without expireIn: an active account and its index stay.
     const atomic = kv.atomic()
       .check(entry)
       .set(keys.user(user.id), user)
       .set(keys.userByEmail(user.email), user.id);
-    const res = await addSession(atomic, session, sessionTtlMs).commit();
+    addSession(atomic, session, sessionTtlMs);
+    addAuditEvent(atomic, user.id, { type: "signed_in", client }, now);
+    const res = await atomic.commit();
     if (res.ok) return { ok: true, user, session };
   }
   return { ok: false, reason: "conflict" };
@@ -386,6 +399,10 @@ export async function replacePassword(
     /** Set to sign the person in within the same commit. */
     sessionTtlMs?: number;
     keepSessionIdHash?: string;
+    /** The device of the session made here (with sessionTtlMs). */
+    client?: ClientInfo;
+    /** Committed with the change ("password_changed", "password_reset"). */
+    audit?: AuditInput;
   },
 ): Promise<ReplacePasswordResult> {
   for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
@@ -419,9 +436,11 @@ export async function replacePassword(
         opts.now,
         opts.sessionTtlMs,
         epochOf(user),
+        opts.client,
       );
       addSession(atomic, session, opts.sessionTtlMs);
     }
+    if (opts.audit) addAuditEvent(atomic, userId, opts.audit, opts.now);
     if ((await atomic.commit()).ok) return { ok: true, user, session };
   }
   return { ok: false, reason: "conflict" };

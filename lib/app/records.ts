@@ -3,6 +3,7 @@
 // against it before writing anything; the fault tests check a live store
 // with it after races (tests/faults/store_check.ts).
 import { z } from "zod";
+import { AuditEventSchema } from "../accounts/audit.ts";
 import { HashTurnSchema } from "../web/hash_turns.ts";
 import { CounterSchema } from "../web/health.ts";
 import {
@@ -26,6 +27,8 @@ export const recordSchemas: Readonly<Record<string, z.core.$ZodType>> = {
   sessions: SessionSchema,
   /** [user id, session id hash] → the session's createdAt */
   sessions_by_user: z.number(),
+  /** [user id, uuidv7] → a security event, kept 90 days */
+  audit_events: AuditEventSchema,
   outbox: OutboxEntrySchema,
   outbox_dead: DeadLetterSchema,
   /** Written by KV when a queue message is given up (keysIfUndelivered). */

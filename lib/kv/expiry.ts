@@ -9,6 +9,9 @@ export const EXPIRY_SLACK_MS = 60_000;
 /** Failed sign-ins are forgotten after a quiet day. */
 export const ATTEMPTS_TTL_MS = 86_400_000;
 
+/** Security events (lib/accounts/audit.ts) are kept 90 days. */
+export const AUDIT_TTL_MS = 90 * 86_400_000;
+
 export interface DumpedEntry {
   key: Deno.KvKey;
   value: unknown;
@@ -50,6 +53,10 @@ export function expiryTimes(
         return key.length === 2 ? field(value, "expiresAt") : null;
       case "sessions_by_user":
         return sessionEnds.get(key[2]) ?? null;
+      case "audit_events": {
+        const at = field(value, "at");
+        return at === null ? null : at + AUDIT_TTL_MS;
+      }
       case "rate_limits": {
         const windowStart = num(key[3]);
         return windowStart === null

@@ -29,6 +29,10 @@ export const keys = {
   userSession: (userId: string, idHash: string) =>
     ["sessions_by_user", userId, idHash] as const,
   userSessions: (userId: string) => ["sessions_by_user", userId] as const,
+  /** A security event of a user's account (lib/audit.ts), by uuidv7. */
+  auditEvent: (userId: string, id: string) =>
+    ["audit_events", userId, id] as const,
+  auditEvents: (userId: string) => ["audit_events", userId] as const,
   outboxEntry: (id: string) => ["outbox", id] as const,
   outbox: () => ["outbox"] as const,
   /** Outbox entries that stopped retrying, kept for the operator. */

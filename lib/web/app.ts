@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { accountRoutes } from "../../routes/account.tsx";
 import { activateRoutes } from "../../routes/activate.tsx";
+import { sessionRoutes } from "../../routes/sessions.tsx";
 import { loginRoutes, logoutRoutes } from "../../routes/login.tsx";
 import { healthzRoutes } from "../../routes/healthz.ts";
 import { passwordRoutes } from "../../routes/password.tsx";
@@ -39,6 +40,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/activate", activateRoutes(deps));
   app.route("/login", loginRoutes(deps));
   app.route("/logout", logoutRoutes(deps));
+  app.route("/account/sessions", sessionRoutes(deps));
   app.route("/account", accountRoutes(deps));
   app.route("/password", passwordRoutes(deps));
   app.route("/healthz", healthzRoutes(deps));

@@ -6,6 +6,7 @@ import { getConnInfo } from "hono/deno";
 import { Message } from "../../components/Message.tsx";
 import type { Config } from "../app/config.ts";
 import type { Deps } from "../app/deps.ts";
+import { type ClientInfo, describeClient } from "../accounts/devices.ts";
 import { formatWait } from "../i18n/durations.ts";
 import type { AppContext } from "./http.ts";
 import { canonicalMailbox } from "../outbox/mail_budget.ts";
@@ -53,6 +54,17 @@ export function clientIp(c: AppContext, hops: number): string {
   } catch {
     return "unknown"; // not served by Deno.serve (app.request in a script)
   }
+}
+
+/** The request's device and network, as sessions and audit events keep them. */
+export function requestClient(
+  c: AppContext,
+  config: Pick<Config, "trustedProxyHops">,
+): ClientInfo {
+  return describeClient(
+    c.req.header("user-agent"),
+    clientIp(c, config.trustedProxyHops),
+  );
 }
 
 function isLoopback(ip: string): boolean {

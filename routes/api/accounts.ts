@@ -23,6 +23,7 @@ import {
   clientKey,
   countLoginFailure,
   limitRequest,
+  requestClient,
   retryAfterSeconds,
 } from "../../lib/web/request_limits.tsx";
 import {
@@ -100,7 +101,12 @@ export function accountApi(deps: AppDeps) {
       deps,
       c,
       newPassword || currentPassword ? { link: token } : null,
-      () => activateAccount(deps, token, { currentPassword, newPassword }),
+      () =>
+        activateAccount(deps, token, {
+          currentPassword,
+          newPassword,
+          client: requestClient(c, deps.config),
+        }),
     );
     if (!res.ok && "retryAfterMs" in res) return apiHashTurnRefused(c, res);
     if (res.ok) {
@@ -158,6 +164,7 @@ export function accountApi(deps: AppDeps) {
       deps,
       input,
       clientKey(clientIp(c, deps.config.trustedProxyHops)),
+      requestClient(c, deps.config),
     );
     if (!res.ok) {
       switch (res.reason) {

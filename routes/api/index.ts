@@ -5,12 +5,14 @@ import type { AppEnv } from "../../lib/web/http.ts";
 import { accountApi } from "./accounts.ts";
 import { apiError, sameSiteOnly } from "../../lib/web/api_errors.ts";
 import { passwordApi } from "./password.ts";
+import { sessionsApi } from "./sessions.ts";
 
 export function apiRoutes(deps: AppDeps) {
   const app = new Hono<AppEnv>();
   app.use(sameSiteOnly(deps.config));
   app.route("/", accountApi(deps));
   app.route("/password", passwordApi(deps));
+  app.route("/sessions", sessionsApi(deps));
   app.all("*", (c) => apiError(c, "not_found", "error.not_found_body"));
   return app;
 }

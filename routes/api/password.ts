@@ -10,6 +10,7 @@ import {
   ResetPasswordApiSchema,
 } from "../../lib/accounts/schemas.ts";
 import { deleteSession } from "../../lib/accounts/sessions.ts";
+import { requestClient } from "../../lib/web/request_limits.tsx";
 import { accepted, publicUser } from "./accounts.ts";
 import {
   apiError,
@@ -36,7 +37,8 @@ export function passwordApi(deps: AppDeps) {
       deps,
       c,
       { link: token },
-      () => resetPassword(deps, token, passwords),
+      () =>
+        resetPassword(deps, token, passwords, requestClient(c, deps.config)),
     );
     if (!res.ok && "retryAfterMs" in res) return apiHashTurnRefused(c, res);
     if (!res.ok) {

@@ -16,6 +16,8 @@ Deno.test("keys: the storage format of every key is pinned", () => {
     [keys.session("h1"), ["sessions", "h1"]],
     [keys.userSession("u1", "h1"), ["sessions_by_user", "u1", "h1"]],
     [keys.userSessions("u1"), ["sessions_by_user", "u1"]],
+    [keys.auditEvent("u1", "e1"), ["audit_events", "u1", "e1"]],
+    [keys.auditEvents("u1"), ["audit_events", "u1"]],
     [keys.outboxEntry("o1"), ["outbox", "o1"]],
     [keys.outbox(), ["outbox"]],
     [keys.deadLetter("o1"), ["outbox_dead", "o1"]],
