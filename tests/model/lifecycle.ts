@@ -27,6 +27,9 @@
 //                to the per-mailbox limits (README "Mail budgets"): per
 //                action at most RATE_LIMIT_EMAIL in each of its windows, and
 //                resends and resets at least RESEND_INTERVAL apart
+//   revoked      a session ended from the sessions page or API stays dead,
+//                and nobody ends a session of an account they are not
+//                signed in to (issue 15)
 // A browser with a tossed cookie is held to own_password like any other:
 // signed in to Mallory's account, or activating Ada's with his password,
 // breaks it.
@@ -41,6 +44,7 @@ import {
   SESSION_COOKIE,
 } from "../../lib/web/http.ts";
 import { verifyPassword } from "../../lib/security/passwords.ts";
+import { sha256Hex } from "../../lib/security/signing.ts";
 import { getUserByEmail } from "../../lib/accounts/users.ts";
 import { checkStore } from "../faults/store_check.ts";
 import {
@@ -94,6 +98,7 @@ export const INVARIANTS = [
   "store",
   "stranger",
   "mailbox",
+  "revoked",
 ] as const;
 type Invariant = typeof INVARIANTS[number];
 
@@ -109,6 +114,8 @@ export interface Model {
   mailTimes: number[];
   /** Which request sent each mail (null: none of the limited ones). */
   mailCauses: (MailCause | null)[];
+  /** Session cookies ended from a sessions page or the API. */
+  revoked: Set<string>;
   checked: Set<Invariant>;
 }
 
@@ -473,6 +480,102 @@ class Toss extends Base {
   }
 }
 
+/** Whom a browser is signed in to (its own cookie as the app sees it). */
+async function whoIs(browser: TestBrowser): Promise<string | null> {
+  if (!browser.cookies.has(SESSION_COOKIE)) return null;
+  const me = await browser.get("/api/me");
+  return me.status === 200 ? JSON.parse(me.body).user.email : null;
+}
+
+/**
+ * One browser ends another browser's session, by the page's form or the
+ * API's DELETE (the id is the SHA-256 of the target's cookie, as the list
+ * shows it). Ending a session of another account must be a 404 that ends
+ * nothing: Mallory's browsers try Ada's sessions and the other way round.
+ */
+class RevokeSession extends Base {
+  constructor(
+    readonly b: BrowserIx,
+    readonly target: BrowserIx,
+    readonly viaApi: boolean,
+  ) {
+    super();
+  }
+  toString() {
+    return `revokeSession(${BROWSERS[this.b].name} → ${
+      BROWSERS[this.target].name
+    }, ${this.viaApi ? "api" : "page"})`;
+  }
+  async act(m: Model, r: Real) {
+    const actor = r.browsers[this.b];
+    const target = r.browsers[this.target];
+    const cookie = target.cookies.get(SESSION_COOKIE);
+    if (!cookie) return;
+    const [mine, theirs] = [await whoIs(actor), await whoIs(target)];
+    const id = await sha256Hex(cookie);
+    const res = this.viaApi
+      ? await actor.request("DELETE", `/api/sessions/${id}`)
+      : await actor.post("/account/sessions/end", { session: id });
+    // A page post from a browser signed in to nothing is sent to /login.
+    const ended = this.viaApi
+      ? res.status === 204
+      : res.status === 303 && mine !== null;
+    if (ended) m.revoked.add(cookie);
+    if (!m.checked.has("revoked") || mine === null) return;
+    if (theirs !== null && mine !== theirs) {
+      if (ended || res.status !== 404) {
+        throw new Violation(
+          "revoked",
+          `${
+            BROWSERS[this.b].name
+          } (${mine}) ended a session of ${theirs}: ${res.status}`,
+        );
+      }
+      if (await whoIs(target) !== theirs) {
+        throw new Violation(
+          "revoked",
+          `${BROWSERS[this.target].name} lost its session to a refused revoke`,
+        );
+      }
+    }
+  }
+}
+
+/** "Sign out all other devices", by the page or the API. */
+class RevokeOthers extends Base {
+  constructor(readonly b: BrowserIx, readonly viaApi: boolean) {
+    super();
+  }
+  toString() {
+    return `revokeOthers(${BROWSERS[this.b].name}, ${
+      this.viaApi ? "api" : "page"
+    })`;
+  }
+  async act(m: Model, r: Real) {
+    const actor = r.browsers[this.b];
+    const mine = await whoIs(actor);
+    if (mine === null) return;
+    const others: string[] = [];
+    for (const [i, browser] of r.browsers.entries()) {
+      const cookie = browser.cookies.get(SESSION_COOKIE);
+      if (i !== this.b && cookie && await whoIs(browser) === mine) {
+        others.push(cookie);
+      }
+    }
+    const res = this.viaApi
+      ? await actor.api("/api/sessions/revoke-others")
+      : await actor.post("/account/sessions/end-others");
+    if (res.status !== (this.viaApi ? 200 : 303)) return;
+    for (const cookie of others) m.revoked.add(cookie);
+    if (m.checked.has("revoked") && await whoIs(actor) !== mine) {
+      throw new Violation(
+        "revoked",
+        `${BROWSERS[this.b].name} was signed out by ending its other sessions`,
+      );
+    }
+  }
+}
+
 const ADVANCES = {
   "2m": 121_000,
   "1h": 3_601_000,
@@ -609,6 +712,17 @@ async function checkInvariants(m: Model, r: Real) {
     const email: string = JSON.parse(me.body).user.email;
     const user = users.get(email);
     const person = BROWSERS[i].person;
+    if (
+      m.checked.has("revoked") &&
+      m.revoked.has(browser.cookies.get(SESSION_COOKIE)!)
+    ) {
+      throw new Violation(
+        "revoked",
+        `${
+          BROWSERS[i].name
+        } is still signed in to ${email} with a session that was ended`,
+      );
+    }
     if (m.checked.has("own_password")) {
       if (!user || !await knows(person, user.passwordHash)) {
         throw new Violation(
@@ -715,6 +829,12 @@ const toss = fc.tuple(
   ),
 ).map(([b, name]) => new Toss(b, name));
 const signIn = fc.tuple(anyBrowser, pwIx).map(([b, p]) => new Login(b, p));
+const revokeSession = fc.tuple(anyBrowser, anyBrowser, fc.boolean()).map((
+  [b, target, api],
+) => new RevokeSession(b, target, api));
+const revokeOthers = fc.tuple(anyBrowser, fc.boolean()).map(([b, api]) =>
+  new RevokeOthers(b, api)
+);
 const mailRequest = fc.tuple(
   anyBrowser,
   fc.constantFrom("resend", "forgot") as fc.Arbitrary<"resend" | "forgot">,
@@ -744,6 +864,8 @@ export const commands = [
   // that a tossed cookie meets her next step often.
   toss,
   toss,
+  revokeSession,
+  revokeOthers,
 ];
 
 /**
@@ -805,6 +927,7 @@ function newModel(checked: Set<Invariant>): Model {
     hashes: new Map(),
     mailTimes: [],
     mailCauses: [],
+    revoked: new Set(),
     checked,
   };
 }
@@ -836,6 +959,8 @@ export {
   OpenActivation,
   OpenReset,
   Register,
+  RevokeOthers,
+  RevokeSession,
   Toss,
 };
 

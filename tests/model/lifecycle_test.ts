@@ -7,6 +7,8 @@ import {
   MailRequest,
   OpenActivation,
   Register,
+  RevokeOthers,
+  RevokeSession,
   runLifecycleModel,
   runSequence,
   TIGHT_LIMITS,
@@ -55,7 +57,26 @@ const KNOWN = {
   ],
 };
 
-for (const [name, cmds] of Object.entries(KNOWN)) {
+// Issue 15: ending sessions from the list, on sequences that reach it.
+const SESSIONS = {
+  "Ada ends her phone's session and it stays dead; Mallory cannot end hers (revoked)":
+    [
+      new Register(0, 0),
+      new OpenActivation(0, false, 0, false, { kind: "current", p: 0 }),
+      new Login(1, 0),
+      new Register(4, 0),
+      new OpenActivation(4, false, 0, false, { kind: "current", p: 0 }),
+      new RevokeSession(4, 0, true),
+      new RevokeSession(4, 1, false),
+      new RevokeSession(0, 4, false),
+      new RevokeSession(0, 1, true),
+      new Login(1, 0),
+      new RevokeOthers(1, false),
+      new RevokeOthers(4, true),
+    ],
+};
+
+for (const [name, cmds] of Object.entries({ ...KNOWN, ...SESSIONS })) {
   Deno.test(`lifecycle: ${name}`, () => runSequence(cmds));
 }
 
