@@ -71,7 +71,14 @@ export function sessionRoutes(deps: AppDeps) {
                 {!current && (
                   <form method="post" action="/account/sessions/end">
                     <input type="hidden" name="session" value={id} />
-                    <button type="submit">{t("sessions.end")}</button>
+                    <button
+                      type="submit"
+                      aria-label={t("sessions.end_label", {
+                        device: deviceLabel(t, client),
+                      })}
+                    >
+                      {t("sessions.end")}
+                    </button>
                   </form>
                 )}
               </li>

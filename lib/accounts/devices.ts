@@ -36,7 +36,7 @@ const BROWSERS: [RegExp, string][] = [
   [/\bFirefox\/(\d{1,5})/, "Firefox"],
   [/\bFxiOS\/(\d{1,5})/, "Firefox"],
   [/\bCriOS\/(\d{1,5})/, "Chrome"],
-  [/\bChrom(?:e|ium)\/(\d{1,5})/, "Chrome"],
+  [/\b(?:Headless)?Chrom(?:e|ium)\/(\d{1,5})/, "Chrome"],
   [/\bVersion\/(\d{1,5})[.\d]* (?:Mobile\/\S+ )?Safari\//, "Safari"],
   [/\bcurl\/(\d{1,5})/, "curl"],
   [/\bDeno\/(\d{1,5})/, "Deno"],

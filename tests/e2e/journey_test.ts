@@ -2,7 +2,8 @@
 // register (live validation), the mail over SMTP, activation, sign-in; the
 // same without JavaScript and from a browser that did not register; a new
 // link sent in place with its countdown; the keyboard alone; an address
-// registered twice; axe-core and screenshots on every page.
+// registered twice; the sessions page signing a phone out; axe-core and
+// screenshots on every page.
 import assert from "node:assert/strict";
 import type { BrowserContext, Page } from "playwright-core";
 import { checkResend } from "./resend_step.ts";
@@ -14,6 +15,8 @@ import {
 } from "./support.ts";
 
 const PASSWORD = "Correct horse battery 42!";
+const IPHONE =
+  "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
 
 async function hasSession(context: BrowserContext): Promise<boolean> {
   return (await context.cookies()).some((c) => c.name === "session");
@@ -380,6 +383,57 @@ Deno.test({
           assert.ok(await hasSession(owner));
           await owner.close();
           await other.close();
+        },
+      );
+
+      await t.step(
+        "9. the sessions page lists Ada's devices and signs one out",
+        async () => {
+          const signIn = async (context: BrowserContext) => {
+            const p = await context.newPage();
+            await p.goto("/login");
+            await p.fill("#field-email", "ada@example.com");
+            await p.fill("#field-password", PASSWORD);
+            await p.getByRole("button", { name: "Sign in" }).click();
+            await p.waitForURL("**/account");
+            return p;
+          };
+          // With JavaScript on: axe awaits a promise in page.evaluate, and
+          // with scripts off that run hung until killed (27 minutes; cf.
+          // microsoft/playwright#9544). The page has no script either way
+          // (tests/routes/sessions_test.ts checks), so it is the same page.
+          const laptop = await browser.newContext({ baseURL: app.origin });
+          const phone = await browser.newContext({
+            baseURL: app.origin,
+            userAgent: IPHONE,
+          });
+          const p = await signIn(laptop);
+          const q = await signIn(phone);
+          await p.getByRole("link", { name: /See where you are signed in/ })
+            .click();
+          await p.waitForURL("**/account/sessions");
+          const sessions = p.locator("[data-testid=session]");
+          assert.equal(await sessions.count(), 2);
+          assert.match(
+            await sessions.first().textContent() ?? "",
+            /Chrom.*This device/,
+          );
+          await checkPage(p, "sessions");
+          await p.getByRole("button", { name: "Sign out Safari 17 on iOS" })
+            .click();
+          await p.waitForURL("**/account/sessions");
+          await p.getByText("That device is signed out.").waitFor();
+          assert.equal(await sessions.count(), 1);
+          // The phone's cookie stays in its jar; the server knows it no more.
+          await q.reload();
+          await q.waitForURL("**/login");
+          const me = await phone.request.get("/api/me");
+          assert.equal(me.status(), 401);
+          await p.goto("/account");
+          await p.getByText("Signed out a device: Safari 17 on iOS").waitFor();
+          await checkPage(p, "account-events");
+          await laptop.close();
+          await phone.close();
         },
       );
       await registrant.close();

@@ -51,6 +51,11 @@ const AGENTS: [string, string | null, string | null][] = [
     "Chrome 126",
     "ChromeOS",
   ],
+  [
+    "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/126.0.0.0 Safari/537.36",
+    "Chrome 126",
+    "Linux",
+  ],
   ["curl/8.5.0", "curl 8", null],
   ["", null, null],
   ["something nobody knows", null, null],
