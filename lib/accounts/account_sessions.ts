@@ -3,6 +3,7 @@
 // account is "not found", never ended. Each end commits with its audit event.
 import { addAuditEvent } from "./audit.ts";
 import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
+import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
 import { type Session, sessionMatchesEpoch } from "./sessions.ts";
 
@@ -78,14 +79,16 @@ export type EndSessionOutcome =
  * person's, a made-up one, one already ended) is not_found, and nothing
  * changes.
  */
-export async function endSession(
+export function endSession(
   kv: Deno.Kv,
   owner: Owner,
   id: string,
   opts: { now: number; client: ClientInfo },
 ): Promise<EndSessionOutcome> {
-  if (!isSessionId(id)) return { ok: false, reason: "not_found" };
-  for (let attempt = 0; attempt < 3; attempt++) {
+  if (!isSessionId(id)) {
+    return Promise.resolve({ ok: false, reason: "not_found" });
+  }
+  return retryGuarded(async (): Promise<EndSessionOutcome | undefined> => {
     const [index, entry] = await kv.getMany<[number, Session]>([
       keys.userSession(owner.id, id),
       keys.session(id),
@@ -103,9 +106,8 @@ export async function endSession(
       client: opts.client,
       ended,
     }, opts.now);
-    if ((await atomic.commit()).ok) return { ok: true, ended };
-  }
-  return { ok: false, reason: "retry" };
+    return (await atomic.commit()).ok ? { ok: true, ended } : undefined;
+  }, { tries: 3, exhausted: () => ({ ok: false, reason: "retry" }) });
 }
 
 /** Sessions deleted per commit, well inside KV's per-commit limits. */
