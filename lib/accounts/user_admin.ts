@@ -5,41 +5,17 @@ import { keys } from "../kv/keys.ts";
 import { clearLoginAttempts } from "../security/rate_limit.ts";
 import type { DeadLetter, OutboxEntry } from "../outbox/signals.ts";
 import { deleteUserSessions } from "./sessions.ts";
-import { getUserByEmail, type User } from "./users.ts";
+import {
+  getUserByEmail,
+  updateUserByEmail,
+  type UpdateUserResult,
+} from "./users.ts";
 
-export type AdminResult =
-  | { ok: true; user: User; detail?: string }
-  | { ok: false; reason: "not_found" | "unchanged" | "conflict" };
-
-const MAX_TRIES = 5;
-
-/** Rewrites a user in a commit guarded by the version read. */
-async function updateUser(
-  kv: Deno.Kv,
-  email: string,
-  now: number,
-  change: (user: User) => User | null,
-): Promise<AdminResult> {
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-    const found = await getUserByEmail(kv, email, now);
-    if (!found) return { ok: false, reason: "not_found" };
-    const entry = await kv.get<User>(keys.user(found.id));
-    if (!entry.value) return { ok: false, reason: "not_found" };
-    const next = change(entry.value);
-    if (!next) return { ok: false, reason: "unchanged" };
-    // Both written without expireIn: an operator's decision does not lapse.
-    const res = await kv.atomic().check(entry)
-      .set(keys.user(next.id), next)
-      .set(keys.userByEmail(next.email), next.id)
-      .commit();
-    if (res.ok) return { ok: true, user: next };
-  }
-  return { ok: false, reason: "conflict" };
-}
+export type AdminResult = UpdateUserResult & { detail?: string };
 
 /** Activates (or re-enables) an account without a mailed link. */
 export function activateByOperator(kv: Deno.Kv, email: string, now: number) {
-  return updateUser(
+  return updateUserByEmail(
     kv,
     email,
     now,
@@ -60,7 +36,7 @@ export async function deactivateUser(
   email: string,
   now: number,
 ): Promise<AdminResult> {
-  const res = await updateUser(
+  const res = await updateUserByEmail(
     kv,
     email,
     now,

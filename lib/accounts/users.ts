@@ -4,6 +4,7 @@ import { z } from "zod";
 import { v7 as uuidv7 } from "uuid";
 import { addAuditEvent, type AuditInput } from "./audit.ts";
 import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
+import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
 import { addSignal, type SignalType } from "../outbox/signals.ts";
 import {
@@ -52,6 +53,11 @@ export type User = z.infer<typeof UserSchema>;
 
 /** Tries per write before a conflict is reported; KV conflicts are rare. */
 const MAX_TRIES = 5;
+/** Guarded writes of a user give up after MAX_TRIES lost races. */
+const CONFLICT = {
+  tries: MAX_TRIES,
+  exhausted: () => ({ ok: false, reason: "conflict" }) as const,
+};
 
 function isLive(user: User, now: number): boolean {
   return user.pendingUntil === null || user.pendingUntil > now;
@@ -100,13 +106,13 @@ export type CreateUserResult =
  * one commit. A stale pending registration for the same email (past its TTL
  * but not yet collected by KV) is replaced in that same commit.
  */
-export async function createPendingUser(
+export function createPendingUser(
   kv: Deno.Kv,
   input: NewUserInput,
   opts: { now: number; pendingTtlMs: number; queue: boolean },
 ): Promise<CreateUserResult> {
   const { now, pendingTtlMs, queue } = opts;
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<CreateUserResult | undefined> => {
     const index = await kv.get<string>(keys.userByEmail(input.email));
     // The index must still be exactly what we saw: free, or the stale value.
     const atomic = kv.atomic().check(index);
@@ -144,8 +150,7 @@ export async function createPendingUser(
     const res = await atomic.commit();
     if (res.ok) return { ok: true, user, outboxId };
     // Someone else wrote the index between our read and commit: look again.
-  }
-  return { ok: false, reason: "conflict" };
+  }, CONFLICT);
 }
 
 export type ActivateResult =
@@ -200,7 +205,7 @@ export type ActivationProof =
  * of the record as it is at the commit (a password checked against a hash
  * that has since been replaced proves nothing).
  */
-export async function activateUser(
+export function activateUser(
   kv: Deno.Kv,
   userId: string,
   opts: {
@@ -213,7 +218,7 @@ export async function activateUser(
   },
 ): Promise<ActivateResult> {
   const { now, sessionTtlMs, proof } = opts;
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<ActivateResult | undefined> => {
     const entry = await kv.get<User>(keys.user(userId));
     const current = entry.value;
     if (!current || !isLive(current, now)) {
@@ -269,8 +274,7 @@ export async function activateUser(
     addAuditEvent(atomic, user.id, { type: "signed_in", client }, now);
     const res = await atomic.commit();
     if (res.ok) return { ok: true, user, session };
-  }
-  return { ok: false, reason: "conflict" };
+  }, CONFLICT);
 }
 
 /** What to announce about a user, or null for nothing. */
@@ -302,14 +306,14 @@ export type SignalUserResult =
  * token version and the mail announcing it land together or not at all.
  * An unknown address is `{ ok: true, outboxId: null }`, like "nothing to do".
  */
-export async function signalUser(
+export function signalUser(
   kv: Deno.Kv,
   email: string,
   choose: (user: User) => SignalChoice,
   opts: { now: number; queue: boolean },
 ): Promise<SignalUserResult> {
   const { now, queue } = opts;
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<SignalUserResult | undefined> => {
     const index = await kv.get<string>(keys.userByEmail(email));
     if (!index.value) return { ok: true, outboxId: null };
     const entry = await kv.get<User>(keys.user(index.value));
@@ -353,8 +357,7 @@ export async function signalUser(
     // just now (another registrant, or an activation) wins, as if it had
     // come after us. Nothing is owed to this request but the same answer.
     if (coolingDown) return { ok: true, outboxId: null };
-  }
-  return { ok: false, reason: "conflict" };
+  }, CONFLICT);
 }
 
 export type ReplacePasswordResult =
@@ -389,7 +392,7 @@ export async function upgradePasswordHash(
  * session later; `keepSessionIdHash` (the caller's own) moves to the new
  * epoch in that commit.
  */
-export async function replacePassword(
+export function replacePassword(
   kv: Deno.Kv,
   userId: string,
   passwordHash: string,
@@ -405,7 +408,7 @@ export async function replacePassword(
     audit?: AuditInput;
   },
 ): Promise<ReplacePasswordResult> {
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<ReplacePasswordResult | undefined> => {
     const entry = await kv.get<User>(keys.user(userId));
     if (!entry.value || !isLive(entry.value, opts.now)) {
       return { ok: false, reason: "not_found" };
@@ -442,6 +445,36 @@ export async function replacePassword(
     }
     if (opts.audit) addAuditEvent(atomic, userId, opts.audit, opts.now);
     if ((await atomic.commit()).ok) return { ok: true, user, session };
-  }
-  return { ok: false, reason: "conflict" };
+  }, CONFLICT);
+}
+
+export type UpdateUserResult =
+  | { ok: true; user: User }
+  | { ok: false; reason: "not_found" | "unchanged" | "conflict" };
+
+/**
+ * An operator's change to the user at `email` (tools/users.ts): `change`
+ * returns the new record, or null when there is nothing to do. Committed
+ * guarded by the version read, user and index both without expireIn: an
+ * operator's decision does not lapse.
+ */
+export function updateUserByEmail(
+  kv: Deno.Kv,
+  email: string,
+  now: number,
+  change: (user: User) => User | null,
+): Promise<UpdateUserResult> {
+  return retryGuarded(async (): Promise<UpdateUserResult | undefined> => {
+    const found = await getUserByEmail(kv, email, now);
+    if (!found) return { ok: false, reason: "not_found" };
+    const entry = await kv.get<User>(keys.user(found.id));
+    if (!entry.value) return { ok: false, reason: "not_found" };
+    const next = change(entry.value);
+    if (!next) return { ok: false, reason: "unchanged" };
+    const res = await kv.atomic().check(entry)
+      .set(keys.user(next.id), next)
+      .set(keys.userByEmail(next.email), next.id)
+      .commit();
+    if (res.ok) return { ok: true, user: next };
+  }, CONFLICT);
 }
