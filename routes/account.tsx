@@ -155,6 +155,18 @@ export function accountRoutes(deps: AppDeps) {
           <h2 id="audit-title">{t("audit.title")}</h2>
           <AuditList t={t} lang={lang} events={events} />
         </section>
+        <section aria-labelledby="your-data-title">
+          <h2 id="your-data-title">{t("account.your_data")}</h2>
+          <p>{t("account.your_data_intro")}</p>
+          <ul class="actions">
+            <li>
+              <a href="/account/export" download>{t("account.export")}</a>
+            </li>
+            <li>
+              <a href="/account/delete">{t("account.delete")}</a>
+            </li>
+          </ul>
+        </section>
       </>,
       { title: t("account.title"), status },
     );

@@ -32,6 +32,7 @@ import {
   listUsers,
   type User,
 } from "../lib/accounts/users.ts";
+import { type OutboxEntry, signalOwner } from "../lib/outbox/signals.ts";
 
 const USAGE = `usage: deno task users <command>
   list [pending|active]   every account, or only pending / active ones
@@ -169,10 +170,10 @@ async function run(deps: Deps, command: string, arg?: string): Promise<number> {
       }
       const queued = [];
       for await (const e of listOutbox(kv)) {
-        if (e.signal.userId === user.id) queued.push(e.signal.type);
+        if (signalOwner(e.signal) === user.id) queued.push(e.signal.type);
       }
       for await (const e of listDeadLetters(kv)) {
-        if (e.signal.userId === user.id) {
+        if (signalOwner(e.signal) === user.id) {
           queued.push(`${e.signal.type} (failed)`);
         }
       }
@@ -210,8 +211,18 @@ async function run(deps: Deps, command: string, arg?: string): Promise<number> {
         await deactivateUser(kv, needEmail(arg), now),
         "deactivated",
       );
-    case "delete":
-      return report(await deleteUser(kv, needEmail(arg), now), "deleted");
+    case "delete": {
+      const res = await deleteUser(kv, needEmail(arg), {
+        now,
+        queue: deps.config.signalQueue === "kv",
+      });
+      const code = report(res, "deleted");
+      // The goodbye, sent from here: a queue message may reach no running app.
+      if (res.ok && res.outboxId) {
+        console.log(`goodbye mail: ${await deliverer.deliver(res.outboxId)}`);
+      }
+      return code;
+    }
     case "resend": {
       const email = needEmail(arg);
       const user = await getUserByEmail(kv, email, now);
@@ -233,17 +244,16 @@ async function run(deps: Deps, command: string, arg?: string): Promise<number> {
       let n = 0;
       // One line per entry; `when` says what its time means.
       const line = async (
-        e: { id: string; signal: { type: string; userId: string } } & {
-          attempts: number;
-          lastError?: string | null;
-        },
+        e: OutboxEntry,
         when: string,
       ) => {
-        const user = await getUser(kv, e.signal.userId, now);
+        const owner = signalOwner(e.signal);
+        const user = owner ? await getUser(kv, owner, now) : null;
         return [
           e.id,
           e.signal.type,
-          user?.email ?? "(gone)",
+          // A goodbye names the address of an account that is gone.
+          user?.email ?? ("email" in e.signal ? e.signal.email : "(gone)"),
           `attempts=${e.attempts}`,
           when,
           `error=${e.lastError ?? "-"}`,

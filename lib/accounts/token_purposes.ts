@@ -8,6 +8,7 @@ import {
 
 export const ACTIVATION_PURPOSE = "activation";
 export const RESET_PURPOSE = "password_reset";
+export const DELETION_PURPOSE = "account_deletion";
 
 /**
  * A short digest of the stored password hash. Signed into reset links, it
@@ -43,4 +44,16 @@ export async function verifyLink(
   return old.ok
     ? { ok: false, reason: "expired", payload: old.payload }
     : { ok: false, reason: "invalid" };
+}
+
+/**
+ * What a deletion link is bound to: the password hash and the credential
+ * epoch, so a password change or reset (someone taking the account back)
+ * kills every deletion link mailed before it.
+ */
+export async function deletionFingerprint(
+  user: { passwordHash: string; credentialEpoch?: number },
+) {
+  const epoch = user.credentialEpoch ?? 0;
+  return (await sha256Hex(`delete:${epoch}:${user.passwordHash}`)).slice(0, 22);
 }

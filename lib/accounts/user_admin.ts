@@ -1,8 +1,8 @@
 // What operators do to accounts (tools/users.ts): activate by hand,
 // deactivate, delete everything about a user, look at the outbox and revive
 // its dead letters.
+import { eraseAccount } from "./deletion.ts";
 import { keys } from "../kv/keys.ts";
-import { clearLoginAttempts } from "../security/rate_limit.ts";
 import type { DeadLetter, OutboxEntry } from "../outbox/signals.ts";
 import { deleteUserSessions } from "./sessions.ts";
 import {
@@ -51,39 +51,31 @@ export async function deactivateUser(
     : res;
 }
 
-/** The user, the email index, every session and every outbox entry. */
+/**
+ * Everything about the account, as the person's own deletion does it
+ * (lib/account_deletion.ts), goodbye mail included for an activated one.
+ */
 export async function deleteUser(
   kv: Deno.Kv,
   email: string,
-  now: number,
-): Promise<AdminResult> {
-  const user = await getUserByEmail(kv, email, now);
+  opts: { now: number; queue: boolean },
+): Promise<AdminResult & { outboxId?: string | null }> {
+  const user = await getUserByEmail(kv, email, opts.now);
   if (!user) return { ok: false, reason: "not_found" };
-  const ended = await deleteUserSessions(kv, user.id);
-  let mails = 0;
-  for await (const entry of listOutbox(kv)) {
-    if (entry.signal.userId !== user.id) continue;
-    await kv.atomic().delete(keys.outboxEntry(entry.id))
-      .delete(keys.undelivered(entry.id))
-      .sum(keys.outboxDone(), 1n).commit();
-    mails++;
+  const res = await eraseAccount(kv, user.id, opts);
+  if (!res.ok) {
+    return {
+      ok: false,
+      reason: res.reason === "conflict" ? "conflict" : "not_found",
+    };
   }
-  for await (const entry of listDeadLetters(kv)) {
-    if (entry.signal.userId !== user.id) continue;
-    await kv.delete(keys.deadLetter(entry.id));
-    mails++;
-  }
-  await kv.atomic()
-    .delete(keys.user(user.id))
-    .delete(keys.userByEmail(user.email))
-    .commit();
-  await clearLoginAttempts(kv, user.email);
   return {
     ok: true,
     user,
-    detail: `${ended} session(s), ${mails} outbox entr${
-      mails === 1 ? "y" : "ies"
-    } deleted`,
+    outboxId: res.outboxId,
+    detail: `${res.records} record(s) in ${res.commits} commit(s)${
+      res.outboxId ? ", goodbye mail queued" : ""
+    }`,
   };
 }
 
@@ -123,7 +115,7 @@ export async function reviveOutbox(
   }
   for await (const e of kv.list<DeadLetter>({ prefix: keys.deadLetters() })) {
     if (id !== undefined && e.value.id !== id) continue;
-    const { deadAt: _, ...entry } = e.value;
+    const { deadAt: _, expiresAt: _expires, ...entry } = e.value;
     const res = await kv.atomic().check(e)
       .check({ key: keys.outboxEntry(entry.id), versionstamp: null })
       .delete(e.key)

@@ -6,7 +6,7 @@ import { addAuditEvent, type AuditInput } from "./audit.ts";
 import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
 import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
-import { addSignal, type SignalType } from "../outbox/signals.ts";
+import { addSignal, type UserSignalType } from "../outbox/signals.ts";
 import {
   addSession,
   type NewSession,
@@ -279,7 +279,7 @@ export function activateUser(
 
 /** What to announce about a user, or null for nothing. */
 export type SignalChoice = {
-  type: SignalType;
+  type: UserSignalType;
   /**
    * Retires every activation link mailed so far, only ever together with a
    * mail carrying a newer one (never while cooling down).

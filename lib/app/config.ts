@@ -94,6 +94,7 @@ const EnvSchema = z.object({
   ACTIVATION_MAX_AGE: duration("3d"),
   PENDING_USER_TTL: duration("7d"),
   PASSWORD_RESET_MAX_AGE: duration("1h"),
+  ACCOUNT_DELETION_MAX_AGE: duration("1h"),
   RATE_LIMIT_IP: rate("30/15m"),
   RATE_LIMIT_EMAIL: rate("10/15m"),
   RESEND_INTERVAL: duration("60s"),
@@ -165,6 +166,8 @@ export interface Config {
   activationMaxAgeMs: number;
   pendingUserTtlMs: number;
   passwordResetMaxAgeMs: number;
+  /** How long the link that confirms an account's deletion works. */
+  accountDeletionMaxAgeMs: number;
   /** Per action (register, login, resend, forgot) and client IP. */
   rateLimitIp: RateLimit;
   /** Per action and email address. */
@@ -379,6 +382,7 @@ export function loadConfig(
       activationMaxAgeMs: e.ACTIVATION_MAX_AGE,
       pendingUserTtlMs: e.PENDING_USER_TTL,
       passwordResetMaxAgeMs: e.PASSWORD_RESET_MAX_AGE,
+      accountDeletionMaxAgeMs: e.ACCOUNT_DELETION_MAX_AGE,
       rateLimitIp: e.RATE_LIMIT_IP,
       rateLimitEmail: e.RATE_LIMIT_EMAIL,
       resendIntervalMs: e.RESEND_INTERVAL,

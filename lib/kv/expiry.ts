@@ -71,6 +71,9 @@ export function expiryTimes(
         const lastAt = field(value, "lastAt");
         return lastAt === null ? null : lastAt + ATTEMPTS_TTL_MS;
       }
+      case "outbox_dead":
+        // Set on a dead letter that must not stay (a goodbye mail's).
+        return field(value, "expiresAt");
       default:
         return null;
     }

@@ -22,6 +22,7 @@ import {
 } from "./handlers.ts";
 import {
   type DeadLetter,
+  deadLetterTtlMs,
   type OutboxEntry,
   QueueMessageSchema,
   type SignalType,
@@ -56,6 +57,21 @@ const BUSY_RETRIES = 5;
  * lease; a longer queue defers the entry instead of holding it.
  */
 export const THROTTLE_MAX_WAIT_MS = 20_000;
+
+function deadLetter(
+  entry: OutboxEntry,
+  lastError: string,
+  now: number,
+): DeadLetter {
+  const ttl = deadLetterTtlMs(entry.signal);
+  return {
+    ...entry,
+    leaseUntil: 0,
+    lastError,
+    deadAt: now,
+    ...(ttl === null ? {} : { expiresAt: now + ttl }),
+  };
+}
 
 export function createDeliverer(
   deps: Deps,
@@ -238,6 +254,7 @@ export function createDeliverer(
       const lastError = err instanceof Error ? err.message : String(err);
       const gaveUp = whyGiveUp(entry, err, now + backoff, config.mail);
       if (gaveUp) {
+        const ttl = deadLetterTtlMs(entry.signal);
         await putBack(
           outboxId,
           versionstamp,
@@ -248,12 +265,9 @@ export function createDeliverer(
               .sum(keys.deliveryFailures(), 1n)
               .set(
                 keys.deadLetter(outboxId),
-                {
-                  ...entry,
-                  leaseUntil: 0,
-                  lastError,
-                  deadAt: now,
-                } satisfies DeadLetter,
+                deadLetter(entry, lastError, now),
+                // A goodbye's lapses (deadLetterTtlMs); others stay.
+                ttl === null ? undefined : { expireIn: ttl },
               ),
         );
         countMail("dead_lettered", entry.signal.type);

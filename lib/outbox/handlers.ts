@@ -6,6 +6,8 @@ import { formatDuration } from "../i18n/durations.ts";
 import type { EmailRenderer } from "../mail/templates.ts";
 import {
   ACTIVATION_PURPOSE,
+  DELETION_PURPOSE,
+  deletionFingerprint,
   passwordFingerprint,
   RESET_PURPOSE,
 } from "../accounts/token_purposes.ts";
@@ -34,7 +36,7 @@ export type SignalHandler<T extends SignalType> = (
 async function sendTo(
   ctx: HandlerContext,
   origin: SignalOrigin,
-  user: User,
+  user: Pick<User, "email" | "firstName" | "lang">,
   template: string,
   vars: Record<string, string>,
 ): Promise<void> {
@@ -112,9 +114,41 @@ async function sendPasswordReset(
   });
 }
 
+async function sendDeletionLink(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user || !user.isActive) return;
+  // Bound to the password and epoch: changing either kills the link.
+  const token = await ctx.signer.sign(DELETION_PURPOSE, {
+    sub: user.id,
+    iat: origin.createdAt,
+    h: await deletionFingerprint(user),
+  });
+  await sendTo(ctx, origin, user, "account_deletion", {
+    link: `${ctx.config.appOrigin}/account/delete/${token}`,
+    lifetime: formatDuration(ctx.config.accountDeletionMaxAgeMs, user.lang),
+  });
+}
+
+/** The account is gone: the message itself says whom to tell. */
+async function sendGoodbye(
+  signal: { email: string; firstName: string; lang: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  await sendTo(ctx, origin, signal, "account_deleted", {
+    link: `${ctx.config.appOrigin}/register`,
+  });
+}
+
 export const handlers: { [T in SignalType]: SignalHandler<T> } = {
   user_registered: sendActivationEmail,
   activation_requested: sendActivationEmail,
   registration_attempted_on_active: sendRegistrationAttempt,
   password_reset_requested: sendPasswordReset,
+  account_deletion_requested: sendDeletionLink,
+  account_deleted: sendGoodbye,
 };

@@ -28,9 +28,33 @@ export const SignalSchema = z.discriminatedUnion("type", [
     type: z.literal("password_reset_requested"),
     userId: z.string(),
   }),
+  /** The owner proved the password: mail the link that confirms deletion. */
+  z.object({
+    type: z.literal("account_deletion_requested"),
+    userId: z.string(),
+  }),
+  /**
+   * The goodbye mail. The account is gone when it is sent, so the message
+   * carries what the mail needs (the only signal naming an address); its
+   * entry leaves the outbox once sent, and a dead letter of it expires
+   * (GOODBYE_DEAD_LETTER_TTL_MS).
+   */
+  z.object({
+    type: z.literal("account_deleted"),
+    email: z.string().max(254),
+    firstName: z.string().max(150),
+    lang: z.string().max(12),
+  }),
 ]);
 export type Signal = z.infer<typeof SignalSchema>;
 export type SignalType = Signal["type"];
+/** Signals about an account that exists, which they name by its id. */
+export type UserSignalType = Extract<Signal, { userId: string }>["type"];
+
+/** The id of the account a signal is about, or null (a goodbye). */
+export function signalOwner(signal: Signal): string | null {
+  return "userId" in signal ? signal.userId : null;
+}
 
 export const OutboxEntrySchema = z.object({
   id: z.string(),
@@ -58,8 +82,25 @@ export type OutboxEntry = z.infer<typeof OutboxEntrySchema>;
  */
 export const DeadLetterSchema = OutboxEntrySchema.extend({
   deadAt: z.number(),
+  /**
+   * When KV drops it (written with expireIn; a restore reads it back): set
+   * on a dead letter that must not stay (deadLetterTtlMs), absent otherwise.
+   */
+  expiresAt: z.number().optional(),
 });
 export type DeadLetter = z.infer<typeof DeadLetterSchema>;
+
+/**
+ * How long a goodbye mail that could not be sent stays a dead letter: long
+ * enough for an operator to retry it, not forever (it names the address of
+ * an account that no longer exists).
+ */
+export const GOODBYE_DEAD_LETTER_TTL_MS = 7 * 86_400_000;
+
+/** A dead letter's lifetime: null keeps it until an operator acts. */
+export function deadLetterTtlMs(signal: Signal): number | null {
+  return signal.type === "account_deleted" ? GOODBYE_DEAD_LETTER_TTL_MS : null;
+}
 
 export const QueueMessageSchema = z.object({ outboxId: z.string() });
 export type QueueMessage = z.infer<typeof QueueMessageSchema>;

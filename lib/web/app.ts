@@ -9,6 +9,7 @@
 // errors (routes/_404.tsx, routes/_500.tsx).
 import { Hono } from "hono";
 import { accountRoutes } from "../../routes/account.tsx";
+import { accountDataRoutes } from "../../routes/account_data.tsx";
 import { activateRoutes } from "../../routes/activate.tsx";
 import { sessionRoutes } from "../../routes/sessions.tsx";
 import { loginRoutes, logoutRoutes } from "../../routes/login.tsx";
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/logout", logoutRoutes(deps));
   app.route("/account/sessions", sessionRoutes(deps));
   app.route("/account", accountRoutes(deps));
+  app.route("/account", accountDataRoutes(deps));
   app.route("/password", passwordRoutes(deps));
   app.route("/healthz", healthzRoutes(deps));
   app.route("/api", apiRoutes(deps));

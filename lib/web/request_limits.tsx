@@ -18,13 +18,17 @@ import {
   recordLoginFailure,
 } from "../security/rate_limit.ts";
 
-/** password: a request that would hash one (a link that sets it, a change). */
+/**
+ * password: a request that would hash one (a link that sets it, a change);
+ * delete: the mail that confirms an account's deletion.
+ */
 export type LimitedAction =
   | "register"
   | "login"
   | "resend"
   | "forgot"
-  | "password";
+  | "password"
+  | "delete";
 
 /** The longest textual IP address (an IPv6 with an IPv4 tail). */
 const MAX_IP_LENGTH = 45;
@@ -179,9 +183,9 @@ export async function limitRequest(
   // Limits on mail count the mailbox, not the spelling: `ada+1@…` and
   // `ada+2@…` reach one inbox and share its budget and interval.
   const mailbox = action === "login" ? email : canonicalMailbox(email);
-  // Resend and forgot have an interval: a new link retires the last one, so
-  // a second within seconds helps nobody and floods an inbox.
-  const gap = action === "resend" || action === "forgot"
+  // Resend, forgot and delete have an interval: a second link within
+  // seconds helps nobody and floods an inbox.
+  const gap = action === "resend" || action === "forgot" || action === "delete"
     ? await hitCooldown(kv, action, mailbox, config.resendIntervalMs, now)
     : null;
   if (gap && !gap.ok) return gap;

@@ -3,6 +3,7 @@ import { Hono } from "hono";
 import type { AppDeps } from "../../lib/app/deps.ts";
 import type { AppEnv } from "../../lib/web/http.ts";
 import { accountApi } from "./accounts.ts";
+import { accountDataApi } from "./account_data.ts";
 import { apiError, sameSiteOnly } from "../../lib/web/api_errors.ts";
 import { passwordApi } from "./password.ts";
 import { sessionsApi } from "./sessions.ts";
@@ -13,6 +14,7 @@ export function apiRoutes(deps: AppDeps) {
   app.route("/", accountApi(deps));
   app.route("/password", passwordApi(deps));
   app.route("/sessions", sessionsApi(deps));
+  app.route("/account", accountDataApi(deps));
   app.all("*", (c) => apiError(c, "not_found", "error.not_found_body"));
   return app;
 }

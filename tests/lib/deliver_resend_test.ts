@@ -6,7 +6,7 @@ import assert from "node:assert/strict";
 import { createLogger } from "../../lib/app/log.ts";
 import { keys } from "../../lib/kv/keys.ts";
 import { startApp } from "../../lib/app/server.ts";
-import type { OutboxEntry } from "../../lib/outbox/signals.ts";
+import { type OutboxEntry, signalOwner } from "../../lib/outbox/signals.ts";
 import { createPendingUser, type User } from "../../lib/accounts/users.ts";
 import { linkPath, TestBrowser, TestClock, testConfig } from "../helpers.ts";
 import {
@@ -268,7 +268,7 @@ Deno.test("deploy path: a retry that renders another mail gets its own key, not 
   const [id] = await t.seed(1);
   assert.equal(await t.app.deps.deliverer.deliver(id), "failed");
   // … and before the retry the person registered again under another name.
-  const userId = (await t.outbox())[0].signal.userId;
+  const userId = signalOwner((await t.outbox())[0].signal)!;
   const user = await t.kv.get<User>(keys.user(userId));
   await t.kv.set(keys.user(userId), { ...user.value!, firstName: "Adele" });
   t.clock.advance(3_600_000);
