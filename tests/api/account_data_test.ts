@@ -1,5 +1,6 @@
 // GET /api/account/export, POST /api/account/delete and
 // /api/account/delete/confirm, through real HTTP on a real app.
+import { keys } from "../../lib/kv/keys.ts";
 import assert from "node:assert/strict";
 import { createCheapHasher } from "../model/cheap_hasher.ts";
 import {
@@ -73,7 +74,7 @@ Deno.test("api: delete asks for the password, mails a token, confirm deletes eve
   });
   assert.equal(bad.status, 400);
   assert.equal(bad.json.error.code, "invalid_token");
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
 
   // The token is the proof: confirmed from anywhere, no session needed.
   const done = await app.browser().api("/api/account/delete/confirm", {
@@ -81,7 +82,7 @@ Deno.test("api: delete asks for the password, mails a token, confirm deletes eve
   });
   assert.equal(done.status, 200);
   assert.equal(done.json.status, "deleted");
-  assert.equal(await countPrefix(app.kv, ["users"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.users()), 0);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 0);
   const me = await client.request("GET", "/api/me");
   assert.equal(me.status, 401);
@@ -103,7 +104,7 @@ Deno.test("api: delete asks for the password, mails a token, confirm deletes eve
   });
   assert.equal(reg.status, 202);
   await outboxDrained(app);
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
 });
 
 Deno.test("api: a second deletion mail within RESEND_INTERVAL gets 429", async () => {

@@ -72,11 +72,11 @@ Deno.test("erase: every record naming the person goes in one commit, with the go
     await hitRateLimit(kv, "forgot:email", "bob@example.com", limit, NOW);
     await hitRateLimit(kv, "register:ip", "192.0.2.1", limit, NOW);
     await hitCooldown(kv, "forgot", "ada@example.com", 60_000, NOW);
-    await kv.set(["login_attempts", "ada+news@example.com", "192.0.2.1"], {
+    await kv.set(keys.loginAttempts("ada+news@example.com", "192.0.2.1"), {
       count: 1,
       lastAt: NOW,
     });
-    await kv.set(["login_failures", "ada+news@example.com", "192.0.2.1"], NOW);
+    await kv.set(keys.loginFailure("ada+news@example.com", "192.0.2.1"), NOW);
     await kv.set(keys.hashTurn(`account:${ada.id}`), { until: NOW });
 
     const res = await eraseAccount(kv, ada.id, { now: NOW, queue: false });
@@ -138,7 +138,7 @@ Deno.test("erase: more records than one commit holds go in commits before the la
     for (let i = 0; i < 2000; i += 500) {
       const atomic = kv.atomic();
       for (let j = i; j < i + 500; j++) {
-        atomic.set(["rate_limits", "forgot:email", "ada@example.com", j], 1);
+        atomic.set(keys.rateLimit("forgot:email", "ada@example.com", j), 1);
       }
       await atomic.commit();
     }
@@ -187,8 +187,8 @@ Deno.test("erase: a goodbye's dead letter expires after 7 days on restore; other
   };
   assert.deepEqual(
     expiryTimes([
-      { key: ["outbox_dead", "g"], value: { ...goodbye, deadAt: NOW } },
-      { key: ["outbox_dead", "o"], value: { ...other, deadAt: NOW } },
+      { key: keys.deadLetter("g"), value: { ...goodbye, deadAt: NOW } },
+      { key: keys.deadLetter("o"), value: { ...other, deadAt: NOW } },
     ], { rateWindowMs: 60_000 }),
     [NOW + GOODBYE_DEAD_LETTER_TTL_MS, null],
   );

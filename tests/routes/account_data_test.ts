@@ -1,4 +1,5 @@
 // /account/export and /account/delete, through real HTTP on a real app.
+import { keys } from "../../lib/kv/keys.ts";
 import assert from "node:assert/strict";
 import { createCheapHasher } from "../model/cheap_hasher.ts";
 import {
@@ -95,7 +96,7 @@ Deno.test("account export: a pending mail shows what it is, not its link", async
   await browser.post("/account/delete", { current_password: GOOD_PASSWORD });
   await waitUntil(async () => {
     for await (
-      const e of app.kv.list<{ attempts: number }>({ prefix: ["outbox"] })
+      const e of app.kv.list<{ attempts: number }>({ prefix: keys.outbox() })
     ) {
       if (e.value.attempts > 0) return true;
     }
@@ -151,7 +152,7 @@ Deno.test("account delete: the password, then the mailed link, then nothing name
   assert.equal(page.headers.get("referrer-policy"), "no-referrer");
   assert.match(page.body, /ada\+news@example\.com/);
   assert.match(page.body, new RegExp(`action="${path}"`));
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
 
   const done = await browser.post(path);
   assert.equal(done.status, 303);
@@ -167,7 +168,7 @@ Deno.test("account delete: the password, then the mailed link, then nothing name
   const store = await storeText(app.kv);
   assert.ok(!store.includes("ada+news@example.com"), store);
   assert.ok(!store.includes("ada@example.com"), store);
-  assert.equal(await countPrefix(app.kv, ["users"]), 0);
+  assert.equal(await countPrefix(app.kv, keys.users()), 0);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 0);
 
   // The link is spent; the address is free again at once.
@@ -233,7 +234,7 @@ Deno.test("account delete: a password change kills the link; an old link expires
     assert.equal(res.status, 400);
     assert.match(res.body, /This link does not work/);
   }
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
 
   app.clock.advance(61_000); // past RESEND_INTERVAL
   const before = app.mailer.sent.length;
@@ -248,7 +249,7 @@ Deno.test("account delete: a password change kills the link; an old link expires
   const res = await browser.post(late);
   assert.equal(res.status, 400);
   assert.match(res.body, /This link has expired/);
-  assert.equal(await countPrefix(app.kv, ["users"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.users()), 1);
 });
 
 Deno.test("account delete: one mail per RESEND_INTERVAL; password guesses meet the sign-in limits", async () => {
@@ -282,7 +283,7 @@ Deno.test("account delete: many records go in more than one commit, all of them"
   for (let i = 0; i < 2500; i += 500) {
     const atomic = app.kv.atomic();
     for (let j = i; j < i + 500; j++) {
-      atomic.set(["rate_limits", "forgot:email", "ada@example.com", j], 1);
+      atomic.set(keys.rateLimit("forgot:email", "ada@example.com", j), 1);
     }
     await atomic.commit();
   }

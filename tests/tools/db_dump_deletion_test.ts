@@ -1,6 +1,7 @@
 // After an account is deleted, `deno task db:dump` (tools/db.ts dump, run
 // as a subprocess on the KV file a real app wrote) holds no record that
 // contains the address: as typed, lower-cased, or as its canonical mailbox.
+import { keys } from "../../lib/kv/keys.ts";
 import assert from "node:assert/strict";
 import { startApp } from "../../lib/app/server.ts";
 import { silentLogger } from "../../lib/app/log.ts";
@@ -86,7 +87,7 @@ Deno.test("db:dump after a deletion holds no record naming the address", async (
       const goodbye = (await mailer.waitFor(before + 2))[before + 1];
       assert.equal(goodbye.to, TYPED.toLowerCase());
       await app.idle();
-      await waitUntil(async () => await countPrefix(kv, ["outbox"]) === 0);
+      await waitUntil(async () => await countPrefix(kv, keys.outbox()) === 0);
     } finally {
       await app.shutdown(); // closes the KV too
     }
