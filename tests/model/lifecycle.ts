@@ -26,10 +26,16 @@
 //   mailbox      mails to one canonical mailbox (lower-cased, no +tag) keep
 //                to the per-mailbox limits (README "Mail budgets"): per
 //                action at most RATE_LIMIT_EMAIL in each of its windows, and
-//                resends and resets at least RESEND_INTERVAL apart
+//                resends and resets at least RESEND_INTERVAL apart (a
+//                deletion forgets them with everything else naming the
+//                address: only the mailbox's holder can delete, the
+//                confirming link goes there)
 //   revoked      a session ended from the sessions page or API stays dead,
 //                and nobody ends a session of an account they are not
 //                signed in to (issue 15)
+//   erased       once an account is deleted and its goodbye sent, no KV
+//                record names its address (as stored, or its canonical
+//                mailbox)
 // A browser with a tossed cookie is held to own_password like any other:
 // signed in to Mallory's account, or activating Ada's with his password,
 // breaks it.
@@ -99,6 +105,7 @@ export const INVARIANTS = [
   "stranger",
   "mailbox",
   "revoked",
+  "erased",
 ] as const;
 type Invariant = typeof INVARIANTS[number];
 
@@ -117,6 +124,10 @@ export interface Model {
   /** Session cookies ended from a sessions page or the API. */
   revoked: Set<string>;
   checked: Set<Invariant>;
+  /** Addresses whose account the step just deleted. */
+  erased: string[];
+  /** Per canonical mailbox: when its account was last deleted. */
+  erasedAt: Map<string, number>;
 }
 
 export interface Real {
@@ -125,7 +136,7 @@ export interface Real {
   browsers: TossableBrowser[];
 }
 
-type MailCause = "register" | "resend" | "forgot";
+type MailCause = "register" | "resend" | "forgot" | "delete";
 
 /**
  * A browser into which a sibling site may have planted cookies for our
@@ -576,6 +587,47 @@ class RevokeOthers extends Base {
   }
 }
 
+/** Asks to delete the signed-in account, with a password of the person's. */
+class AskDeletion extends Base {
+  override sends = "delete" as const;
+  constructor(readonly b: 0 | 1 | 4, readonly p: number) {
+    super();
+  }
+  toString() {
+    return `askDeletion(${BROWSERS[this.b].name}, pw${this.p})`;
+  }
+  async act(_m: Model, r: Real) {
+    await r.browsers[this.b].post("/account/delete", {
+      current_password: pw(BROWSERS[this.b].person, this.p),
+    });
+  }
+}
+
+/** Opens a deletion link from the browser's own mailbox and confirms it. */
+class OpenDeletion extends Base {
+  constructor(readonly b: 0 | 1 | 4, readonly pick: number) {
+    super();
+  }
+  toString() {
+    return `openDeletion(${BROWSERS[this.b].name}, #-${this.pick})`;
+  }
+  async act(m: Model, r: Real) {
+    const { email } = BROWSERS[this.b];
+    const link = pickLink(
+      mailedLinks(m, r, email, "/account/delete/"),
+      this.pick,
+    );
+    if (!link) return;
+    const browser = r.browsers[this.b];
+    if ((await browser.get(link.path)).status !== 200) return;
+    const res = await browser.post(link.path);
+    if (res.location === "/account/deleted") {
+      m.erased.push(email);
+      m.erasedAt.set(canonicalMailbox(email), r.app.clock.now());
+    }
+  }
+}
+
 const ADVANCES = {
   "2m": 121_000,
   "1h": 3_601_000,
@@ -688,6 +740,8 @@ async function checkInvariants(m: Model, r: Real) {
   }
 
   if (m.checked.has("mailbox")) checkMailbox(m, r);
+  if (m.checked.has("erased")) await checkErased(m, r);
+  m.erased = [];
 
   const knows = async (person: Person, hash: string) => {
     for (const p of POOLS[person]) {
@@ -748,6 +802,27 @@ async function checkInvariants(m: Model, r: Real) {
   }
 }
 
+/** No record names an address whose account this step deleted. */
+async function checkErased(m: Model, r: Real) {
+  if (!m.erased.length) return;
+  const forms = [...new Set(m.erased.flatMap((e) => [e, canonicalMailbox(e)]))];
+  for await (const e of r.app.kv.list({ prefix: [] })) {
+    const text = JSON.stringify(
+      [e.key, e.value],
+      (_k, v) => typeof v === "bigint" ? String(v) : v,
+    ).toLowerCase();
+    const form = forms.find((f) => text.includes(f));
+    if (form) {
+      throw new Violation(
+        "erased",
+        `after deleting ${m.erased.join(", ")}, ${
+          text.slice(0, 200)
+        } names ${form}`,
+      );
+    }
+  }
+}
+
 /**
  * The mailbox an address reaches, as README "Mail budgets" counts it
  * (lower-cased, no `+tag`): the model's own reading, not the app's.
@@ -766,6 +841,8 @@ function checkMailbox(m: Model, r: Real) {
     const cause = m.mailCauses[i];
     if (!cause) return;
     const at = m.mailTimes[i];
+    // Limits start afresh once the mailbox's account is deleted.
+    if (at <= (m.erasedAt.get(canonicalMailbox(mail.to)) ?? -1)) return;
     const box = `${cause} ${canonicalMailbox(mail.to)}`;
     const window = `${box} ${Math.floor(at / rateLimitEmail.windowMs)}`;
     const count = (windows.get(window) ?? 0) + 1;
@@ -835,6 +912,12 @@ const revokeSession = fc.tuple(anyBrowser, anyBrowser, fc.boolean()).map((
 const revokeOthers = fc.tuple(anyBrowser, fc.boolean()).map(([b, api]) =>
   new RevokeOthers(b, api)
 );
+const askDeletion = fc.tuple(holder, pwIx).map(([b, p]) =>
+  new AskDeletion(b, p)
+);
+const openDeletion = fc.tuple(holder, pick).map(([b, k]) =>
+  new OpenDeletion(b, k)
+);
 const mailRequest = fc.tuple(
   anyBrowser,
   fc.constantFrom("resend", "forgot") as fc.Arbitrary<"resend" | "forgot">,
@@ -866,6 +949,8 @@ export const commands = [
   toss,
   revokeSession,
   revokeOthers,
+  askDeletion,
+  openDeletion,
 ];
 
 /**
@@ -929,6 +1014,8 @@ function newModel(checked: Set<Invariant>): Model {
     mailCauses: [],
     revoked: new Set(),
     checked,
+    erased: [],
+    erasedAt: new Map(),
   };
 }
 
@@ -950,6 +1037,7 @@ export async function runSequence(
 
 export {
   Advance,
+  AskDeletion,
   ChangePassword,
   Flood,
   Login,
@@ -957,6 +1045,7 @@ export {
   Logout,
   MailRequest,
   OpenActivation,
+  OpenDeletion,
   OpenReset,
   Register,
   RevokeOthers,

@@ -1,11 +1,13 @@
 // A few hundred random account lifecycles against the real app, checked
 // after every step (see lifecycle.ts); `deno task soak` runs thousands.
 import {
+  AskDeletion,
   Flood,
   Login,
   LoginRacingReset,
   MailRequest,
   OpenActivation,
+  OpenDeletion,
   Register,
   RevokeOthers,
   RevokeSession,
@@ -121,4 +123,30 @@ for (const [name, cmds] of Object.entries(ISSUE_16)) {
 }
 for (const [name, cmds] of Object.entries(ISSUE_16_TIGHT)) {
   Deno.test(`lifecycle: ${name}`, () => runSequence(cmds, TIGHT_LIMITS));
+}
+
+// Issue 15: deleting an account, in the middle of anything.
+const DELETION = {
+  "a deleted account leaves no record naming its address (erased)": [
+    new Register(0, 0),
+    new OpenActivation(0, false, 0, false, { kind: "current", p: 0 }),
+    new Login(1, 0),
+    new MailRequest(2, "forgot"),
+    new AskDeletion(0, 0),
+    new OpenDeletion(1, 0),
+  ],
+  "the address registers again at once, and can be deleted again (erased)": [
+    new Register(0, 0),
+    new OpenActivation(0, false, 0, false, { kind: "current", p: 0 }),
+    new AskDeletion(0, 0),
+    new OpenDeletion(0, 0),
+    new Register(0, 1),
+    new OpenActivation(0, false, 0, false, { kind: "current", p: 1 }),
+    new AskDeletion(0, 1),
+    new OpenDeletion(0, 0),
+  ],
+};
+
+for (const [name, cmds] of Object.entries(DELETION)) {
+  Deno.test(`lifecycle: ${name}`, () => runSequence(cmds));
 }
