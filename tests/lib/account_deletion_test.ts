@@ -187,7 +187,14 @@ Deno.test("erase: a goodbye's dead letter expires after 7 days on restore; other
   };
   assert.deepEqual(
     expiryTimes([
-      { key: keys.deadLetter("g"), value: { ...goodbye, deadAt: NOW } },
+      {
+        key: keys.deadLetter("g"),
+        value: {
+          ...goodbye,
+          deadAt: NOW,
+          expiresAt: NOW + GOODBYE_DEAD_LETTER_TTL_MS,
+        },
+      },
       { key: keys.deadLetter("o"), value: { ...other, deadAt: NOW } },
     ], { rateWindowMs: 60_000 }),
     [NOW + GOODBYE_DEAD_LETTER_TTL_MS, null],

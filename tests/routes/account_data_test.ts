@@ -1,5 +1,9 @@
 // /account/export and /account/delete, through real HTTP on a real app.
 import { keys } from "../../lib/kv/keys.ts";
+import {
+  type DeadLetter,
+  GOODBYE_DEAD_LETTER_TTL_MS,
+} from "../../lib/outbox/signals.ts";
 import assert from "node:assert/strict";
 import { createCheapHasher } from "../model/cheap_hasher.ts";
 import {
@@ -295,4 +299,23 @@ Deno.test("account delete: many records go in more than one commit, all of them"
     await countPrefix(app.kv, ["rate_limits", "forgot:email"]),
     0,
   );
+});
+
+Deno.test("account delete: a goodbye that cannot be sent is a dead letter that lapses", async () => {
+  await using app = await testApp({ MAIL_MAX_ATTEMPTS: "1" });
+  const browser = await createActiveAccount(app);
+  const path = await deletionLink(app, browser);
+  await outboxDrained(app);
+  app.mailer.failNext(1, new Error("relay down"));
+  assert.equal((await browser.post(path)).status, 303);
+  await outboxDrained(app);
+  const dead = [];
+  for await (
+    const e of app.kv.list<DeadLetter>({ prefix: keys.deadLetters() })
+  ) {
+    dead.push(e.value);
+  }
+  assert.equal(dead.length, 1);
+  assert.equal(dead[0].signal.type, "account_deleted");
+  assert.equal(dead[0].expiresAt, dead[0].deadAt + GOODBYE_DEAD_LETTER_TTL_MS);
 });
