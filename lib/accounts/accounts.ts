@@ -1,7 +1,8 @@
 // lib/accounts/ — people and their accounts: the users store (users.ts, the
 // only code that writes a user record), sessions, registration, activation,
-// sign-in (this file), password reset and change, the operator's commands
-// (user_admin.ts), token purposes and the zod schemas pages, API and islands
+// sign-in (this file), password reset and change, the personal-data table
+// with export and deletion (personal_data.ts, export.ts, deletion.ts), the
+// operator's commands (user_admin.ts), token purposes and the zod schemas pages, API and islands
 // share. It may import outbox/ (a change and its signal commit together),
 // security/, mail/, kv/, i18n/ and app/'s foundation; never web/ or routes/.
 //

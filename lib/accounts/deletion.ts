@@ -12,7 +12,7 @@ import {
   type PersonalTable,
   personalTables,
 } from "./personal_data.ts";
-import { addSignal } from "../outbox/signals.ts";
+import { addSignal, signalTiming } from "../outbox/signals.ts";
 import { getUser, signalUser, type User } from "./users.ts";
 
 /**
@@ -197,7 +197,7 @@ export async function requestAccountDeletion(
         current.passwordHash === user.passwordHash
         ? { type: "account_deletion_requested" }
         : null,
-    { now: deps.clock.now(), queue: deps.config.signalQueue === "kv" },
+    signalTiming(deps),
   );
   return res.ok ? res : { ok: false, reason: "retry" };
 }
@@ -242,8 +242,7 @@ export async function confirmAccountDeletion(
   const link = await checkDeletionLink(deps, token);
   if (!link.ok) return link;
   const res = await eraseAccount(deps.kv, link.user.id, {
-    now: deps.clock.now(),
-    queue: deps.config.signalQueue === "kv",
+    ...signalTiming(deps),
     allow: (user) => linkMatches(user, link.fingerprint),
   });
   if (res.ok) return { ok: true, user: res.user, outboxId: res.outboxId };
