@@ -93,7 +93,8 @@ Deno.test("account export: a download of the profile, sessions, mails and limits
 });
 
 Deno.test("account export: a pending mail shows what it is, not its link", async () => {
-  await using app = await testApp();
+  // No queue: the failed attempt waits for its retry, unrepeated.
+  await using app = await testApp({ SIGNAL_QUEUE: "none" });
   const browser = await createActiveAccount(app);
   await outboxDrained(app);
   app.mailer.failNext(1);

@@ -115,6 +115,24 @@ export const ENDPOINTS: Endpoint[] = [
     example: { password: GOOD_PASSWORD, password_confirm: GOOD_PASSWORD },
   },
   {
+    // One entry for the lot (a thousand cases each is seconds apiece):
+    // the fuzzer sends every encoding to every path anyway.
+    name: "account deletion and export, pages and API",
+    method: "*",
+    path: fc.oneof(
+      token.map((t) => `/account/delete/${t}`),
+      fc.constantFrom(
+        "/account/delete",
+        "/account/export",
+        "/api/account/delete",
+        "/api/account/delete/confirm",
+        "/api/account/export",
+      ),
+    ),
+    fields: ["token", "current_password"],
+    body: "form",
+  },
+  {
     name: "POST /account/password",
     method: "POST",
     path: fc.constant("/account/password"),
