@@ -5,6 +5,7 @@
 // the goodbye mail.
 import { v7 as uuidv7 } from "uuid";
 import type { Deps } from "../app/deps.ts";
+import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
 import { DELETION_PURPOSE, deletionFingerprint } from "./token_purposes.ts";
 import {
@@ -94,7 +95,7 @@ export type EraseResult =
  * same link or command finishes the job. The address is free once the last
  * commit lands. `allow` sees the user as read (a link still matching it).
  */
-export async function eraseAccount(
+export function eraseAccount(
   kv: Deno.Kv,
   userId: string,
   opts: {
@@ -103,7 +104,7 @@ export async function eraseAccount(
     allow?: (user: User) => boolean | Promise<boolean>;
   },
 ): Promise<EraseResult> {
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
+  return retryGuarded(async (): Promise<EraseResult | undefined> => {
     const entry = await kv.get<User>(keys.user(userId));
     const user = entry.value;
     if (!user) return { ok: false, reason: "not_found" };
@@ -142,7 +143,8 @@ export async function eraseAccount(
         lang: user.lang,
       }, { id: outboxId, now: opts.now, queue: opts.queue });
     }
-    if (!(await final.commit()).ok) continue;
+    // Changed meanwhile (a password change, a sign-in's rehash): read again.
+    if (!(await final.commit()).ok) return undefined;
     // Whatever was written while we read (a sign-in racing the deletion, a
     // rate-limit hit): one more pass, the goodbye's own entry excepted.
     const late = new Batch();
@@ -161,8 +163,10 @@ export async function eraseAccount(
       commits: before.length + 1 + (late.mutations ? 1 : 0),
       outboxId,
     };
-  }
-  return { ok: false, reason: "conflict" };
+  }, {
+    tries: MAX_TRIES,
+    exhausted: () => ({ ok: false, reason: "conflict" }),
+  });
 }
 
 export type DeletionRequestOutcome =
