@@ -156,7 +156,7 @@ export function accountDataRoutes(deps: AppDeps) {
           {t("delete.confirm_body", { email: link.user.email })}
         </p>
         <form method="post" action={`/account/delete/${token}`}>
-          <button type="submit" class="primary danger">
+          <button type="submit" class="primary">
             {t("delete.confirm_submit")}
           </button>
         </form>
