@@ -24,6 +24,7 @@ import {
 } from "../lib/web/http.ts";
 import {
   hashTurnRefusedPage,
+  limitRequest,
   retryLaterPage,
   tooManyPage,
 } from "../lib/web/request_limits.tsx";
@@ -76,6 +77,9 @@ export function accountDataRoutes(deps: AppDeps) {
   app.get("/export", async (c) => {
     const user = c.get("user");
     if (!user) return c.redirect("/login", 303);
+    // Per client (RATE_LIMIT_IP): an export reads whole tables.
+    const limited = await limitRequest(deps, c, "export");
+    if (!limited.ok) return tooManyPage(c, limited.retryAfterMs);
     const now = deps.clock.now();
     const data = await exportPersonalData(deps.kv, user, now);
     c.header("Cache-Control", "no-store");

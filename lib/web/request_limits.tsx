@@ -20,7 +20,8 @@ import {
 
 /**
  * password: a request that would hash one (a link that sets it, a change);
- * delete: the mail that confirms an account's deletion.
+ * delete: the mail that confirms an account's deletion; export: a download
+ * of the person's data (it reads the rate-limit tables through).
  */
 export type LimitedAction =
   | "register"
@@ -28,7 +29,8 @@ export type LimitedAction =
   | "resend"
   | "forgot"
   | "password"
-  | "delete";
+  | "delete"
+  | "export";
 
 /** The longest textual IP address (an IPv6 with an IPv4 tail). */
 const MAX_IP_LENGTH = 45;

@@ -11,6 +11,7 @@ import {
   DeleteAccountSchema,
 } from "../../lib/web/deletion_requests.ts";
 import type { AppDeps } from "../../lib/app/deps.ts";
+import { limitRequest } from "../../lib/web/request_limits.tsx";
 import {
   type AppEnv,
   clearCookie,
@@ -33,6 +34,8 @@ export function accountDataApi(deps: AppDeps) {
     if (!user) {
       return apiError(c, "unauthenticated", "api.unauthenticated");
     }
+    const limited = await limitRequest(deps, c, "export");
+    if (!limited.ok) return apiTooMany(c, limited.retryAfterMs);
     c.header("Cache-Control", "no-store");
     return c.json(await exportPersonalData(deps.kv, user, deps.clock.now()));
   });

@@ -119,3 +119,23 @@ Deno.test("api: a second deletion mail within RESEND_INTERVAL gets 429", async (
   assert.equal(second.json.error.code, "rate_limited");
   assert.ok(Number(second.headers.get("retry-after")) > 0);
 });
+
+Deno.test("api: exports per client are limited (RATE_LIMIT_IP), pages and API together", async () => {
+  await using app = await startTestApp({
+    env: { RATE_LIMIT_IP: "3/15m" },
+    passwords: await createCheapHasher(),
+  });
+  const client = await createActiveAccount(app);
+  const statuses = [];
+  for (
+    const path of ["/account/export", "/api/account/export", "/account/export"]
+  ) {
+    statuses.push((await client.get(path)).status);
+  }
+  assert.deepEqual(statuses, [200, 200, 200]);
+  const fourth = await client.request("GET", "/api/account/export");
+  assert.equal(fourth.status, 429);
+  assert.equal(JSON.parse(fourth.body).error.code, "rate_limited");
+  assert.ok(Number(fourth.headers.get("retry-after")) > 0);
+  assert.equal((await client.get("/account/export")).status, 429);
+});
