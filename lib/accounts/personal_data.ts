@@ -153,6 +153,12 @@ export const personalTables = {
     find: (kv, { id }) => kv.list({ prefix: keys.userSessions(id) }),
     exported: null,
   },
+  audit_events: {
+    names: "user id",
+    // Security events: what happened, when, from which device and network.
+    find: (kv, { id }) => kv.list({ prefix: keys.auditEvents(id) }),
+    exported: ({ value }) => value,
+  },
   outbox: {
     names: "value",
     find: (kv, person) =>

@@ -52,7 +52,13 @@ async function storeText(kv: Deno.Kv): Promise<string> {
 Deno.test("account export: a download of the profile, sessions, mails and limits, never a hash or token", async () => {
   await using app = await testApp();
   const browser = await createActiveAccount(app);
-  // A wrong password and a reset request: records keyed by her address.
+  // A sign-in elsewhere: a second session and a security event.
+  await app.browser().post("/login", {
+    email: "ada@example.com",
+    password: GOOD_PASSWORD,
+  });
+  // A wrong password and a reset request: records keyed by her address
+  // (after the sign-in, which clears failed attempts).
   await app.browser().post("/login", {
     email: "ada@example.com",
     password: "not the password at all",
@@ -74,8 +80,15 @@ Deno.test("account export: a download of the profile, sessions, mails and limits
   const [profile] = data.records.users;
   assert.equal(profile.email, "ada@example.com");
   assert.equal(profile.firstName, "Ada");
-  assert.equal(data.records.sessions.length, 1);
+  assert.equal(data.records.sessions.length, 2);
   assert.ok(data.records.sessions[0].expiresAt > app.clock.now());
+  // Sessions with their devices; the security events.
+  assert.ok(data.records.sessions.every((s: { client?: unknown }) => s.client));
+  assert.ok(
+    data.records.audit_events.some((e: { type: string }) =>
+      e.type === "signed_in"
+    ),
+  );
   const limits = JSON.stringify(data.records.rate_limits);
   assert.match(limits, /forgot:email/);
   assert.match(JSON.stringify(data.records.login_attempts), /"count":1/);
