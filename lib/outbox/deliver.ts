@@ -7,6 +7,14 @@
 // (backoff, a provider's Retry-After), shares one rate limit per instance
 // (MAIL_MAX_PER_SECOND), and gives up the same way: after MAIL_MAX_ATTEMPTS
 // or MAIL_MAX_AGE an entry becomes a dead letter, kept for the operator.
+//
+// Why this file is long: createDeliverer is one closure over the state every
+// path shares (the claims in flight, the prefetch window, the sends a
+// shutdown must wait for, the batched commits); its steps are small inner
+// functions. Cutting it into modules would pass that state around by hand,
+// which is where claim and shutdown bugs have come from (issue 14's
+// prefetch); the retry rules, the handlers, the budgets and the batching are
+// already their own files.
 import type { Deps } from "../app/deps.ts";
 import type { Deliverer, DeliverOutcome, SweepReport } from "./deliverer.ts";
 import type { EmailRenderer } from "../mail/templates.ts";
