@@ -45,6 +45,7 @@ export function lifetimes(config: Config, lang: string) {
   return {
     activation_lifetime: formatDuration(config.activationMaxAgeMs, lang),
     reset_lifetime: formatDuration(config.passwordResetMaxAgeMs, lang),
+    email_change_lifetime: formatDuration(config.emailChangeMaxAgeMs, lang),
   };
 }
 
@@ -52,7 +53,8 @@ export function lifetimes(config: Config, lang: string) {
  * The handler for a "check your inbox" page: its title and body keys, the
  * body's numbers, and anything below it. Every body may also say how long
  * its link works, in words in the page's language: {activation_lifetime},
- * {reset_lifetime}.
+ * {reset_lifetime},
+ * {email_change_lifetime}.
  */
 export function checkInboxHandler(
   config: Config,

@@ -36,6 +36,8 @@ const NOTICES = {
   changed: "account.password_changed",
   session_ended: "sessions.ended",
   others_ended: "sessions.others_ended",
+  email_changed: "account.email_changed",
+  email_restored: "account.email_restored",
 } as const;
 
 /**
@@ -108,7 +110,10 @@ export function accountRoutes(deps: AppDeps) {
           <dt>{t("account.first_name")}</dt>
           <dd data-testid="first-name">{user.firstName}</dd>
           <dt>{t("account.email")}</dt>
-          <dd>{user.email}</dd>
+          <dd>
+            {user.email}{" "}
+            <a href="/account/email">{t("account.change_email")}</a>
+          </dd>
           <dt>{t("account.activated_at")}</dt>
           <dd>{activatedAt}</dd>
         </dl>

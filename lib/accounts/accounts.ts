@@ -1,5 +1,6 @@
 // lib/accounts/ — people and their accounts: the users store (users.ts, the
-// only code that writes a user record), sessions, registration, activation,
+// only code that writes a user record, but for email_change.ts, which moves
+// one to a new address with its index and undo records), sessions, registration, activation,
 // sign-in (this file), password reset and change, the personal-data table
 // with export and deletion (personal_data.ts, export.ts, deletion.ts), the
 // operator's commands (user_admin.ts), token purposes and the zod schemas pages, API and islands

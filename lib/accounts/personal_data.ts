@@ -153,6 +153,22 @@ export const personalTables = {
     find: (kv, { id }) => kv.list({ prefix: keys.userSessions(id) }),
     exported: null,
   },
+  /** The pending email change: the address asked for, and when. */
+  email_changes: {
+    names: "user id",
+    // One record under the id itself (a prefix list would skip it).
+    find: async function* (kv, { id }) {
+      const entry = await kv.get(keys.emailChange(id));
+      if (entry.versionstamp !== null) yield entry as Entry;
+    },
+    exported: (e) => e.value,
+  },
+  /** Past email changes the old address can still undo. */
+  email_undos: {
+    names: "user id",
+    find: (kv, { id }) => kv.list({ prefix: keys.emailUndos(id) }),
+    exported: (e) => e.value,
+  },
   audit_events: {
     names: "user id",
     // Security events: what happened, when, from which device and network.

@@ -9,6 +9,10 @@ import {
 export const ACTIVATION_PURPOSE = "activation";
 export const RESET_PURPOSE = "password_reset";
 export const DELETION_PURPOSE = "account_deletion";
+/** Mailed to the new address; confirms an email change. */
+export const EMAIL_CHANGE_PURPOSE = "email_change";
+/** Mailed to the old address; takes the account back (email_change.ts). */
+export const EMAIL_UNDO_PURPOSE = "email_change_undo";
 
 /**
  * A short digest of the stored password hash. Signed into reset links, it
@@ -56,4 +60,13 @@ export async function deletionFingerprint(
 ) {
   const epoch = user.credentialEpoch ?? 0;
   return (await sha256Hex(`delete:${epoch}:${user.passwordHash}`)).slice(0, 22);
+}
+
+/**
+ * What an email-change link is bound to: the pending request (its random id)
+ * and the address the account has now. A newer request, or any change of
+ * address since, gives another digest, so the older link dies.
+ */
+export async function emailChangeFingerprint(changeId: string, email: string) {
+  return (await sha256Hex(`email_change:${changeId}\n${email}`)).slice(0, 22);
 }

@@ -6,7 +6,7 @@ import { addAuditEvent, type AuditInput } from "./audit.ts";
 import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
 import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
-import { addSignal, type UserSignalType } from "../outbox/signals.ts";
+import { addSignal, type UserOnlySignalType } from "../outbox/signals.ts";
 import {
   addSession,
   type NewSession,
@@ -59,7 +59,8 @@ const CONFLICT = {
   exhausted: () => ({ ok: false, reason: "conflict" }) as const,
 };
 
-function isLive(user: User, now: number): boolean {
+/** False for a pending user past its TTL (KV expiry is lazy). */
+export function isLive(user: User, now: number): boolean {
   return user.pendingUntil === null || user.pendingUntil > now;
 }
 
@@ -279,7 +280,7 @@ export function activateUser(
 
 /** What to announce about a user, or null for nothing. */
 export type SignalChoice = {
-  type: UserSignalType;
+  type: UserOnlySignalType;
   /**
    * Retires every activation link mailed so far, only ever together with a
    * mail carrying a newer one (never while cooling down).

@@ -95,6 +95,7 @@ const EnvSchema = z.object({
   PENDING_USER_TTL: duration("7d"),
   PASSWORD_RESET_MAX_AGE: duration("1h"),
   ACCOUNT_DELETION_MAX_AGE: duration("1h"),
+  EMAIL_CHANGE_MAX_AGE: duration("1h"),
   RATE_LIMIT_IP: rate("30/15m"),
   RATE_LIMIT_EMAIL: rate("10/15m"),
   RESEND_INTERVAL: duration("60s"),
@@ -168,6 +169,8 @@ export interface Config {
   passwordResetMaxAgeMs: number;
   /** How long the link that confirms an account's deletion works. */
   accountDeletionMaxAgeMs: number;
+  /** How long the link that confirms a new address works. */
+  emailChangeMaxAgeMs: number;
   /** Per action (register, login, resend, forgot) and client IP. */
   rateLimitIp: RateLimit;
   /** Per action and email address. */
@@ -383,6 +386,7 @@ export function loadConfig(
       pendingUserTtlMs: e.PENDING_USER_TTL,
       passwordResetMaxAgeMs: e.PASSWORD_RESET_MAX_AGE,
       accountDeletionMaxAgeMs: e.ACCOUNT_DELETION_MAX_AGE,
+      emailChangeMaxAgeMs: e.EMAIL_CHANGE_MAX_AGE,
       rateLimitIp: e.RATE_LIMIT_IP,
       rateLimitEmail: e.RATE_LIMIT_EMAIL,
       resendIntervalMs: e.RESEND_INTERVAL,

@@ -4,6 +4,10 @@
 // with it after races (tests/faults/store_check.ts).
 import { z } from "zod";
 import { AuditEventSchema } from "../accounts/audit.ts";
+import {
+  EmailChangeSchema,
+  EmailUndoSchema,
+} from "../accounts/email_change.ts";
 import { HashTurnSchema } from "../web/hash_turns.ts";
 import { CounterSchema } from "../web/health.ts";
 import {
@@ -37,6 +41,10 @@ export const recordSchemas: Readonly<Record<string, z.core.$ZodType>> = {
   login_attempts: AttemptsSchema,
   cooldowns: CooldownSchema,
   hash_turns: HashTurnSchema,
+  /** user id → the pending email change (its link's request) */
+  email_changes: EmailChangeSchema,
+  /** [user id, undo id] → what the old address's undo link restores */
+  email_undos: EmailUndoSchema,
   login_failures: NetworkFailureSchema,
   counters: CounterSchema,
   mail_budget: CounterSchema,

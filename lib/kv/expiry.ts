@@ -1,7 +1,8 @@
 // When each dumped entry was meant to expire. KV does not return an entry's
 // expireIn, so a restore works it out again from the app's own timestamps:
-// a pending registration, a session or a rate-limit counter comes back with
-// the time it had left, and one whose time is up is not restored at all.
+// a pending registration, a session, a rate-limit counter or an email change
+// comes back with the time it had left, and one whose time is up is not
+// restored at all.
 
 /** Slack for clocks of instances that disagree a little. */
 export const EXPIRY_SLACK_MS = 60_000;
@@ -73,6 +74,9 @@ export function expiryTimes(
       }
       case "outbox_dead":
         // Set on a dead letter that must not stay (a goodbye mail's).
+      // Email changes and their undo links say when they end.
+      case "email_changes":
+      case "email_undos":
         return field(value, "expiresAt");
       default:
         return null;

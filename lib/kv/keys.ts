@@ -67,6 +67,12 @@ export const keys = {
   /** When a network (IPv4 address, IPv6 /48) last failed to sign in here. */
   loginFailure: (email: string, network: string) =>
     ["login_failures", boundedPart(email), network] as const,
+  /** A user's one pending email change, until its link expires. */
+  emailChange: (userId: string) => ["email_changes", userId] as const,
+  /** What an undo link from a past email change restores (7 days). */
+  emailUndo: (userId: string, id: string) =>
+    ["email_undos", userId, id] as const,
+  emailUndos: (userId: string) => ["email_undos", userId] as const,
   /** Who may hash a password for a link or account now (lib/web/hash_turns.ts). */
   hashTurn: (subject: string) => ["hash_turns", subject] as const,
 };

@@ -3,6 +3,13 @@
 // the state they announce has passed, so a late redelivery is harmless.
 import type { Deps } from "../app/deps.ts";
 import { formatDuration } from "../i18n/durations.ts";
+import {
+  EMAIL_UNDO_MAX_AGE_MS,
+  getEmailChange,
+  getEmailUndo,
+  signEmailChangeLink,
+  signEmailUndoLink,
+} from "../accounts/email_change.ts";
 import type { EmailRenderer } from "../mail/templates.ts";
 import {
   ACTIVATION_PURPOSE,
@@ -39,10 +46,12 @@ async function sendTo(
   user: Pick<User, "email" | "firstName" | "lang">,
   template: string,
   vars: Record<string, string>,
+  /** Another address of the user's (an email change's new or old one). */
+  to: string = user.email,
 ): Promise<void> {
   // Over an hourly budget the mail is dropped (logged and counted): a flood
   // of requests must not become a flood of mail to strangers.
-  if (!(await ctx.spendBudget(user.email)).ok) return;
+  if (!(await ctx.spendBudget(to)).ok) return;
   const mail = await ctx.emails.render(template, user.lang, {
     first_name: user.firstName,
     app_name: ctx.config.appName,
@@ -53,7 +62,7 @@ async function sendTo(
   // One key per outbox entry: a provider that saw our first attempt (whose
   // answer we lost) recognises the retry instead of sending twice.
   await ctx.mailer.send({
-    to: user.email,
+    to,
     ...mail,
     idempotencyKey: `${template}/${origin.outboxId}`,
   });
@@ -144,6 +153,58 @@ async function sendGoodbye(
   });
 }
 
+async function sendEmailChangeLink(
+  signal: { userId: string; changeId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user?.isActive) return;
+  const change = await getEmailChange(ctx.kv, user.id);
+  // Replaced by a newer request, confirmed, or asked from an address the
+  // account no longer has: its link would not work.
+  if (
+    !change || change.id !== signal.changeId || change.fromEmail !== user.email
+  ) {
+    return;
+  }
+  const token = await signEmailChangeLink(ctx, user.id, change);
+  await sendTo(ctx, origin, user, "email_change", {
+    link: `${ctx.config.appOrigin}/account/email/confirm/${token}`,
+    lifetime: formatDuration(ctx.config.emailChangeMaxAgeMs, user.lang),
+    new_email: change.toEmail,
+  }, change.toEmail);
+}
+
+async function sendEmailChangeAttempt(
+  signal: { userId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user) return;
+  await sendTo(ctx, origin, user, "email_change_attempt", {
+    login_link: `${ctx.config.appOrigin}/login`,
+  });
+}
+
+async function sendEmailChanged(
+  signal: { userId: string; undoId: string },
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+): Promise<void> {
+  const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
+  if (!user?.isActive) return;
+  // Undone already (or past its 7 days): nothing left to offer.
+  const undo = await getEmailUndo(ctx.kv, user.id, signal.undoId);
+  if (!undo) return;
+  const token = await signEmailUndoLink(ctx, user.id, undo);
+  await sendTo(ctx, origin, user, "email_changed", {
+    link: `${ctx.config.appOrigin}/account/email/undo/${token}`,
+    lifetime: formatDuration(EMAIL_UNDO_MAX_AGE_MS, user.lang),
+  }, undo.fromEmail);
+}
+
 export const handlers: { [T in SignalType]: SignalHandler<T> } = {
   user_registered: sendActivationEmail,
   activation_requested: sendActivationEmail,
@@ -151,4 +212,7 @@ export const handlers: { [T in SignalType]: SignalHandler<T> } = {
   password_reset_requested: sendPasswordReset,
   account_deletion_requested: sendDeletionLink,
   account_deleted: sendGoodbye,
+  email_change_requested: sendEmailChangeLink,
+  email_change_attempted: sendEmailChangeAttempt,
+  email_changed: sendEmailChanged,
 };

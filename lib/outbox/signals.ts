@@ -45,6 +45,20 @@ export const SignalSchema = z.discriminatedUnion("type", [
     firstName: z.string().max(150),
     lang: z.string().max(12),
   }),
+  /** A signed-in person asked to move the account to a new address. */
+  z.object({
+    type: z.literal("email_change_requested"),
+    userId: z.string(),
+    changeId: z.string(),
+  }),
+  /** Someone asked to move another account to this user's address. */
+  z.object({ type: z.literal("email_change_attempted"), userId: z.string() }),
+  /** The address changed; the old one is told, with a way back. */
+  z.object({
+    type: z.literal("email_changed"),
+    userId: z.string(),
+    undoId: z.string(),
+  }),
 ]);
 export type Signal = z.infer<typeof SignalSchema>;
 export type SignalType = Signal["type"];
@@ -55,6 +69,12 @@ export type UserSignalType = Extract<Signal, { userId: string }>["type"];
 export function signalOwner(signal: Signal): string | null {
   return "userId" in signal ? signal.userId : null;
 }
+/** Signals that carry the user id and nothing else (see users.signalUser). */
+export type UserOnlySignalType = {
+  [S in Signal as S["type"]]: [Exclude<keyof S, "type" | "userId">] extends
+    [never] ? S["type"]
+    : never;
+}[SignalType];
 
 export const OutboxEntrySchema = z.object({
   id: z.string(),

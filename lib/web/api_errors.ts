@@ -38,6 +38,7 @@ export const API_ERRORS = {
   not_found: 404,
   already_active: 409,
   busy: 409,
+  email_taken: 409,
   too_large: 413,
   unsupported_media_type: 415,
   unsupported: 415,

@@ -10,6 +10,7 @@
 import { Hono } from "hono";
 import { accountRoutes } from "../../routes/account.tsx";
 import { accountDataRoutes } from "../../routes/account_data.tsx";
+import { emailRoutes } from "../../routes/email.tsx";
 import { activateRoutes } from "../../routes/activate.tsx";
 import { sessionRoutes } from "../../routes/sessions.tsx";
 import { loginRoutes, logoutRoutes } from "../../routes/login.tsx";
@@ -42,6 +43,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route("/login", loginRoutes(deps));
   app.route("/logout", logoutRoutes(deps));
   app.route("/account/sessions", sessionRoutes(deps));
+  app.route("/account/email", emailRoutes(deps));
   app.route("/account", accountRoutes(deps));
   app.route("/account", accountDataRoutes(deps));
   app.route("/password", passwordRoutes(deps));

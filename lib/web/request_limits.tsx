@@ -22,6 +22,7 @@ import {
  * password: a request that would hash one (a link that sets it, a change);
  * delete: the mail that confirms an account's deletion; export: a download
  * of the person's data (it reads the rate-limit tables through).
+ * email_change: a link mailed to a new address (counted on that address).
  */
 export type LimitedAction =
   | "register"
@@ -30,7 +31,8 @@ export type LimitedAction =
   | "forgot"
   | "password"
   | "delete"
-  | "export";
+  | "export"
+  | "email_change";
 
 /** The longest textual IP address (an IPv6 with an IPv4 tail). */
 const MAX_IP_LENGTH = 45;
@@ -185,9 +187,10 @@ export async function limitRequest(
   // Limits on mail count the mailbox, not the spelling: `ada+1@…` and
   // `ada+2@…` reach one inbox and share its budget and interval.
   const mailbox = action === "login" ? email : canonicalMailbox(email);
-  // Resend, forgot and delete have an interval: a second link within
-  // seconds helps nobody and floods an inbox.
-  const gap = action === "resend" || action === "forgot" || action === "delete"
+  // Resend, forgot, delete and email changes have an interval: a second link
+  // within seconds helps nobody and floods an inbox.
+  const gap = action === "resend" || action === "forgot" ||
+      action === "delete" || action === "email_change"
     ? await hitCooldown(kv, action, mailbox, config.resendIntervalMs, now)
     : null;
   if (gap && !gap.ok) return gap;

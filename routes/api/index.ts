@@ -5,6 +5,7 @@ import type { AppEnv } from "../../lib/web/http.ts";
 import { accountApi } from "./accounts.ts";
 import { accountDataApi } from "./account_data.ts";
 import { apiError, sameSiteOnly } from "../../lib/web/api_errors.ts";
+import { emailApi } from "./email.ts";
 import { passwordApi } from "./password.ts";
 import { sessionsApi } from "./sessions.ts";
 
@@ -15,6 +16,7 @@ export function apiRoutes(deps: AppDeps) {
   app.route("/password", passwordApi(deps));
   app.route("/sessions", sessionsApi(deps));
   app.route("/account", accountDataApi(deps));
+  app.route("/email", emailApi(deps));
   app.all("*", (c) => apiError(c, "not_found", "error.not_found_body"));
   return app;
 }

@@ -63,7 +63,14 @@ Deno.test("i18n: every email template exists in every language and renders", asy
     ) {
       const vars = {
         ...Object.fromEntries(
-          ["first_name", "link", "lifetime", "login_link", "reset_link"]
+          [
+            "first_name",
+            "link",
+            "lifetime",
+            "login_link",
+            "reset_link",
+            "new_email",
+          ]
             .map((k) => [k, `<${k}>`]),
         ),
         app_name: "<app_name>",

@@ -49,6 +49,9 @@ Deno.test("keys: the storage format of every key is pinned", () => {
       "1.2.3.0",
     ]],
     [keys.hashTurn("link:x"), ["hash_turns", "link:x"]],
+    [keys.emailChange("u1"), ["email_changes", "u1"]],
+    [keys.emailUndo("u1", "d1"), ["email_undos", "u1", "d1"]],
+    [keys.emailUndos("u1"), ["email_undos", "u1"]],
   ];
   for (const [actual, literal] of pinned) assert.deepEqual(actual, literal);
   // Every key function is pinned above (a new one must be added).

@@ -141,6 +141,23 @@ export const ENDPOINTS: Endpoint[] = [
     expensive: (f) => valid(ChangePasswordSchema, f),
   },
   {
+    name: "POST /account/email",
+    method: "POST",
+    path: fc.constant("/account/email"),
+    fields: ["email", "current_password"],
+    body: "form",
+  },
+  {
+    name: "POST /account/email/confirm/:token, /undo/:token",
+    method: "POST",
+    path: fc.tuple(fc.constantFrom("confirm", "undo"), token).map(([k, t]) =>
+      `/account/email/${k}/${t}`
+    ),
+    fields: ["current_password", "password", "password_confirm"],
+    body: "form",
+    expensive: (f) => valid(ResetPasswordSchema, f),
+  },
+  {
     name: "POST /lang",
     method: "POST",
     path: fc.constant("/lang"),
@@ -203,6 +220,13 @@ export const ENDPOINTS: Endpoint[] = [
     expensive: (f) => valid(ResetPasswordApiSchema, f),
   },
   {
+    name: "POST /api/email/change, /api/email/confirm",
+    method: "POST",
+    path: fc.constantFrom("/api/email/change", "/api/email/confirm"),
+    fields: ["email", "current_password", "token"],
+    body: "json",
+  },
+  {
     name: "POST /api/logout, GET /api/me",
     method: "*",
     path: fc.constantFrom("/api/logout", "/api/me"),
@@ -219,6 +243,8 @@ export const ENDPOINTS: Endpoint[] = [
         "/register/done",
         "/login",
         "/account",
+        "/account/email",
+        "/account/email/sent",
         "/activate/resend",
         "/password/forgot",
         "/dev/mail",
