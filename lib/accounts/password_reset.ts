@@ -67,7 +67,7 @@ export async function checkResetLink(
 async function resetLinkMatches(user: User, h: string | undefined) {
   // A used link, or one from before a password change, no longer matches.
   return user.isActive && h !== undefined &&
-    h === await passwordFingerprint(user.passwordHash);
+    h === await passwordFingerprint(user);
 }
 
 /** The person's own name or address makes a weak password here too. */

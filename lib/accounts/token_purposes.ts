@@ -15,12 +15,18 @@ export const EMAIL_CHANGE_PURPOSE = "email_change";
 export const EMAIL_UNDO_PURPOSE = "email_change_undo";
 
 /**
- * A short digest of the stored password hash. Signed into reset links, it
- * changes with the password, so a link dies once used or once the password
- * changed some other way; the hash itself never leaves the server.
+ * A short digest of the stored password hash and the account's address.
+ * Signed into reset links, it changes with the password, so a link dies once
+ * used or once the password changed some other way, and with the address,
+ * so a link mailed to an address the account has left dies too; the hash
+ * itself never leaves the server.
  */
-export async function passwordFingerprint(passwordHash: string) {
-  return (await sha256Hex(`reset:${passwordHash}`)).slice(0, 22);
+export async function passwordFingerprint(user: {
+  passwordHash: string;
+  email: string;
+}) {
+  return (await sha256Hex(`reset:${user.passwordHash}\n${user.email}`))
+    .slice(0, 22);
 }
 
 export type LinkVerdict =

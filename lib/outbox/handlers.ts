@@ -115,7 +115,7 @@ async function sendPasswordReset(
   const token = await ctx.signer.sign(RESET_PURPOSE, {
     sub: user.id,
     iat: origin.createdAt,
-    h: await passwordFingerprint(user.passwordHash),
+    h: await passwordFingerprint(user),
   });
   await sendTo(ctx, origin, user, "password_reset", {
     link: `${ctx.config.appOrigin}/password/reset/${token}`,

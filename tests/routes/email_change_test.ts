@@ -423,6 +423,20 @@ Deno.test("email change: mails and pages in Russian", async () => {
   assert.match((await ru.get(path)).body, /Подтвердите новый адрес/);
 });
 
+Deno.test("email change: a reset link mailed to the old address dies with the change", async () => {
+  await using app = await startTestApp();
+  const ada = await createActiveAccount(app);
+  await app.browser().post("/password/forgot", { email: ADA });
+  const reset = (await mailTo(app, ADA, "/password/reset/")).path;
+  assert.equal((await ada.post(await confirmPath(app, ada))).status, 303);
+  const res = await app.browser().post(reset, {
+    password: NEW_PASSWORD,
+    password_confirm: NEW_PASSWORD,
+  });
+  assert.equal(res.status, 400);
+  assert.equal((await signIn(app, NEW)).location, "/account");
+});
+
 Deno.test("email change: a link someone sends you does not move his account to your address", async () => {
   await using app = await startTestApp();
   const ada = await createActiveAccount(app);
