@@ -35,6 +35,7 @@ import {
   busyPage,
   hashTurnRefusedPage,
   limitedSeconds,
+  requestClient,
   retryLaterPage,
 } from "../lib/web/request_limits.tsx";
 import {
@@ -289,7 +290,7 @@ export function emailRoutes(deps: AppDeps) {
       deps,
       c,
       "password" in proof ? { link: token } : null,
-      () => confirmEmailChange(deps, token, proof),
+      () => confirmEmailChange(deps, token, proof, requestClient(c, config)),
     );
     if (!res.ok && "retryAfterMs" in res) {
       return hashTurnRefusedPage(c, res);
@@ -368,7 +369,7 @@ export function emailRoutes(deps: AppDeps) {
       deps,
       c,
       { link: token },
-      () => undoEmailChange(deps, token, parsed.data),
+      () => undoEmailChange(deps, token, parsed.data, requestClient(c, config)),
     );
     if (!res.ok && "retryAfterMs" in res) {
       return hashTurnRefusedPage(c, res);

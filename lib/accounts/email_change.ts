@@ -17,6 +17,8 @@ import type { FieldErrors, ResetPasswordInput } from "./schemas.ts";
 import { addSession, deleteUserSessions, newSession } from "./sessions.ts";
 import type { NewSession } from "./sessions.ts";
 import { addSignal, signalTiming } from "../outbox/signals.ts";
+import { addAuditEvent } from "./audit.ts";
+import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
 import { epochOf, getUser, isLive, type User } from "./users.ts";
 
 /** How long the old address can take the account back. */
@@ -232,6 +234,8 @@ export async function confirmEmailChange(
   deps: Deps,
   token: string,
   proof: ConfirmProof,
+  /** Who confirmed, for the account's security events. */
+  client: ClientInfo = UNKNOWN_CLIENT,
 ): Promise<ConfirmEmailChangeOutcome> {
   const { kv } = deps;
   const link = await checkEmailChangeLink(deps, token);
@@ -299,6 +303,7 @@ export async function confirmEmailChange(
       .set(keys.emailUndo(user.id, undo.id), undo, {
         expireIn: EMAIL_UNDO_MAX_AGE_MS,
       });
+    addAuditEvent(atomic, user.id, { type: "email_changed", client }, now);
     addSignal(atomic, {
       type: "email_changed",
       userId: user.id,
@@ -349,6 +354,8 @@ export async function undoEmailChange(
   deps: Deps,
   token: string,
   input: ResetPasswordInput,
+  /** Who undid it, for the account's security events. */
+  client: ClientInfo = UNKNOWN_CLIENT,
 ): Promise<UndoEmailChangeOutcome> {
   const { kv } = deps;
   const link = await checkEmailUndoLink(deps, token);
@@ -404,6 +411,9 @@ export async function undoEmailChange(
       epochOf(user),
     );
     addSession(atomic, session, deps.config.sessionTtlMs);
+    // The address came back and the password was set anew: two events.
+    addAuditEvent(atomic, user.id, { type: "email_changed", client }, now);
+    addAuditEvent(atomic, user.id, { type: "password_reset", client }, now);
     if ((await atomic.commit()).ok) {
       await deleteUserSessions(kv, user.id, session.idHash);
       await clearLoginAttempts(kv, user.email);

@@ -21,6 +21,7 @@ import {
 import { withHashTurn } from "../../lib/web/hash_turns.ts";
 import type { AppEnv } from "../../lib/web/http.ts";
 import { readJson } from "../../lib/web/input.ts";
+import { requestClient } from "../../lib/web/request_limits.tsx";
 import { accepted, publicUser } from "./accounts.ts";
 
 export function emailApi(deps: AppDeps) {
@@ -66,7 +67,8 @@ export function emailApi(deps: AppDeps) {
       deps,
       c,
       "password" in proof ? { link: token } : null,
-      () => confirmEmailChange(deps, token, proof),
+      () =>
+        confirmEmailChange(deps, token, proof, requestClient(c, deps.config)),
     );
     if (!res.ok && "retryAfterMs" in res) return apiHashTurnRefused(c, res);
     if (!res.ok) {

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { getUserByEmail } from "../../lib/accounts/users.ts";
+import { listAuditEvents } from "../../lib/accounts/audit.ts";
 import { keys } from "../../lib/kv/keys.ts";
 import { checkStore } from "../faults/store_check.ts";
 import {
@@ -117,6 +118,12 @@ Deno.test("email change: the new mailbox confirms, the old one hears at once, se
   assert.equal((await signIn(app, ADA)).status, 400);
   // The link worked once.
   assert.equal((await phone.post(path)).status, 400);
+  // A security event says so (newer ones are the sign-ins above).
+  const events = await listAuditEvents(app.kv, user!.id);
+  assert.deepEqual(
+    events.filter((e) => e.type === "email_changed").length,
+    1,
+  );
 });
 
 Deno.test("email change: a taken address answers like a free one, and its owner is told", async () => {
@@ -328,6 +335,13 @@ Deno.test("email change: undo restores the address, ends every session, asks for
   // Once.
   assert.equal((await app.browser().get(undo)).status, 400);
   assert.equal(await countPrefix(app.kv, [keys.emailUndos("")[0]]), 0);
+  // Two security events: the address came back, the password was set anew.
+  const user = await getUserByEmail(app.kv, ADA, app.clock.now());
+  const types = (await listAuditEvents(app.kv, user!.id)).map((e) => e.type);
+  assert.deepEqual(types.filter((t) => t !== "signed_in").slice(0, 2).sort(), [
+    "email_changed",
+    "password_reset",
+  ]);
   assert.deepEqual(await checkStore(app.kv, app.clock.now()), []);
 });
 
