@@ -3,12 +3,11 @@
 import { Hono } from "hono";
 import { AuditList } from "../components/ClientInfo.tsx";
 import { listAuditEvents } from "../lib/accounts/audit.ts";
-import { deleteCookie, getCookie, setCookie } from "hono/cookie";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
-import type { Config } from "../lib/app/config.ts";
+import { setAccountNotice, takeAccountNotice } from "../lib/web/notices.ts";
 import { type AppContext, type AppEnv } from "../lib/web/http.ts";
 import { readForm } from "../lib/web/input.ts";
 import { changePassword } from "../lib/accounts/password_reset.ts";
@@ -29,52 +28,6 @@ import { getUser, type User } from "../lib/accounts/users.ts";
 
 /** Security events the account page shows, newest first. */
 const AUDIT_EVENTS_SHOWN = 10;
-
-const NOTICES = {
-  activated: "account.activated",
-  reset: "account.password_reset",
-  changed: "account.password_changed",
-  session_ended: "sessions.ended",
-  others_ended: "sessions.others_ended",
-  email_changed: "account.email_changed",
-  email_restored: "account.email_restored",
-} as const;
-
-/**
- * "Your password is changed" for the next /account page only: a cookie the
- * page reads and deletes, so a reload does not announce it again (a
- * ?password=changed query did).
- */
-const NOTICE_COOKIE = "account_notice";
-
-export function setAccountNotice(
-  c: AppContext,
-  config: Config,
-  notice: keyof typeof NOTICES,
-): void {
-  setCookie(c, NOTICE_COOKIE, notice, {
-    httpOnly: true,
-    sameSite: "Lax",
-    path: "/account",
-    secure: config.secureCookies,
-    maxAge: 60,
-  });
-}
-
-export function takeAccountNotice(
-  c: AppContext,
-  config: Config,
-): string | undefined {
-  const name = getCookie(c, NOTICE_COOKIE);
-  if (name === undefined) return undefined;
-  deleteCookie(c, NOTICE_COOKIE, {
-    path: "/account",
-    secure: config.secureCookies,
-  });
-  return Object.hasOwn(NOTICES, name)
-    ? NOTICES[name as keyof typeof NOTICES]
-    : undefined;
-}
 
 export function accountRoutes(deps: AppDeps) {
   const { config } = deps;

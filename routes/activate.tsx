@@ -26,10 +26,7 @@ import type { AppDeps } from "../lib/app/deps.ts";
 import {
   type AppContext,
   type AppEnv,
-  clearCookie,
   maskEmail,
-  readCookie,
-  REGISTERED_COOKIE,
   setSessionCookie,
 } from "../lib/web/http.ts";
 import { FORM_TYPE, readForm } from "../lib/web/input.ts";
@@ -48,12 +45,15 @@ import {
 } from "../lib/accounts/schemas.ts";
 import { deleteSession } from "../lib/accounts/sessions.ts";
 import { activationNeeds, type User } from "../lib/accounts/users.ts";
-import { setAccountNotice } from "./account.tsx";
+import { setAccountNotice } from "../lib/web/notices.ts";
 import { KEEP_TYPED_SCRIPT } from "./_app.tsx";
-import { REGISTERED_PURPOSE } from "./register.tsx";
+import {
+  forgetRegisteringBrowser,
+  registrantHere,
+} from "../lib/web/registrant.ts";
 
 export function activateRoutes(deps: AppDeps) {
-  const { config, signer, clock } = deps;
+  const { config } = deps;
   const app = new Hono<AppEnv>();
 
   // Pages with the token in their URL: never cached, never sent as Referer.
@@ -121,20 +121,6 @@ export function activateRoutes(deps: AppDeps) {
       return c.redirect(config.redirectIfAlreadyActive, 303);
     }
     return linkProblemPage(c, token, link);
-  }
-
-  /** Who this browser registered as (its "registered" cookie), or null. */
-  async function registrantHere(c: AppContext): Promise<string | null> {
-    // Sent twice (one tossed in by someone else): not the registering browser.
-    const marker = readCookie(c, config, REGISTERED_COOKIE);
-    if (!marker) return null;
-    const res = await signer.verify(REGISTERED_PURPOSE, marker, {
-      maxAgeMs: config.activationMaxAgeMs,
-      now: clock.now(),
-    });
-    return res.ok && typeof res.payload.sub === "string"
-      ? res.payload.sub
-      : null;
   }
 
   /**
@@ -284,7 +270,7 @@ export function activateRoutes(deps: AppDeps) {
       }
       return linkProblemPage(c, token, link);
     }
-    const registrant = await registrantHere(c);
+    const registrant = await registrantHere(c, deps);
     const needs = activationNeeds(link.user, registrant);
     if (needs !== "nothing") {
       return credentialsPage(c, token, link.user, needs);
@@ -317,7 +303,7 @@ export function activateRoutes(deps: AppDeps) {
 
   app.post("/:token", async (c) => {
     const token = c.req.param("token");
-    const registrant = await registrantHere(c);
+    const registrant = await registrantHere(c, deps);
     // The one-button form sends no fields; the password forms do.
     const form = FORM_TYPE.test(c.req.header("content-type") ?? "")
       ? await readForm(c)
@@ -375,7 +361,7 @@ export function activateRoutes(deps: AppDeps) {
       const old = c.get("session");
       if (old) await deleteSession(deps.kv, old.idHash);
       setSessionCookie(c, config, res.session.token);
-      clearCookie(c, config, REGISTERED_COOKIE);
+      forgetRegisteringBrowser(c, config);
       // "Your account is active", once, when the account page opens.
       setAccountNotice(c, config, "activated");
       return c.redirect(config.redirectAfterActivation, 303);

@@ -7,7 +7,7 @@ import { ErrorSummary, Field } from "../components/Field.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
-import { setAccountNotice } from "./account.tsx";
+import { setAccountNotice } from "../lib/web/notices.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import { ActivatePasswordSchema } from "../lib/accounts/accounts.ts";
 import {

@@ -10,7 +10,7 @@ import {
 import { KEEP_TYPED_SCRIPT } from "./_app.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
-import { setAccountNotice } from "./account.tsx";
+import { setAccountNotice } from "../lib/web/notices.ts";
 import type { ComponentProps } from "preact";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { Translate } from "../lib/i18n/i18n.ts";

@@ -8,16 +8,15 @@ import { CheckInboxPage, lifetimes } from "../components/Message.tsx";
 import { ResendForm } from "../components/ResendForm.tsx";
 import { deliverSoon, registerAccount } from "../lib/accounts/accounts.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
-import {
-  type AppContext,
-  type AppEnv,
-  cookieCount,
-  setRegisteredCookie,
-} from "../lib/web/http.ts";
+import { type AppContext, type AppEnv, cookieCount } from "../lib/web/http.ts";
 import { readForm } from "../lib/web/input.ts";
 import type { Translate } from "../lib/i18n/i18n.ts";
 import type { PageStatus } from "../lib/web/render.ts";
 import { createPageCache } from "../lib/web/page_cache.ts";
+import {
+  markRegisteringBrowser,
+  REGISTERED_COOKIE_MAX_AGE_MS,
+} from "../lib/web/registrant.ts";
 import { limitedSeconds, limitRequest } from "../lib/web/request_limits.tsx";
 import {
   emailField,
@@ -27,8 +26,6 @@ import {
 } from "../lib/accounts/schemas.ts";
 import { REGISTER_FORM_MESSAGES } from "../islands/RegisterForm.tsx";
 
-export const REGISTERED_PURPOSE = "registered_browser";
-const REGISTERED_COOKIE_MAX_AGE_MS = 24 * 3_600_000;
 /**
  * The address the form was sent with, for the next page only: a typo shows
  * there, where it can still be fixed. The browser's own input, echoed to it.
@@ -114,7 +111,7 @@ function registerPage(
 }
 
 export function registerRoutes(deps: AppDeps) {
-  const { config, signer, clock } = deps;
+  const { config } = deps;
   const app = new Hono<AppEnv>();
 
   // The empty form is the same for everyone in a language: render it once.
@@ -162,11 +159,7 @@ export function registerRoutes(deps: AppDeps) {
     // Names whoever set the account's credentials just now. An active
     // address's answer gets one too (its id matches nothing), so the two
     // answers cannot be told apart.
-    const marker = await signer.sign(REGISTERED_PURPOSE, {
-      sub: res.registrant,
-      iat: clock.now(),
-    });
-    setRegisteredCookie(c, config, marker, REGISTERED_COOKIE_MAX_AGE_MS);
+    await markRegisteringBrowser(c, deps, res.registrant);
     setCookie(c, SENT_TO_COOKIE, parsed.data.email, {
       httpOnly: true,
       sameSite: "Lax",

@@ -22,7 +22,7 @@ import { readForm } from "../lib/web/input.ts";
 import { requestClient } from "../lib/web/request_limits.tsx";
 import { UNKNOWN_CLIENT } from "../lib/accounts/devices.ts";
 import type { User } from "../lib/accounts/users.ts";
-import { setAccountNotice, takeAccountNotice } from "./account.tsx";
+import { setAccountNotice, takeAccountNotice } from "../lib/web/notices.ts";
 
 export function sessionRoutes(deps: AppDeps) {
   const { config, kv, clock } = deps;

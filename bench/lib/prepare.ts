@@ -13,7 +13,7 @@ import {
   registrantOf,
   type User,
 } from "../../lib/accounts/users.ts";
-import { REGISTERED_PURPOSE } from "../../routes/register.tsx";
+import { REGISTERED_PURPOSE } from "../../lib/accounts/token_purposes.ts";
 
 const PENDING_TTL_MS = 7 * 86_400_000;
 /** Commits in flight while preparing; KV batches them well. */

@@ -9,6 +9,8 @@ import {
 export const ACTIVATION_PURPOSE = "activation";
 export const RESET_PURPOSE = "password_reset";
 export const DELETION_PURPOSE = "account_deletion";
+/** The registering browser's marker cookie (lib/web/registrant.ts). */
+export const REGISTERED_PURPOSE = "registered_browser";
 /** Mailed to the new address; confirms an email change. */
 export const EMAIL_CHANGE_PURPOSE = "email_change";
 /** Mailed to the old address; takes the account back (email_change.ts). */

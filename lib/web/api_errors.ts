@@ -1,11 +1,13 @@
-// The JSON API's one error shape, {"error": {"code", "message", "fields"}},
-// its one table of codes, and the guard every API request passes: same-site
-// only. Reading the JSON itself: lib/web/input.ts.
+// What every JSON endpoint shares: the one error shape, {"error": {"code",
+// "message", "fields"}}, with its one table of codes; the 202 "accepted"
+// answer; the public view of a user; and the guard every API request
+// passes: same-site only. Reading the JSON itself: lib/web/input.ts.
 import type { MiddlewareHandler } from "hono";
 import type { Config } from "../app/config.ts";
 import type { AppContext, AppEnv } from "./http.ts";
 import { isAllowedOrigin } from "./origins.ts";
 import type { FieldErrors } from "../accounts/schemas.ts";
+import type { User } from "../accounts/users.ts";
 import { retryAfterSeconds } from "./request_limits.tsx";
 
 export type ApiStatus =
@@ -122,4 +124,30 @@ export function sameSiteOnly(
     }
     await next();
   };
+}
+
+/** What the API tells a signed-in person about themselves; never the hash. */
+export function publicUser(user: User) {
+  return {
+    id: user.id,
+    first_name: user.firstName,
+    email: user.email,
+    lang: user.lang,
+    activated_at: user.activatedAt === null
+      ? null
+      : new Date(user.activatedAt).toISOString(),
+  };
+}
+
+/** 202 for every address: whether a mail went out is the owner's business. */
+export function accepted(
+  c: AppContext,
+  messageKey: string,
+  extra: Record<string, number> = {},
+) {
+  c.header("Cache-Control", "no-store");
+  return c.json(
+    { status: "accepted", message: c.get("t")(messageKey), ...extra },
+    202,
+  );
 }

@@ -31,7 +31,7 @@ export const REGISTERED_COOKIE = "registered";
  * browser then only accepts them from this exact host, Secure, for Path=/,
  * so a page on a sibling subdomain cannot plant ("toss") one of its own.
  */
-function cookiePrefix(config: Config): "host" | undefined {
+export function cookiePrefix(config: Config): "host" | undefined {
   return config.env === "production" ? "host" : undefined;
 }
 
@@ -82,27 +82,7 @@ export function setSessionCookie(
   });
 }
 
-/**
- * The registering browser's marker. Outside production it is only sent to
- * /activate; a `__Host-` cookie must have Path=/.
- */
-export function setRegisteredCookie(
-  c: AppContext,
-  config: Config,
-  marker: string,
-  maxAgeMs: number,
-): void {
-  setCookie(c, REGISTERED_COOKIE, marker, {
-    httpOnly: true,
-    sameSite: "Lax",
-    path: REGISTERED_COOKIE_PATH,
-    secure: config.secureCookies,
-    maxAge: Math.floor(maxAgeMs / 1000),
-    prefix: cookiePrefix(config),
-  });
-}
-
-const REGISTERED_COOKIE_PATH = "/activate";
+export const REGISTERED_COOKIE_PATH = "/activate";
 
 export function clearCookie(
   c: AppContext,

@@ -17,8 +17,8 @@ import {
   clearCookie,
   SESSION_COOKIE,
 } from "../../lib/web/http.ts";
-import { accepted } from "./accounts.ts";
 import {
+  accepted,
   apiError,
   apiHashTurnRefused,
   apiTooMany,

@@ -10,7 +10,6 @@ import {
 } from "../../lib/accounts/accounts.ts";
 import type { AppDeps } from "../../lib/app/deps.ts";
 import {
-  type AppContext,
   type AppEnv,
   clearCookie,
   SESSION_COOKIE,
@@ -34,40 +33,15 @@ import {
   ResetPasswordApiSchema,
 } from "../../lib/accounts/schemas.ts";
 import { deleteSession } from "../../lib/accounts/sessions.ts";
-import type { User } from "../../lib/accounts/users.ts";
 import {
+  accepted,
   apiError,
   apiHashTurnRefused,
   apiTooMany,
+  publicUser,
   tokenError,
 } from "../../lib/web/api_errors.ts";
 import { readJson } from "../../lib/web/input.ts";
-
-/** What the API tells a signed-in person about themselves; never the hash. */
-export function publicUser(user: User) {
-  return {
-    id: user.id,
-    first_name: user.firstName,
-    email: user.email,
-    lang: user.lang,
-    activated_at: user.activatedAt === null
-      ? null
-      : new Date(user.activatedAt).toISOString(),
-  };
-}
-
-/** 202 for every address: whether a mail went out is the owner's business. */
-export function accepted(
-  c: AppContext,
-  messageKey: string,
-  extra: Record<string, number> = {},
-) {
-  c.header("Cache-Control", "no-store");
-  return c.json(
-    { status: "accepted", message: c.get("t")(messageKey), ...extra },
-    202,
-  );
-}
 
 export function accountApi(deps: AppDeps) {
   const app = new Hono<AppEnv>();

@@ -9,9 +9,11 @@ import {
 } from "../../lib/accounts/email_change.ts";
 import { ActivateApiSchema } from "../../lib/accounts/schemas.ts";
 import {
+  accepted,
   apiError,
   apiHashTurnRefused,
   apiTooMany,
+  publicUser,
   tokenError,
 } from "../../lib/web/api_errors.ts";
 import {
@@ -22,7 +24,6 @@ import { withHashTurn } from "../../lib/web/hash_turns.ts";
 import type { AppEnv } from "../../lib/web/http.ts";
 import { readJson } from "../../lib/web/input.ts";
 import { requestClient } from "../../lib/web/request_limits.tsx";
-import { accepted, publicUser } from "./accounts.ts";
 
 export function emailApi(deps: AppDeps) {
   const app = new Hono<AppEnv>();

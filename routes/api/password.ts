@@ -11,11 +11,12 @@ import {
 } from "../../lib/accounts/schemas.ts";
 import { deleteSession } from "../../lib/accounts/sessions.ts";
 import { requestClient } from "../../lib/web/request_limits.tsx";
-import { accepted, publicUser } from "./accounts.ts";
 import {
+  accepted,
   apiError,
   apiHashTurnRefused,
   apiTooMany,
+  publicUser,
   tokenError,
 } from "../../lib/web/api_errors.ts";
 import { readJson } from "../../lib/web/input.ts";
