@@ -3,7 +3,7 @@
 // with the same name as its code.
 import { HTTPException } from "hono/http-exception";
 import { Message } from "../../components/Message.tsx";
-import { apiError, type ApiErrorCode, isApiPath } from "./api_errors.ts";
+import { apiError, type ApiErrorCode, isApiPath } from "./api.ts";
 import type { PageStatus } from "./render.ts";
 import type { AppContext } from "./http.ts";
 

@@ -7,7 +7,7 @@
 import { HTTPException } from "hono/http-exception";
 import * as z from "zod/mini";
 import { fieldErrors } from "../accounts/schemas.ts";
-import { apiError, type ApiStatus } from "./api_errors.ts";
+import { apiError, type ApiStatus } from "./api.ts";
 import type { AppContext } from "./http.ts";
 
 export const FORM_TYPE =

@@ -3,7 +3,7 @@
 // wraps the body in the frame of routes/_app.tsx, so a page never builds its
 // own frame or reads the request's language, user and path itself.
 import type { ComponentChildren } from "preact";
-import type { ApiStatus } from "./api_errors.ts";
+import type { ApiStatus } from "./api.ts";
 
 /** The statuses a page is answered with: the API's, and 200. */
 export type PageStatus = 200 | ApiStatus;

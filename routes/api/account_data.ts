@@ -23,7 +23,7 @@ import {
   apiHashTurnRefused,
   apiTooMany,
   tokenError,
-} from "../../lib/web/api_errors.ts";
+} from "../../lib/web/api.ts";
 import { readJson } from "../../lib/web/input.ts";
 
 export function accountDataApi(deps: AppDeps) {

@@ -15,7 +15,7 @@ import {
   apiTooMany,
   publicUser,
   tokenError,
-} from "../../lib/web/api_errors.ts";
+} from "../../lib/web/api.ts";
 import {
   askEmailChange,
   ChangeEmailSchema,

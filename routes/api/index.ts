@@ -4,7 +4,7 @@ import type { AppDeps } from "../../lib/app/deps.ts";
 import type { AppEnv } from "../../lib/web/http.ts";
 import { accountApi } from "./accounts.ts";
 import { accountDataApi } from "./account_data.ts";
-import { apiError, sameSiteOnly } from "../../lib/web/api_errors.ts";
+import { apiError, sameSiteOnly } from "../../lib/web/api.ts";
 import { emailApi } from "./email.ts";
 import { passwordApi } from "./password.ts";
 import { sessionsApi } from "./sessions.ts";

@@ -18,7 +18,7 @@ import {
   apiTooMany,
   publicUser,
   tokenError,
-} from "../../lib/web/api_errors.ts";
+} from "../../lib/web/api.ts";
 import { readJson } from "../../lib/web/input.ts";
 
 export function passwordApi(deps: AppDeps) {

@@ -16,7 +16,7 @@ import {
   SESSION_COOKIE,
 } from "../../lib/web/http.ts";
 import { requestClient } from "../../lib/web/request_limits.tsx";
-import { apiError } from "../../lib/web/api_errors.ts";
+import { apiError } from "../../lib/web/api.ts";
 
 /** A session as the API shows it to its owner. */
 function publicSession({ id, session, current }: ListedSession) {

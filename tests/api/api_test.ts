@@ -1,4 +1,4 @@
-import { API_ERRORS } from "../../lib/web/api_errors.ts";
+import { API_ERRORS } from "../../lib/web/api.ts";
 import assert from "node:assert/strict";
 import {
   countPrefix,
