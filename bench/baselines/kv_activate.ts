@@ -1,7 +1,7 @@
 // Baseline for POST /activate: lib/accounts/users.ts activateUser (the same KV reads
 // and atomic commits the app makes) for fresh pending users, with as many in
 // flight as wrk keeps connections. args: kv-path ids-file concurrency
-import { activateUser } from "../../lib/accounts/users.ts";
+import { activateUser } from "../../lib/accounts/user_writes.ts";
 
 const [kvPath, idsFile, concurrency] = Deno.args;
 const ids = (await Deno.readTextFile(idsFile)).trim().split("\n");

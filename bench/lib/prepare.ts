@@ -8,11 +8,8 @@ import {
   wasmArgon2,
 } from "../../lib/security/argon2.ts";
 import { createSigner } from "../../lib/security/signing.ts";
-import {
-  createPendingUser,
-  registrantOf,
-  type User,
-} from "../../lib/accounts/users.ts";
+import { registrantOf, type User } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { REGISTERED_PURPOSE } from "../../lib/accounts/token_purposes.ts";
 
 const PENDING_TTL_MS = 7 * 86_400_000;

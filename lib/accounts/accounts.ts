@@ -1,10 +1,11 @@
-// lib/accounts/ — people and their accounts: the users store (users.ts, the
-// only code that writes a user record, but for email_change.ts, which moves
-// one to a new address with its index and undo records), sessions, registration, activation,
-// sign-in (this file), password reset and change, the personal-data table
-// with export and deletion (personal_data.ts, export.ts, deletion.ts), the
-// operator's commands (user_admin.ts), token purposes and the zod schemas pages, API and islands
-// share. It may import outbox/ (a change and its signal commit together),
+// lib/accounts/ — people and their accounts. The users store: the record
+// and its reads (users.ts) and every guarded write of it (user_writes.ts;
+// email_change.ts and deletion.ts also move or remove a user with its index,
+// in commits of their own). Sessions, registration, activation and sign-in
+// (this file), password reset and change, the personal-data table with
+// export and deletion, the operator's commands (user_admin.ts), token
+// purposes, and the zod schemas pages, API and islands share. It may import
+// outbox/ (a change and its signal commit together),
 // security/, mail/, kv/, i18n/ and app/'s foundation; never web/ or routes/.
 //
 // The account services the pages (and the JSON API) call: register, look at
@@ -29,18 +30,15 @@ import {
   type RegisterInput,
 } from "./schemas.ts";
 import { createSession, type NewSession } from "./sessions.ts";
+import { activationNeeds, epochOf, getUser, getUserByEmail } from "./users.ts";
 import {
   activateUser,
-  activationNeeds,
   type ActivationProof,
   createPendingUser,
-  epochOf,
-  getUser,
-  getUserByEmail,
   type SignalChoice,
   signalUser,
   upgradePasswordHash,
-} from "./users.ts";
+} from "./user_writes.ts";
 import type { User } from "./users.ts";
 
 export type RegisterOutcome =

@@ -14,7 +14,8 @@ import {
   personalTables,
 } from "./personal_data.ts";
 import { addSignal, signalTiming } from "../outbox/signals.ts";
-import { getUser, signalUser, type User } from "./users.ts";
+import { getUser, type User } from "./users.ts";
+import { signalUser } from "./user_writes.ts";
 
 /**
  * Deno KV's limits on one commit (denokv_proto's limits.rs: 10 checks, 1000

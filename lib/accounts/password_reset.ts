@@ -16,7 +16,8 @@ import type {
   ResetPasswordInput,
 } from "./schemas.ts";
 import { deleteUserSessions, type NewSession } from "./sessions.ts";
-import { getUser, replacePassword, signalUser, type User } from "./users.ts";
+import { getUser, type User } from "./users.ts";
+import { replacePassword, signalUser } from "./user_writes.ts";
 import type { MailRequestOutcome } from "./accounts.ts";
 
 /** Only an active account gets a link; every address gets the same answer. */

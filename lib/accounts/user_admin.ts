@@ -5,11 +5,8 @@ import { eraseAccount } from "./deletion.ts";
 import { keys } from "../kv/keys.ts";
 import type { DeadLetter, OutboxEntry } from "../outbox/signals.ts";
 import { deleteUserSessions } from "./sessions.ts";
-import {
-  getUserByEmail,
-  updateUserByEmail,
-  type UpdateUserResult,
-} from "./users.ts";
+import { getUserByEmail } from "./users.ts";
+import { updateUserByEmail, type UpdateUserResult } from "./user_writes.ts";
 
 export type AdminResult = UpdateUserResult & { detail?: string };
 

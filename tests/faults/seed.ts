@@ -1,7 +1,7 @@
 // Fills a KV store with pending users and their activation signals through
 // the same commit registration uses, without paying Argon2id for each.
 import { createPasswordHasher } from "../../lib/security/passwords.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 
 let hash: Promise<string> | null = null;
 

@@ -4,7 +4,7 @@ import assert from "node:assert/strict";
 import { startApp } from "../../lib/app/server.ts";
 import { silentLogger } from "../../lib/app/log.ts";
 import type { Mailer } from "../../lib/mail/types.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { TestClock, testConfig } from "../helpers.ts";
 import { keys } from "../../lib/kv/keys.ts";
 

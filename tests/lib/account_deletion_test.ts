@@ -3,7 +3,10 @@
 import assert from "node:assert/strict";
 import { eraseAccount } from "../../lib/accounts/deletion.ts";
 import { exportPersonalData } from "../../lib/accounts/export.ts";
-import { activateUser, createPendingUser } from "../../lib/accounts/users.ts";
+import {
+  activateUser,
+  createPendingUser,
+} from "../../lib/accounts/user_writes.ts";
 import { keys } from "../../lib/kv/keys.ts";
 import { expiryTimes } from "../../lib/kv/expiry.ts";
 import {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { keys } from "../../lib/kv/keys.ts";
 import type { OutboxEntry } from "../../lib/outbox/signals.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { SWEEP_MIN_AGE_MS } from "../../lib/outbox/deliver.ts";
 import { countPrefix, startTestApp } from "../helpers.ts";
 

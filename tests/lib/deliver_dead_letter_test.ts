@@ -5,7 +5,7 @@ import assert from "node:assert/strict";
 import { keys } from "../../lib/kv/keys.ts";
 import type { DeadLetter, OutboxEntry } from "../../lib/outbox/signals.ts";
 import { reviveOutbox } from "../../lib/accounts/user_admin.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { checkStore } from "../faults/store_check.ts";
 import { countPrefix, startTestApp, type TestApp } from "../helpers.ts";
 import { startResendServer } from "../resend_server.ts";

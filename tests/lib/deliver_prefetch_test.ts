@@ -8,7 +8,7 @@ import { silentLogger } from "../../lib/app/log.ts";
 import type { Mail, Mailer } from "../../lib/mail/types.ts";
 import { startApp } from "../../lib/app/server.ts";
 import { MAX_SENDING } from "../../lib/outbox/deliver.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { TestClock, testConfig } from "../helpers.ts";
 import { keys } from "../../lib/kv/keys.ts";
 import type { OutboxEntry } from "../../lib/outbox/signals.ts";

@@ -8,7 +8,7 @@ import { silentLogger } from "../../lib/app/log.ts";
 import type { Mailer } from "../../lib/mail/types.ts";
 import { createPasswordHasher } from "../../lib/security/passwords.ts";
 import { createSigner } from "../../lib/security/signing.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { TEST_SECRET, TestClock, testConfig } from "../helpers.ts";
 
 Deno.test("deliver: a failed release inside a batch still clears the mails that went out", async () => {

@@ -7,7 +7,8 @@ import { createLogger } from "../../lib/app/log.ts";
 import { keys } from "../../lib/kv/keys.ts";
 import { startApp } from "../../lib/app/server.ts";
 import { type OutboxEntry, signalOwner } from "../../lib/outbox/signals.ts";
-import { createPendingUser, type User } from "../../lib/accounts/users.ts";
+import { type User } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { linkPath, TestBrowser, TestClock, testConfig } from "../helpers.ts";
 import {
   RATE_LIMITED,

@@ -2,7 +2,7 @@
 import assert from "node:assert/strict";
 import { LEASE_MS, SWEEP_MIN_AGE_MS } from "../../lib/outbox/deliver.ts";
 import type { OutboxEntry } from "../../lib/outbox/signals.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import {
   countPrefix,
   GOOD_PASSWORD,

@@ -7,7 +7,7 @@ import {
   spendMailBudget,
   spendMailBudgets,
 } from "../../lib/outbox/mail_budget.ts";
-import { createPendingUser } from "../../lib/accounts/users.ts";
+import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { addSignal } from "../../lib/outbox/signals.ts";
 import { startTestApp, TestClock, testConfig } from "../helpers.ts";
 

@@ -1,10 +1,10 @@
 import assert from "node:assert/strict";
+import { getUserByEmail } from "../../lib/accounts/users.ts";
 import {
   activateUser,
   createPendingUser,
-  getUserByEmail,
   type NewUserInput,
-} from "../../lib/accounts/users.ts";
+} from "../../lib/accounts/user_writes.ts";
 import { keys } from "../../lib/kv/keys.ts";
 
 const INPUT: NewUserInput = {
