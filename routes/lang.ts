@@ -2,7 +2,7 @@
 // the language detector reads before Accept-Language) and goes back.
 import { Hono } from "hono";
 import { setCookie } from "hono/cookie";
-import { isLocalPath } from "../lib/app/config.ts";
+import { isLocalPath } from "../lib/app/env.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import { type AppEnv } from "../lib/web/http.ts";
 import { readForm } from "../lib/web/input.ts";

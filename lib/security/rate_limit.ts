@@ -3,7 +3,7 @@
 // any number of concurrent requests exactly `limit` commits succeed per
 // window, never more. Counters expire with their window.
 import { z } from "zod";
-import type { RateLimit } from "../app/config.ts";
+import type { RateLimit } from "../app/env.ts";
 import { ATTEMPTS_TTL_MS, EXPIRY_SLACK_MS } from "../kv/expiry.ts";
 import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
