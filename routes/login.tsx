@@ -6,7 +6,7 @@ import { KEEP_TYPED_SCRIPT } from "./_app.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { PASSWORD_FIELD_MESSAGES } from "../islands/PasswordField.tsx";
 import { RESEND_BUTTON_MESSAGES } from "../islands/ResendButton.tsx";
-import { signIn } from "../lib/accounts/accounts.ts";
+import { signIn } from "../lib/accounts/sign_in.ts";
 import type { AppDeps } from "../lib/app/deps.ts";
 import type { ComponentProps } from "preact";
 import {

@@ -2,42 +2,30 @@
 // and its reads (users.ts) and every guarded write of it (user_writes.ts;
 // email_change.ts and deletion.ts also move or remove a user with its index,
 // in commits of their own). Sessions, registration, activation and sign-in
-// (this file), password reset and change, the personal-data table with
+// (this file, sign_in.ts), password reset and change, the personal-data table with
 // export and deletion, the operator's commands (user_admin.ts), token
 // purposes, and the zod schemas pages, API and islands share. It may import
 // outbox/ (a change and its signal commit together),
 // security/, mail/, kv/, i18n/ and app/'s foundation; never web/ or routes/.
 //
 // The account services the pages (and the JSON API) call: register, look at
-// an activation link, activate, sign in. Every expected failure is a value.
+// an activation link, activate (signing in: sign_in.ts). Every expected
+// failure is a value.
 import type { AppDeps, Deps } from "../app/deps.ts";
 import { signalTiming } from "../outbox/signals.ts";
-import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
+import { type ClientInfo } from "./devices.ts";
 import { ACTIVATION_PURPOSE, verifyLink } from "./token_purposes.ts";
-import {
-  countActivation,
-  countLogin,
-  countRegistration,
-} from "../app/metrics.ts";
-import {
-  beginLoginAttempt,
-  clearLoginAttempts,
-} from "../security/rate_limit.ts";
+import { countActivation, countRegistration } from "../app/metrics.ts";
 import * as z from "zod/mini";
-import {
-  ChangePasswordSchema,
-  type LoginInput,
-  type RegisterInput,
-} from "./schemas.ts";
-import { createSession, type NewSession } from "./sessions.ts";
-import { activationNeeds, epochOf, getUser, getUserByEmail } from "./users.ts";
+import { ChangePasswordSchema, type RegisterInput } from "./schemas.ts";
+import { type NewSession } from "./sessions.ts";
+import { activationNeeds, getUser } from "./users.ts";
 import {
   activateUser,
   type ActivationProof,
   createPendingUser,
   type SignalChoice,
   signalUser,
-  upgradePasswordHash,
 } from "./user_writes.ts";
 import type { User } from "./users.ts";
 
@@ -319,127 +307,4 @@ export async function activateAccount(
   if (res.reason === "not_found") return { ok: false, reason: "invalid" };
   if (res.reason === "conflict") return { ok: false, reason: "retry" };
   return { ok: false, reason: res.reason };
-}
-
-export type SignInOutcome =
-  | { ok: true; user: User; session: NewSession }
-  | { ok: false; reason: "failed" | "inactive" | "retry" }
-  | { ok: false; reason: "throttled"; retryAfterMs: number };
-
-/**
- * Stores a hash with the configured parameters when the stored one is weaker
- * (PASSWORD_MEMORY_KIB / PASSWORD_ITERATIONS raised since). Only the hash it
- * replaces is overwritten (a change or reset meanwhile wins), and no session
- * ends (the password is the same); a busy hasher or a lost race leaves it for
- * the next sign-in.
- */
-async function rehashIfWeaker(
-  deps: Deps,
-  user: User,
-  password: string,
-): Promise<void> {
-  if (!deps.passwords.needsRehash(user.passwordHash)) return;
-  try {
-    const passwordHash = await deps.passwords.hash(password);
-    await upgradePasswordHash(
-      deps.kv,
-      user.id,
-      user.passwordHash,
-      passwordHash,
-    );
-  } catch (error) {
-    deps.log.warn("rehash on sign-in skipped", { error });
-  }
-}
-
-/**
- * A sign-in with the right password on an account still waiting for
- * activation mails its owner a fresh link, at most once per this.
- */
-export const SIGN_IN_REMINDER_COOLDOWN_MS = REGISTER_AGAIN_MAIL_COOLDOWN_MS;
-
-/**
- * Checks the password and, in one commit, creates a session stamped with the
- * credential epoch read with the hash, so a password change that commits
- * in between leaves it worthless. A pending account answers exactly like a
- * wrong password (otherwise "register, then sign in" tells a stranger
- * whether the address had an account); its owner gets a fresh link instead,
- * after the answer has gone.
- */
-export async function signIn(
-  deps: AppDeps,
-  input: LoginInput,
-  /** The client (its IP): failures slow down this client, not the owner. */
-  from: string,
-  /** Its device and network, kept with the session and the audit event. */
-  client: ClientInfo = UNKNOWN_CLIENT,
-): Promise<SignInOutcome> {
-  const outcome = await trySignIn(deps, input, from, client);
-  countLogin(outcome.ok ? "ok" : outcome.reason);
-  return outcome;
-}
-
-async function trySignIn(
-  deps: AppDeps,
-  input: LoginInput,
-  from: string,
-  client: ClientInfo,
-): Promise<SignInOutcome> {
-  const now = deps.clock.now();
-  // Known or unknown address alike, so throttling reveals nothing.
-  const turn = await beginLoginAttempt(
-    deps.kv,
-    input.email,
-    from,
-    deps.config.loginFreeFailures,
-    now,
-  );
-  if (!turn.ok) {
-    return { ok: false, reason: "throttled", retryAfterMs: turn.retryAfterMs };
-  }
-  const user = await getUserByEmail(deps.kv, input.email, now);
-  if (!user) {
-    // Same cost as a wrong password, so timing does not reveal accounts.
-    await deps.passwords.verifyDummy(input.password);
-    return { ok: false, reason: "failed" };
-  }
-  if (!await deps.passwords.verify(input.password, user.passwordHash)) {
-    return { ok: false, reason: "failed" };
-  }
-  if (!user.isActivated) {
-    // Counted as a failure (nothing cleared), like a wrong password.
-    deps.background(
-      "activation reminder",
-      () => remindActivation(deps, input.email),
-    );
-    return { ok: false, reason: "failed" };
-  }
-  await clearLoginAttempts(deps.kv, input.email);
-  // Only someone who knows the password learns the account's state.
-  if (!user.isActive) return { ok: false, reason: "inactive" };
-  await rehashIfWeaker(deps, user, input.password);
-  const session = await createSession(
-    deps.kv,
-    user.id,
-    now,
-    deps.config.sessionTtlMs,
-    epochOf(user),
-    client,
-  );
-  return session ? { ok: true, user, session } : { ok: false, reason: "retry" };
-}
-
-/** A fresh link for a pending account, within the mail cooldown. */
-async function remindActivation(deps: AppDeps, email: string) {
-  const res = await signalUser(
-    deps.kv,
-    email,
-    (user) =>
-      user.isActivated ? null : {
-        type: "activation_requested",
-        cooldownMs: SIGN_IN_REMINDER_COOLDOWN_MS,
-      },
-    signalTiming(deps),
-  );
-  if (res.ok) deliverSoon(deps, res.outboxId);
 }

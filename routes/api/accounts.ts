@@ -6,8 +6,8 @@ import {
   ActivatePasswordSchema,
   deliverSoon,
   registerAccount,
-  signIn,
 } from "../../lib/accounts/accounts.ts";
+import { signIn } from "../../lib/accounts/sign_in.ts";
 import type { AppDeps } from "../../lib/app/deps.ts";
 import {
   type AppEnv,
