@@ -12,11 +12,13 @@ import type { AppDeps } from "../lib/app/deps.ts";
 import { ActivatePasswordSchema } from "../lib/accounts/accounts.ts";
 import {
   checkEmailChangeLink,
-  checkEmailUndoLink,
   confirmEmailChange,
   type ConfirmProof,
-  undoEmailChange,
 } from "../lib/accounts/email_change.ts";
+import {
+  checkEmailUndoLink,
+  undoEmailChange,
+} from "../lib/accounts/email_undo.ts";
 import {
   askEmailChange,
   ChangeEmailSchema,

@@ -1,25 +1,21 @@
 // Moving an account to a new address: the request (after the current
 // password), the link mailed to the new address that confirms it, and the
-// link mailed to the old one that undoes it. This module owns their records
-// and the commits that move the unique email index.
+// link mailed to the old one (its use is email_undo.ts). This module owns
+// their records and the commits that move the unique email index.
 import { z } from "zod";
 import { v7 as uuidv7 } from "uuid";
 import type { Deps } from "../app/deps.ts";
+import { retryGuarded } from "../kv/guarded.ts";
 import { keys } from "../kv/keys.ts";
 import {
   EMAIL_CHANGE_PURPOSE,
   EMAIL_UNDO_PURPOSE,
   emailChangeFingerprint,
 } from "./token_purposes.ts";
-import { weakPasswordReason } from "../security/password_rules.ts";
-import { clearLoginAttempts } from "../security/rate_limit.ts";
-import type { FieldErrors, ResetPasswordInput } from "./schemas.ts";
-import { addSession, deleteUserSessions, newSession } from "./sessions.ts";
-import type { NewSession } from "./sessions.ts";
 import { addSignal, signalTiming } from "../outbox/signals.ts";
 import { addAuditEvent } from "./audit.ts";
 import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";
-import { epochOf, getUser, isLive, type User } from "./users.ts";
+import { getUser, isLive, type User } from "./users.ts";
 
 /** How long the old address can take the account back. */
 export const EMAIL_UNDO_MAX_AGE_MS = 7 * 86_400_000;
@@ -64,14 +60,14 @@ export async function getEmailUndo(
 }
 
 /** Tries per write before a conflict is reported; KV conflicts are rare. */
-const MAX_TRIES = 5;
+export const MAX_TRIES = 5;
 
 /**
  * The index entry for `email` as a commit must check it: free (or held by a
  * pending registration past its TTL, which the same commit removes), or
  * null when a live account holds it.
  */
-async function claimAddress(
+export async function claimAddress(
   kv: Deno.Kv,
   atomic: Deno.AtomicOperation,
   email: string,
@@ -96,51 +92,59 @@ export type RequestEmailChangeResult =
  * pending request before it is gone. The caller has checked the password
  * and answers the same in both cases.
  */
-export async function requestEmailChange(
+export function requestEmailChange(
   deps: Deps,
   userId: string,
   toEmail: string,
 ): Promise<RequestEmailChangeResult> {
   const { kv } = deps;
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-    const now = deps.clock.now();
-    const entry = await kv.get<User>(keys.user(userId));
-    if (!entry.value?.isActive) return { ok: true, outboxId: null };
-    const pending = await kv.get<EmailChange>(keys.emailChange(userId));
-    const outboxId = uuidv7();
-    const atomic = kv.atomic().check(entry).check(pending);
-    const index = await kv.get<string>(keys.userByEmail(toEmail));
-    const holder = index.value ? await getUser(kv, index.value, now) : null;
-    if (holder) {
-      atomic.check(index).delete(keys.emailChange(userId));
-      if (holder.id !== userId) {
+  return retryGuarded(
+    async (): Promise<RequestEmailChangeResult | undefined> => {
+      const now = deps.clock.now();
+      const entry = await kv.get<User>(keys.user(userId));
+      if (!entry.value?.isActive) return { ok: true, outboxId: null };
+      const pending = await kv.get<EmailChange>(keys.emailChange(userId));
+      const outboxId = uuidv7();
+      const atomic = kv.atomic().check(entry).check(pending);
+      const index = await kv.get<string>(keys.userByEmail(toEmail));
+      const holder = index.value ? await getUser(kv, index.value, now) : null;
+      if (holder) {
+        atomic.check(index).delete(keys.emailChange(userId));
+        if (holder.id !== userId) {
+          addSignal(atomic, {
+            type: "email_change_attempted",
+            userId: holder.id,
+          }, { id: outboxId, ...signalTiming(deps) });
+        }
+      } else {
+        const change: EmailChange = {
+          id: crypto.randomUUID(),
+          fromEmail: entry.value.email,
+          toEmail,
+          requestedAt: now,
+          expiresAt: now + deps.config.emailChangeMaxAgeMs,
+        };
+        atomic.set(keys.emailChange(userId), change, {
+          expireIn: deps.config.emailChangeMaxAgeMs,
+        });
         addSignal(atomic, {
-          type: "email_change_attempted",
-          userId: holder.id,
+          type: "email_change_requested",
+          userId,
+          changeId: change.id,
         }, { id: outboxId, ...signalTiming(deps) });
       }
-    } else {
-      const change: EmailChange = {
-        id: crypto.randomUUID(),
-        fromEmail: entry.value.email,
-        toEmail,
-        requestedAt: now,
-        expiresAt: now + deps.config.emailChangeMaxAgeMs,
-      };
-      atomic.set(keys.emailChange(userId), change, {
-        expireIn: deps.config.emailChangeMaxAgeMs,
-      });
-      addSignal(atomic, {
-        type: "email_change_requested",
-        userId,
-        changeId: change.id,
-      }, { id: outboxId, ...signalTiming(deps) });
-    }
-    if ((await atomic.commit()).ok) {
-      return { ok: true, outboxId: holder?.id === userId ? null : outboxId };
-    }
-  }
-  return { ok: false, reason: "conflict" };
+      if ((await atomic.commit()).ok) {
+        return { ok: true, outboxId: holder?.id === userId ? null : outboxId };
+      }
+    },
+    {
+      tries: MAX_TRIES,
+      exhausted: (): RequestEmailChangeResult => ({
+        ok: false,
+        reason: "conflict",
+      }),
+    },
+  );
 }
 
 export type LinkReason = "invalid" | "expired";
@@ -262,163 +266,62 @@ export async function confirmEmailChange(
       wrong: false,
     };
   }
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-    const now = deps.clock.now();
-    const entry = await kv.get<User>(keys.user(link.user.id));
-    const pending = await kv.get<EmailChange>(keys.emailChange(link.user.id));
-    const current = entry.value;
-    const change = pending.value;
-    // Still the link's request, from the address the account has now.
-    if (
-      !current?.isActive || !isLive(current, now) || !change ||
-      change.id !== link.change.id || change.fromEmail !== current.email
-    ) {
-      return { ok: false, reason: "invalid" };
-    }
-    if (provenHash !== null && provenHash !== current.passwordHash) {
-      return {
-        ok: false,
-        reason: "password_required",
-        user: current,
-        wrong: false,
-      };
-    }
-    const atomic = kv.atomic().check(entry).check(pending);
-    if (!await claimAddress(kv, atomic, change.toEmail, now)) {
-      return { ok: false, reason: "taken" };
-    }
-    const user: User = { ...current, email: change.toEmail };
-    const undo: EmailUndo = {
-      id: crypto.randomUUID(),
-      fromEmail: current.email,
-      toEmail: change.toEmail,
-      changedAt: now,
-      expiresAt: now + EMAIL_UNDO_MAX_AGE_MS,
-    };
-    atomic
-      .set(keys.user(user.id), user)
-      .delete(keys.userByEmail(current.email))
-      .set(keys.userByEmail(user.email), user.id)
-      .delete(keys.emailChange(user.id))
-      .set(keys.emailUndo(user.id, undo.id), undo, {
-        expireIn: EMAIL_UNDO_MAX_AGE_MS,
-      });
-    addAuditEvent(atomic, user.id, { type: "email_changed", client }, now);
-    addSignal(atomic, {
-      type: "email_changed",
-      userId: user.id,
-      undoId: undo.id,
-    }, { id: uuidv7(), ...signalTiming(deps) });
-    if ((await atomic.commit()).ok) return { ok: true, user, undo };
-  }
-  return { ok: false, reason: "retry" };
-}
-
-export type EmailUndoLinkCheck =
-  | { ok: true; user: User; undo: EmailUndo }
-  | { ok: false; reason: LinkReason };
-
-/** Whether an undo link still works (unused, within 7 days). */
-export async function checkEmailUndoLink(
-  deps: Deps,
-  token: string,
-): Promise<EmailUndoLinkCheck> {
-  const now = deps.clock.now();
-  const verified = await deps.signer.verify(EMAIL_UNDO_PURPOSE, token, {
-    maxAgeMs: EMAIL_UNDO_MAX_AGE_MS,
-    now,
-  });
-  if (!verified.ok) return verified;
-  const { sub, h } = verified.payload;
-  if (h === undefined) return { ok: false, reason: "invalid" };
-  const user = await getUser(deps.kv, sub, now);
-  const undo = await getEmailUndo(deps.kv, sub, h);
-  if (!user?.isActive || !undo) return { ok: false, reason: "invalid" };
-  return { ok: true, user, undo };
-}
-
-export type UndoEmailChangeOutcome =
-  | { ok: true; user: User; session: NewSession }
-  | { ok: false; reason: LinkReason | "taken" | "retry" }
-  | { ok: false; reason: "fields"; errors: FieldErrors };
-
-/**
- * The old address takes the account back: the address is restored (if no
- * other account took it meanwhile), the new password replaces the one
- * whoever changed the address knew, and the credential epoch rises, which
- * ends every session; the person is signed in with a new one. One commit,
- * guarded by the user and the undo record, which it deletes with every
- * other undo and any pending request: the link works once.
- */
-export async function undoEmailChange(
-  deps: Deps,
-  token: string,
-  input: ResetPasswordInput,
-  /** Who undid it, for the account's security events. */
-  client: ClientInfo = UNKNOWN_CLIENT,
-): Promise<UndoEmailChangeOutcome> {
-  const { kv } = deps;
-  const link = await checkEmailUndoLink(deps, token);
-  if (!link.ok) return link;
-  const { undo } = link;
-  const reason = weakPasswordReason(input.password, [
-    undo.fromEmail,
-    link.user.firstName,
-  ]);
-  if (reason === "personal") {
-    return {
-      ok: false,
-      reason: "fields",
-      errors: { password: "password.weak_personal" },
-    };
-  }
-  const passwordHash = await deps.passwords.hash(input.password);
-  for (let attempt = 0; attempt < MAX_TRIES; attempt++) {
-    const now = deps.clock.now();
-    const entry = await kv.get<User>(keys.user(link.user.id));
-    const record = await kv.get<EmailUndo>(
-      keys.emailUndo(link.user.id, undo.id),
-    );
-    const current = entry.value;
-    if (!current?.isActive || !record.value) {
-      return { ok: false, reason: "invalid" };
-    }
-    const atomic = kv.atomic().check(entry).check(record);
-    if (current.email !== undo.fromEmail) {
-      if (!await claimAddress(kv, atomic, undo.fromEmail, now)) {
+  return retryGuarded(
+    async (): Promise<ConfirmEmailChangeOutcome | undefined> => {
+      const now = deps.clock.now();
+      const entry = await kv.get<User>(keys.user(link.user.id));
+      const pending = await kv.get<EmailChange>(keys.emailChange(link.user.id));
+      const current = entry.value;
+      const change = pending.value;
+      // Still the link's request, from the address the account has now.
+      if (
+        !current?.isActive || !isLive(current, now) || !change ||
+        change.id !== link.change.id || change.fromEmail !== current.email
+      ) {
+        return { ok: false, reason: "invalid" };
+      }
+      if (provenHash !== null && provenHash !== current.passwordHash) {
+        return {
+          ok: false,
+          reason: "password_required",
+          user: current,
+          wrong: false,
+        };
+      }
+      const atomic = kv.atomic().check(entry).check(pending);
+      if (!await claimAddress(kv, atomic, change.toEmail, now)) {
         return { ok: false, reason: "taken" };
       }
+      const user: User = { ...current, email: change.toEmail };
+      const undo: EmailUndo = {
+        id: crypto.randomUUID(),
+        fromEmail: current.email,
+        toEmail: change.toEmail,
+        changedAt: now,
+        expiresAt: now + EMAIL_UNDO_MAX_AGE_MS,
+      };
       atomic
+        .set(keys.user(user.id), user)
         .delete(keys.userByEmail(current.email))
-        .set(keys.userByEmail(undo.fromEmail), current.id);
-    }
-    const user: User = {
-      ...current,
-      email: undo.fromEmail,
-      passwordHash,
-      credentialEpoch: epochOf(current) + 1,
-    };
-    atomic.set(keys.user(user.id), user).delete(keys.emailChange(user.id));
-    // Every way back dies with this one; a new undo is only ever written
-    // together with the user record, which this commit checks.
-    for await (const other of kv.list({ prefix: keys.emailUndos(user.id) })) {
-      atomic.delete(other.key);
-    }
-    const session = await newSession(
-      user.id,
-      now,
-      deps.config.sessionTtlMs,
-      epochOf(user),
-    );
-    addSession(atomic, session, deps.config.sessionTtlMs);
-    // The address came back and the password was set anew: two events.
-    addAuditEvent(atomic, user.id, { type: "email_changed", client }, now);
-    addAuditEvent(atomic, user.id, { type: "password_reset", client }, now);
-    if ((await atomic.commit()).ok) {
-      await deleteUserSessions(kv, user.id, session.idHash);
-      await clearLoginAttempts(kv, user.email);
-      return { ok: true, user, session };
-    }
-  }
-  return { ok: false, reason: "retry" };
+        .set(keys.userByEmail(user.email), user.id)
+        .delete(keys.emailChange(user.id))
+        .set(keys.emailUndo(user.id, undo.id), undo, {
+          expireIn: EMAIL_UNDO_MAX_AGE_MS,
+        });
+      addAuditEvent(atomic, user.id, { type: "email_changed", client }, now);
+      addSignal(atomic, {
+        type: "email_changed",
+        userId: user.id,
+        undoId: undo.id,
+      }, { id: uuidv7(), ...signalTiming(deps) });
+      if ((await atomic.commit()).ok) return { ok: true, user, undo };
+    },
+    {
+      tries: MAX_TRIES,
+      exhausted: (): ConfirmEmailChangeOutcome => ({
+        ok: false,
+        reason: "retry",
+      }),
+    },
+  );
 }
