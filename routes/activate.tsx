@@ -1,6 +1,11 @@
 // /activate/<token>. Mail scanners open links before people do, so a GET only
 // shows a one-button page (which submits itself in the browser that
 // registered); the POST activates and signs the person in.
+//
+// Why this file is long: it is one flow's pages and handlers together (the
+// house rule for routes/), and this flow has the most situations to say
+// apart (each link problem, the credentials it asks for, the waits). Each
+// handler is short; the route builder is as long as its handlers together.
 import { Hono } from "hono";
 import { Field } from "../components/Field.tsx";
 import {

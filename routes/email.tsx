@@ -2,6 +2,11 @@
 // current password) → a mail to the new address whose link confirms (GET
 // shows a page, POST changes) → a notice to the old address whose link
 // undoes it within 7 days, with a new password.
+//
+// Why this file is long: it is one flow's pages and handlers together (the
+// house rule for routes/), and this flow has the most situations to say
+// apart (each link problem, the credentials it asks for, the waits). Each
+// handler is short; the route builder is as long as its handlers together.
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";

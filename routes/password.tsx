@@ -1,5 +1,10 @@
 // /password/forgot → mail with a signed link → /password/reset/<token>: a new
 // password, every other session ended, the person signed in.
+//
+// Why this file is long: it is one flow's pages and handlers together (the
+// house rule for routes/), and this flow has the most situations to say
+// apart (each link problem, the credentials it asks for, the waits). Each
+// handler is short; the route builder is as long as its handlers together.
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import {
