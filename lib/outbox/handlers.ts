@@ -105,6 +105,33 @@ async function sendRegistrationAttempt(
   });
 }
 
+/**
+ * A mail whose link is signed for `purpose` and bound to `fingerprint` (it
+ * dies when what the fingerprint covers changes), opening `path`/<token>.
+ */
+async function sendBoundLink(
+  ctx: HandlerContext,
+  origin: SignalOrigin,
+  user: User,
+  mail: {
+    purpose: string;
+    fingerprint: string;
+    template: string;
+    path: string;
+    maxAgeMs: number;
+  },
+): Promise<void> {
+  const token = await ctx.signer.sign(mail.purpose, {
+    sub: user.id,
+    iat: origin.createdAt,
+    h: mail.fingerprint,
+  });
+  await sendTo(ctx, origin, user, mail.template, {
+    link: `${ctx.config.appOrigin}${mail.path}/${token}`,
+    lifetime: formatDuration(mail.maxAgeMs, user.lang),
+  });
+}
+
 async function sendPasswordReset(
   signal: { userId: string },
   ctx: HandlerContext,
@@ -112,14 +139,12 @@ async function sendPasswordReset(
 ): Promise<void> {
   const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
   if (!user || !user.isActive) return;
-  const token = await ctx.signer.sign(RESET_PURPOSE, {
-    sub: user.id,
-    iat: origin.createdAt,
-    h: await passwordFingerprint(user),
-  });
-  await sendTo(ctx, origin, user, "password_reset", {
-    link: `${ctx.config.appOrigin}/password/reset/${token}`,
-    lifetime: formatDuration(ctx.config.passwordResetMaxAgeMs, user.lang),
+  await sendBoundLink(ctx, origin, user, {
+    purpose: RESET_PURPOSE,
+    fingerprint: await passwordFingerprint(user),
+    template: "password_reset",
+    path: "/password/reset",
+    maxAgeMs: ctx.config.passwordResetMaxAgeMs,
   });
 }
 
@@ -131,14 +156,12 @@ async function sendDeletionLink(
   const user = await getUser(ctx.kv, signal.userId, ctx.clock.now());
   if (!user || !user.isActive) return;
   // Bound to the password and epoch: changing either kills the link.
-  const token = await ctx.signer.sign(DELETION_PURPOSE, {
-    sub: user.id,
-    iat: origin.createdAt,
-    h: await deletionFingerprint(user),
-  });
-  await sendTo(ctx, origin, user, "account_deletion", {
-    link: `${ctx.config.appOrigin}/account/delete/${token}`,
-    lifetime: formatDuration(ctx.config.accountDeletionMaxAgeMs, user.lang),
+  await sendBoundLink(ctx, origin, user, {
+    purpose: DELETION_PURPOSE,
+    fingerprint: await deletionFingerprint(user),
+    template: "account_deletion",
+    path: "/account/delete",
+    maxAgeMs: ctx.config.accountDeletionMaxAgeMs,
   });
 }
 

@@ -6,20 +6,14 @@ import assert from "node:assert/strict";
 import {
   checkPage,
   launchChromium,
+  linkIn,
+  registerAndActivate,
   SCREENSHOTS,
   startE2eApp,
 } from "./support.ts";
 
 const PASSWORD = "Correct horse battery 42!";
 const EMAIL = "ada.e2e@example.com";
-
-function linkIn(text: string, prefix: string): string {
-  const url = text.match(/https?:\/\/[^\s"<]+/g)?.find((u) =>
-    new URL(u).pathname.startsWith(prefix)
-  );
-  if (!url) throw new Error(`no ${prefix} link in:\n${text}`);
-  return url;
-}
 
 Deno.test({
   name:
@@ -36,15 +30,11 @@ Deno.test({
       let mails = 0;
 
       await t.step("1. register and activate", async () => {
-        await page.goto("/register");
-        await page.fill("#field-first_name", "Ada");
-        await page.fill("#field-email", EMAIL);
-        await page.fill("#field-password", PASSWORD);
-        await page.fill("#field-password_confirm", PASSWORD);
-        await page.getByRole("button", { name: "Create account" }).click();
-        await page.waitForURL("**/register/done");
-        await page.goto(await app.activationLink(++mails));
-        await page.waitForURL("**/account");
+        await registerAndActivate(page, app, {
+          email: EMAIL,
+          password: PASSWORD,
+          mail: ++mails,
+        });
       });
 
       await t.step(

@@ -202,3 +202,32 @@ async function runAxe(page: Page): Promise<string[]> {
       })`
     );
 }
+
+/** The first link in a mail's text whose path starts with `prefix`. */
+export function linkIn(text: string, prefix: string): string {
+  const url = text.match(/https?:\/\/[^\s"<]+/g)?.find((u) =>
+    new URL(u).pathname.startsWith(prefix)
+  );
+  if (!url) throw new Error(`no ${prefix} link in:\n${text}`);
+  return url;
+}
+
+/**
+ * Registers Ada through the form and opens her activation link (mail number
+ * `mail`, 1-based) in the same browser: she lands signed in on /account.
+ */
+export async function registerAndActivate(
+  page: Page,
+  app: E2eApp,
+  { email, password, mail }: { email: string; password: string; mail: number },
+): Promise<void> {
+  await page.goto("/register");
+  await page.fill("#field-first_name", "Ada");
+  await page.fill("#field-email", email);
+  await page.fill("#field-password", password);
+  await page.fill("#field-password_confirm", password);
+  await page.getByRole("button", { name: "Create account" }).click();
+  await page.waitForURL("**/register/done");
+  await page.goto(await app.activationLink(mail));
+  await page.waitForURL("**/account");
+}
