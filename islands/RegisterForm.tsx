@@ -2,6 +2,8 @@
 // (lib/accounts/schemas.ts RegisterSchema): a field's message appears when the person
 // leaves it and updates as they fix it; a submit with errors is stopped and
 // the summary focused. Without JavaScript the server does all of this.
+// Long by design: one component's state (values, touched fields, errors)
+// and its markup, which must match the server-rendered form exactly.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { PASSWORD_MIN } from "../lib/security/password_rules.ts";

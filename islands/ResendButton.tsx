@@ -3,6 +3,7 @@
 // answer shows in place, and the button waits exactly as long as the server
 // will: the 202's retry_after, or a 429's Retry-After. The page knows no
 // limits of its own, so it cannot disagree with the server.
+// Long by design: one component's countdown, request and answer states.
 import { useEffect, useRef, useState } from "preact/hooks";
 import { formatWait } from "../lib/i18n/durations.ts";
 import { type Messages, translateFrom } from "./messages.ts";

@@ -1,5 +1,7 @@
 // /account: who is signed in, and a password change that ends every other
 // session. Without a session it sends people to /login.
+// Long by design: the route builder holds this flow's handlers, each short
+// (see README, Project layout).
 import { Hono } from "hono";
 import { AuditList } from "../components/ClientInfo.tsx";
 import { listAuditEvents } from "../lib/accounts/audit.ts";

@@ -2,6 +2,8 @@
 // /account/delete asks for the password and mails a link, and
 // /account/delete/<token> (GET shows a page, POST confirms, as activation
 // does) deletes the account and everything naming it.
+// Long by design: the route builder holds this flow's handlers, each short
+// (see README, Project layout).
 import { Hono } from "hono";
 import { ErrorSummary, Field } from "../components/Field.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";

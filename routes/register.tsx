@@ -1,4 +1,6 @@
 // /register: the sign-up form, its POST, and the "check your inbox" page.
+// Long by design: the route builder holds this flow's handlers, each short
+// (see README, Project layout).
 import { Hono } from "hono";
 import { getCookie, setCookie } from "hono/cookie";
 import { Island, pickMessages } from "../components/Island.tsx";

@@ -1,5 +1,7 @@
 // /account/sessions: every signed-in session of the account, this device
 // marked; end one, or every other. Plain forms, no JavaScript needed.
+// Long by design: the route builder holds this flow's handlers, each short
+// (see README, Project layout).
 import { Hono } from "hono";
 import {
   addressLabel,

@@ -3,6 +3,7 @@
 //   deno task users show|activate|deactivate|delete|resend <email>
 //   deno task users outbox | retry-outbox [<outbox id>]
 // Reads the same environment as main.ts (KV_PATH, SECRET_KEY, MAIL_*).
+// run() is long by design: one case per command, each a few lines.
 import { resendActivation } from "../lib/accounts/accounts.ts";
 import { loadConfig } from "../lib/app/config.ts";
 import { createDeliverer } from "../lib/outbox/deliver.ts";

@@ -2,6 +2,8 @@
 // user record and its unique email index, each guarded by the versions it
 // read and retried on a lost race (retryGuarded). Expected failures (a taken
 // email, a lost race) are values. The record itself: users.ts.
+// Long by design: each write is one guarded commit with its own rules, and
+// keeping every write of a user record in one file is the point of the file.
 import { v7 as uuidv7 } from "uuid";
 import { addAuditEvent, type AuditInput } from "./audit.ts";
 import { type ClientInfo, UNKNOWN_CLIENT } from "./devices.ts";

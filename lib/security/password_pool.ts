@@ -1,6 +1,8 @@
 // The hash-wasm fallback's threads: a small pool of workers, so a ~100 ms
 // WebAssembly hash never stalls every other request. The native backend
 // needs none (the addon hashes on threads of its own).
+// createWorkerPool is long by design: one closure over the workers, the
+// queue and shutdown, which must change together.
 import { type PasswordJob, runPasswordJob, wasmArgon2 } from "./argon2.ts";
 import type { Logger } from "../app/log.ts";
 

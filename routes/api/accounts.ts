@@ -1,5 +1,7 @@
 // JSON: register, activate, resend, log in and out, who am I. The same zod
 // schemas and services as the pages; only the answers' shape differs.
+// Long by design: the route builder holds this flow's handlers, each short
+// (see README, Project layout).
 import { Hono } from "hono";
 import {
   activateAccount,
