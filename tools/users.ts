@@ -7,14 +7,10 @@
 import { resendActivation } from "../lib/accounts/accounts.ts";
 import { loadConfig } from "../lib/app/config.ts";
 import { createDeliverer } from "../lib/outbox/deliver.ts";
-import type { Deps } from "../lib/app/deps.ts";
-import { systemClock } from "../lib/app/clock.ts";
+import { createDeps, type Deps } from "../lib/app/deps.ts";
 import { createEmailRenderer } from "../lib/mail/templates.ts";
 import { createLogger } from "../lib/app/log.ts";
-import { createMailer } from "../lib/mail/index.ts";
-import { createPasswordHasher } from "../lib/security/passwords.ts";
 import { EmailOnlySchema } from "../lib/accounts/schemas.ts";
-import { createSigner } from "../lib/security/signing.ts";
 import { resolveSecretKey } from "../lib/app/dev_secret.ts";
 import { openKv, StartupError } from "../lib/kv/open.ts";
 import {
@@ -86,21 +82,14 @@ async function main(args: string[]): Promise<number> {
     );
     return 1;
   }
-  const mailer = createMailer(config.mail, log);
-  const passwords = await createPasswordHasher({
-    workers: 1,
-    backend: config.passwordBackend,
-    params: config.passwordParams,
-  });
-  const deps: Deps = {
+  // One hashing thread: the tool hashes at most a password or two.
+  const deps = await createDeps(config, {
     kv,
-    config,
-    mailer,
     log,
-    clock: systemClock,
-    signer: await createSigner(secretKey, config.secretKeyFallbacks),
-    passwords,
-  };
+    secretKey,
+    passwordWorkers: 1,
+  });
+  const { mailer, passwords } = deps;
   try {
     return await run(deps, command, arg);
   } catch (err) {

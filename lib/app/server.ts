@@ -10,18 +10,13 @@
 // tests call it with their own KV, mailer and clock.
 import { createApp } from "../web/app.ts";
 import type { Config } from "./config.ts";
-import { type Clock, systemClock } from "./clock.ts";
-import type { AppDeps } from "./deps.ts";
+import { type Clock } from "./clock.ts";
+import { type AppDeps, createDeps } from "./deps.ts";
 import { createDeliverer, SWEEP_MIN_AGE_MS } from "../outbox/deliver.ts";
 import { createEmailRenderer } from "../mail/templates.ts";
 import { createLogger, type Logger } from "./log.ts";
-import { createMailer } from "../mail/index.ts";
 import type { Mailer } from "../mail/types.ts";
-import {
-  createPasswordHasher,
-  type PasswordHasher,
-} from "../security/passwords.ts";
-import { createSigner } from "../security/signing.ts";
+import { type PasswordHasher } from "../security/passwords.ts";
 import { type I18n, loadLocales } from "../i18n/i18n.ts";
 import { createRecordingMailer, type Mailbox } from "../mail/recording.ts";
 import { resolveSecretKey } from "./dev_secret.ts";
@@ -73,43 +68,26 @@ export async function startApp(
     });
   for (const warning of config.warnings) log.warn(warning);
   const kv = opts.kv ?? await openKv(config.kvPath);
-  const baseMailer = opts.mailer ?? createMailer(
-    config.mail,
+  const core = await createDeps(config, {
+    kv,
     log,
-    `cloud-user/${config.version}`,
-  );
+    secretKey: (await resolveSecretKey(kv, config))!,
+    mailer: opts.mailer,
+    clock: opts.clock,
+    passwords: opts.passwords,
+  });
   // /dev/mail: only when asked for (DEV_MAIL=1) in development, only with a
   // backend that sends nothing.
   let mailbox: Mailbox | undefined;
-  let mailer = baseMailer;
+  let deps0 = core;
   if (
     config.devMail && config.env === "development" &&
     (config.mail.backend === "console" || config.mail.backend === "memory")
   ) {
-    const recording = createRecordingMailer(baseMailer, {
-      clock: opts.clock ?? systemClock,
-    });
-    mailer = recording;
+    const recording = createRecordingMailer(core.mailer, { clock: core.clock });
+    deps0 = { ...core, mailer: recording };
     mailbox = recording.mailbox;
   }
-  const deps0 = {
-    kv,
-    config,
-    mailer,
-    log,
-    clock: opts.clock ?? systemClock,
-    signer: await createSigner(
-      (await resolveSecretKey(kv, config))!,
-      config.secretKeyFallbacks,
-    ),
-    passwords: opts.passwords ?? await createPasswordHasher({
-      workers: config.passwordWorkers,
-      backend: config.passwordBackend,
-      queueLimit: config.passwordQueueLimit,
-      params: config.passwordParams,
-      log,
-    }),
-  };
   const stop = new AbortController();
   // Deliveries and background work under way; shutdown waits for them
   // before closing KV.
@@ -232,7 +210,7 @@ export async function startApp(
           });
         }
         deps.passwords.close();
-        if (clean) await mailer.close();
+        if (clean) await deps.mailer.close();
         try {
           kv.close();
         } catch {

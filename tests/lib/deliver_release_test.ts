@@ -3,11 +3,10 @@
 // go out again when their lease runs out.
 import assert from "node:assert/strict";
 import { createDeliverer, LEASE_MS } from "../../lib/outbox/deliver.ts";
+import { createDeps } from "../../lib/app/deps.ts";
 import { createEmailRenderer } from "../../lib/mail/templates.ts";
 import { silentLogger } from "../../lib/app/log.ts";
 import type { Mailer } from "../../lib/mail/types.ts";
-import { createPasswordHasher } from "../../lib/security/passwords.ts";
-import { createSigner } from "../../lib/security/signing.ts";
 import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { TEST_SECRET, TestClock, testConfig } from "../helpers.ts";
 
@@ -53,15 +52,17 @@ Deno.test("deliver: a failed release inside a batch still clears the mails that 
   };
   const clock = new TestClock();
   const config = testConfig();
-  const d = createDeliverer({
-    kv,
-    config,
-    mailer,
-    log: silentLogger,
-    clock,
-    signer: await createSigner(TEST_SECRET),
-    passwords: await createPasswordHasher({ workers: 0 }),
-  }, createEmailRenderer());
+  const d = createDeliverer(
+    await createDeps(config, {
+      kv,
+      log: silentLogger,
+      secretKey: TEST_SECRET,
+      mailer,
+      clock,
+      passwordWorkers: 0,
+    }),
+    createEmailRenderer(),
+  );
   const ids: string[] = [];
   for (
     const e of [
