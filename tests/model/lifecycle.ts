@@ -12,6 +12,9 @@
 // `ADA@…`) from a third browser, and tosses cookies into Ada's browsers:
 // a page of his on a sibling domain plants his `session` or `registered`
 // cookie, which her browser then sends before her own (issue 16).
+// Both also hold a second mailbox (ada@example.net, mallory@evil.net) and
+// move their accounts between addresses, their own and each other's, open
+// the confirm links and the old address's undo links (issue 15).
 //
 // Invariants (see issue 11):
 //   fresh_link   the newest activation mail of a pending account, while its
@@ -26,24 +29,37 @@
 //   mailbox      mails to one canonical mailbox (lower-cased, no +tag) keep
 //                to the per-mailbox limits (README "Mail budgets"): per
 //                action at most RATE_LIMIT_EMAIL in each of its windows, and
-//                resends and resets at least RESEND_INTERVAL apart (a
-//                deletion forgets them with everything else naming the
-//                address: only the mailbox's holder can delete, the
+//                resends, resets and email changes at least RESEND_INTERVAL
+//                apart (a deletion forgets them with everything else naming
+//                the address: only the mailbox's holder can delete, the
 //                confirming link goes there)
+//   links        no link outlives what it was for: at most one confirm link
+//                per account works, asked from the address it has now, and a
+//                working reset link reaches the account's current address
 //   revoked      a session ended from the sessions page or API stays dead,
 //                and nobody ends a session of an account they are not
 //                signed in to (issue 15)
 //   erased       once an account is deleted and its goodbye sent, no KV
 //                record names its address (as stored, or its canonical
 //                mailbox)
+//   erased_moves nor an address it moved from or asked to move to that no
+//                other account has held or asked for (not checked unless
+//                MODEL_INVARIANTS names it: the app does not keep it yet)
 // A browser with a tossed cookie is held to own_password like any other:
 // signed in to Mallory's account, or activating Ada's with his password,
-// breaks it.
+// breaks it. Sessions and credential changes are followed per account (user
+// id), so an account that moves to another address keeps its history.
 //
 // Replay a failure with MODEL_SEED and MODEL_PATH (printed on failure);
 // MODEL_INVARIANTS=fresh_link,epoch checks only those.
 import fc from "fast-check";
 import { checkActivationLink } from "../../lib/accounts/accounts.ts";
+import {
+  checkEmailChangeLink,
+  getEmailChange,
+} from "../../lib/accounts/email_change.ts";
+import { checkResetLink } from "../../lib/accounts/password_reset.ts";
+import { checkDeletionLink } from "../../lib/accounts/deletion.ts";
 import {
   maskEmail,
   REGISTERED_COOKIE,
@@ -64,6 +80,11 @@ import { type CheapHasher, createCheapHasher } from "./cheap_hasher.ts";
 const ADA = "ada@example.com";
 const MALLORY = "mallory@evil.test";
 const CONTROL = "control@example.com";
+/** Second mailboxes, which the two move their accounts to. */
+const ADA2 = "ada@example.net";
+const MALLORY2 = "mallory@evil.net";
+/** Where a ChangeEmail command may ask to move an account. */
+const CHANGE_TARGETS = [ADA2, ADA, MALLORY2, MALLORY];
 /** Other spellings of Ada's mailbox that Mallory floods. */
 const VARIANTS = [
   "Ada+1@example.com",
@@ -72,13 +93,24 @@ const VARIANTS = [
 ];
 /** Addresses whose accounts the model watches (as the app stores them). */
 const WATCHED = [
-  ...new Set([ADA, MALLORY, ...VARIANTS.map((e) => e.toLowerCase())]),
+  ...new Set([
+    ADA,
+    MALLORY,
+    ADA2,
+    MALLORY2,
+    ...VARIANTS.map((e) => e.toLowerCase()),
+  ]),
 ];
 
 type Person = "ada" | "mallory";
 const POOLS: Record<Person, string[]> = {
   ada: ["violet tractor 4411", "amber glacier 9321", "copper meadow 7720"],
   mallory: ["raven lantern 6602"],
+};
+/** The mailboxes each person reads. */
+const MAILBOXES: Record<Person, string[]> = {
+  ada: [ADA, ADA2],
+  mallory: [MALLORY, MALLORY2],
 };
 
 /** Browsers by index: who uses each, and which address they act on. */
@@ -106,16 +138,23 @@ export const INVARIANTS = [
   "mailbox",
   "revoked",
   "erased",
+  "links",
+  "erased_moves",
 ] as const;
 type Invariant = typeof INVARIANTS[number];
+/**
+ * Checked unless MODEL_INVARIANTS says otherwise: all but erased_moves, which
+ * the app does not keep yet (see lifecycle_test.ts, MOVED_THEN_DELETED).
+ */
+const DEFAULT_INVARIANTS = INVARIANTS.filter((i) => i !== "erased_moves");
 
 export interface Model {
   step: number;
   /** Per browser: the step whose credentials its session was made with. */
   born: (number | null)[];
-  /** Per address: the step of its last credential change. */
+  /** Per user id: the step of its last credential change. */
   changedAt: Map<string, number>;
-  /** Per address: the stored hash as last seen. */
+  /** Per user id: the stored hash as last seen. */
   hashes: Map<string, string>;
   /** When each sent mail (by index in mailer.sent) went out. */
   mailTimes: number[];
@@ -126,8 +165,14 @@ export interface Model {
   checked: Set<Invariant>;
   /** Addresses whose account the step just deleted. */
   erased: string[];
+  /** Addresses that account had left or asked for, no other account's. */
+  erasedMoves: string[];
   /** Per canonical mailbox: when its account was last deleted. */
   erasedAt: Map<string, number>;
+  /** Per watched address: the id of the account holding it at the last check. */
+  ids: Map<string, string>;
+  /** Per user id: every address the account has held or asked to move to. */
+  addresses: Map<string, Set<string>>;
 }
 
 export interface Real {
@@ -136,7 +181,12 @@ export interface Real {
   browsers: TossableBrowser[];
 }
 
-type MailCause = "register" | "resend" | "forgot" | "delete";
+type MailCause =
+  | "register"
+  | "resend"
+  | "forgot"
+  | "delete"
+  | "email_change";
 
 /**
  * A browser into which a sibling site may have planted cookies for our
@@ -603,16 +653,46 @@ class AskDeletion extends Base {
   }
 }
 
-/** Opens a deletion link from the browser's own mailbox and confirms it. */
-class OpenDeletion extends Base {
-  constructor(readonly b: 0 | 1 | 4, readonly pick: number) {
+/** A signed-in browser asks to move its account to one of CHANGE_TARGETS. */
+class ChangeEmail extends Base {
+  override sends = "email_change" as const;
+  constructor(readonly b: 0 | 1 | 4, readonly to: number, readonly p: number) {
     super();
   }
   toString() {
-    return `openDeletion(${BROWSERS[this.b].name}, #-${this.pick})`;
+    return `changeEmail(${BROWSERS[this.b].name} → ${
+      CHANGE_TARGETS[this.to]
+    }, pw${this.p})`;
+  }
+  async act(_m: Model, r: Real) {
+    await r.browsers[this.b].post("/account/email", {
+      email: CHANGE_TARGETS[this.to],
+      current_password: pw(BROWSERS[this.b].person, this.p),
+    });
+  }
+}
+
+/**
+ * Opens a deletion link from one of the person's mailboxes (the account may
+ * have moved to the other) and confirms it.
+ */
+class OpenDeletion extends Base {
+  constructor(
+    readonly b: 0 | 1 | 4,
+    readonly pick: number,
+    readonly box = 0,
+  ) {
+    super();
+  }
+  toString() {
+    const boxes = MAILBOXES[BROWSERS[this.b].person];
+    return `openDeletion(${BROWSERS[this.b].name}, ${
+      boxes[this.box % boxes.length]
+    } #-${this.pick})`;
   }
   async act(m: Model, r: Real) {
-    const { email } = BROWSERS[this.b];
+    const boxes = MAILBOXES[BROWSERS[this.b].person];
+    const email = boxes[this.box % boxes.length];
     const link = pickLink(
       mailedLinks(m, r, email, "/account/delete/"),
       this.pick,
@@ -622,8 +702,88 @@ class OpenDeletion extends Base {
     if ((await browser.get(link.path)).status !== 200) return;
     const res = await browser.post(link.path);
     if (res.location === "/account/deleted") {
+      // The account deleted is the one this address held at the last check
+      // (a deletion link only works for the address the account has now).
+      const id = m.ids.get(email);
       m.erased.push(email);
       m.erasedAt.set(canonicalMailbox(email), r.app.clock.now());
+      for (const other of id ? m.addresses.get(id) ?? [] : []) {
+        const shared = [...m.addresses].some(([otherId, held]) =>
+          otherId !== id && held.has(other)
+        );
+        if (other !== email && !shared) m.erasedMoves.push(other);
+      }
+    }
+  }
+}
+
+/**
+ * Opens an email-change link from one of the person's mailboxes: a confirm
+ * link (pressing the button, typing the password if the page asks), or an
+ * undo link (choosing a new password).
+ */
+class OpenEmailLink extends Base {
+  constructor(
+    readonly b: 0 | 1 | 4,
+    readonly kind: "confirm" | "undo",
+    readonly box: number,
+    readonly pick: number,
+    readonly p: number,
+  ) {
+    super();
+  }
+  toString() {
+    const { person } = BROWSERS[this.b];
+    const boxes = MAILBOXES[person];
+    return `open${this.kind === "confirm" ? "EmailConfirm" : "EmailUndo"}(${
+      BROWSERS[this.b].name
+    }, ${boxes[this.box % boxes.length]} #-${this.pick}, pw${this.p})`;
+  }
+  async act(m: Model, r: Real) {
+    const { person } = BROWSERS[this.b];
+    const boxes = MAILBOXES[person];
+    const prefix = `/account/email/${this.kind}/`;
+    const email = boxes[this.box % boxes.length];
+    const link = pickLink(mailedLinks(m, r, email, prefix), this.pick);
+    if (!link) return;
+    const browser = r.browsers[this.b];
+    const page = await browser.get(link.path);
+    if (page.status !== 200) return;
+    const password = pw(person, this.p);
+    if (this.kind === "undo") {
+      await browser.post(link.path, { password, password_confirm: password });
+    } else if (page.body.includes('name="current_password"')) {
+      await browser.post(link.path, { current_password: password });
+    } else {
+      await browser.post(link.path);
+    }
+  }
+}
+
+/**
+ * Mallory, signed in to his own account, asks to move it to Ada's address
+ * and then to the control address: the answers must not tell them apart.
+ */
+class ProbeEmailChange extends Base {
+  override sends = "email_change" as const;
+  toString() {
+    return "probeEmailChange(mallory-own → ada@, control@)";
+  }
+  async act(m: Model, r: Real) {
+    const browser = r.browsers[4];
+    const send = (email: string) =>
+      browser.post("/account/email", {
+        email,
+        current_password: pw("mallory", 0),
+      });
+    const real = await send(ADA);
+    const twin = await send(CONTROL);
+    if (!m.checked.has("stranger")) return;
+    if (shape(real, ADA) !== shape(twin, CONTROL)) {
+      throw new Violation(
+        "stranger",
+        `moving an account to ${ADA} and to a control address answer differently`,
+      );
     }
   }
 }
@@ -693,6 +853,11 @@ class LoginRacingReset extends Base {
 
 // -------------------------------------------------------------- invariants
 
+/**
+ * Checks every invariant after a step. Long on purpose: the invariants share
+ * one read of the watched users and the per-id history it updates, so each
+ * step reads the store once and they all judge the same snapshot.
+ */
 async function checkInvariants(m: Model, r: Real) {
   const { app } = r;
   const now = app.clock.now();
@@ -707,11 +872,18 @@ async function checkInvariants(m: Model, r: Real) {
       ),
     ),
   );
+  m.ids.clear();
   for (const [email, user] of users) {
-    const hash = user?.passwordHash;
-    if (hash && m.hashes.get(email) !== hash) m.changedAt.set(email, m.step);
-    if (hash) m.hashes.set(email, hash);
-    else m.hashes.delete(email);
+    if (!user) continue;
+    m.ids.set(email, user.id);
+    if (m.hashes.get(user.id) !== user.passwordHash) {
+      m.changedAt.set(user.id, m.step);
+    }
+    m.hashes.set(user.id, user.passwordHash);
+    const held = m.addresses.get(user.id) ?? new Set();
+    m.addresses.set(user.id, held.add(user.email));
+    const change = await getEmailChange(app.kv, user.id);
+    if (change) held.add(change.toEmail);
   }
 
   if (m.checked.has("store")) {
@@ -740,8 +912,13 @@ async function checkInvariants(m: Model, r: Real) {
   }
 
   if (m.checked.has("mailbox")) checkMailbox(m, r);
-  if (m.checked.has("erased")) await checkErased(m, r);
+  if (m.checked.has("erased")) await checkErased(r, m.erased, "erased");
+  if (m.checked.has("erased_moves")) {
+    await checkErased(r, m.erasedMoves, "erased_moves");
+  }
   m.erased = [];
+  m.erasedMoves = [];
+  if (m.checked.has("links")) await checkLinks(m, r);
 
   const knows = async (person: Person, hash: string) => {
     for (const p of POOLS[person]) {
@@ -750,12 +927,14 @@ async function checkInvariants(m: Model, r: Real) {
     return false;
   };
   if (m.checked.has("own_password")) {
-    const ada = users.get(ADA);
-    if (ada?.isActivated && !await knows("ada", ada.passwordHash)) {
-      throw new Violation(
-        "own_password",
-        `${ADA} is active with a password Ada never typed`,
-      );
+    for (const email of MAILBOXES.ada) {
+      const ada = users.get(email);
+      if (ada?.isActivated && !await knows("ada", ada.passwordHash)) {
+        throw new Violation(
+          "own_password",
+          `${email} is active with a password Ada never typed`,
+        );
+      }
     }
   }
 
@@ -763,7 +942,8 @@ async function checkInvariants(m: Model, r: Real) {
     if (!browser.cookies.has(SESSION_COOKIE)) continue;
     const me = await browser.get("/api/me");
     if (me.status !== 200) continue;
-    const email: string = JSON.parse(me.body).user.email;
+    const { email, id }: { email: string; id: string } =
+      JSON.parse(me.body).user;
     const user = users.get(email);
     const person = BROWSERS[i].person;
     if (
@@ -789,7 +969,7 @@ async function checkInvariants(m: Model, r: Real) {
     }
     if (m.checked.has("epoch")) {
       const born = m.born[i];
-      const changed = m.changedAt.get(email) ?? -1;
+      const changed = m.changedAt.get(id) ?? -1;
       if (born === null || born < changed) {
         throw new Violation(
           "epoch",
@@ -803,9 +983,9 @@ async function checkInvariants(m: Model, r: Real) {
 }
 
 /** No record names an address whose account this step deleted. */
-async function checkErased(m: Model, r: Real) {
-  if (!m.erased.length) return;
-  const forms = [...new Set(m.erased.flatMap((e) => [e, canonicalMailbox(e)]))];
+async function checkErased(r: Real, erased: string[], invariant: Invariant) {
+  if (!erased.length) return;
+  const forms = [...new Set(erased.flatMap((e) => [e, canonicalMailbox(e)]))];
   for await (const e of r.app.kv.list({ prefix: [] })) {
     const text = JSON.stringify(
       [e.key, e.value],
@@ -814,11 +994,55 @@ async function checkErased(m: Model, r: Real) {
     const form = forms.find((f) => text.includes(f));
     if (form) {
       throw new Violation(
-        "erased",
-        `after deleting ${m.erased.join(", ")}, ${
+        invariant,
+        `after deleting ${erased.join(", ")}, ${
           text.slice(0, 200)
         } names ${form}`,
       );
+    }
+  }
+}
+
+/** No confirm or reset link works for an address the account has left. */
+async function checkLinks(m: Model, r: Real) {
+  const live = new Map<string, string>();
+  for (const email of WATCHED) {
+    for (
+      const { path } of mailedLinks(m, r, email, "/account/email/confirm/")
+    ) {
+      const token = path.split("/").at(-1)!;
+      const link = await checkEmailChangeLink(r.app.deps, token);
+      if (!link.ok) continue;
+      const other = live.get(link.user.id);
+      if (other && other !== token) {
+        throw new Violation(
+          "links",
+          `two confirm links of one account work (the newer went to ${email})`,
+        );
+      }
+      live.set(link.user.id, token);
+      if (link.change.toEmail !== email) {
+        throw new Violation("links", `a confirm link for ${email} went astray`);
+      }
+    }
+    for (const { path } of mailedLinks(m, r, email, "/password/reset/")) {
+      const link = await checkResetLink(r.app.deps, path.split("/").at(-1)!);
+      if (link.ok && link.user.email !== email) {
+        throw new Violation(
+          "links",
+          `a reset link mailed to ${email} works for the account now at ${link.user.email}`,
+        );
+      }
+    }
+    for (const { path } of mailedLinks(m, r, email, "/account/delete/")) {
+      const token = path.split("/").at(-1)!;
+      const link = await checkDeletionLink(r.app.deps, token);
+      if (link.ok && link.user.email !== email) {
+        throw new Violation(
+          "links",
+          `a deletion link mailed to ${email} works for the account now at ${link.user.email}`,
+        );
+      }
     }
   }
 }
@@ -906,6 +1130,18 @@ const toss = fc.tuple(
   ),
 ).map(([b, name]) => new Toss(b, name));
 const signIn = fc.tuple(anyBrowser, pwIx).map(([b, p]) => new Login(b, p));
+const changeEmail = fc.tuple(
+  holder,
+  fc.nat({ max: CHANGE_TARGETS.length - 1 }),
+  pwIx,
+).map(([b, to, p]) => new ChangeEmail(b, to, p));
+const openEmailLink = fc.tuple(
+  holder,
+  fc.constantFrom("confirm", "undo") as fc.Arbitrary<"confirm" | "undo">,
+  fc.nat({ max: 1 }),
+  pick,
+  pwIx,
+).map(([b, kind, box, k, p]) => new OpenEmailLink(b, kind, box, k, p));
 const revokeSession = fc.tuple(anyBrowser, anyBrowser, fc.boolean()).map((
   [b, target, api],
 ) => new RevokeSession(b, target, api));
@@ -915,9 +1151,9 @@ const revokeOthers = fc.tuple(anyBrowser, fc.boolean()).map(([b, api]) =>
 const askDeletion = fc.tuple(holder, pwIx).map(([b, p]) =>
   new AskDeletion(b, p)
 );
-const openDeletion = fc.tuple(holder, pick).map(([b, k]) =>
-  new OpenDeletion(b, k)
-);
+const openDeletion = fc.tuple(holder, pick, fc.nat({ max: 1 })).map((
+  [b, k, box],
+) => new OpenDeletion(b, k, box));
 const mailRequest = fc.tuple(
   anyBrowser,
   fc.constantFrom("resend", "forgot") as fc.Arbitrary<"resend" | "forgot">,
@@ -951,7 +1187,48 @@ export const commands = [
   revokeOthers,
   askDeletion,
   openDeletion,
+  changeEmail,
+  openEmailLink,
+  openEmailLink,
+  fc.constant(null).map(() => new ProbeEmailChange()),
 ];
+
+/**
+ * Moving addresses from two active accounts: asking, confirming and undoing,
+ * with registrations, resets, password changes and clock jumps between.
+ */
+export const EMAIL_CHANGES = {
+  /** Ada (laptop) and Mallory (his own browser) start active, signed in. */
+  prelude: () => [
+    new Register(0, 0),
+    new OpenActivation(0, false, 0, true, { kind: "current", p: 0 }),
+    new Register(4, 0),
+    new OpenActivation(4, false, 0, true, { kind: "current", p: 0 }),
+  ],
+  commands: [
+    register,
+    openActivation,
+    openActivation,
+    changeEmail,
+    changeEmail,
+    openEmailLink,
+    openEmailLink,
+    openEmailLink,
+    fc.constant(null).map(() => new ProbeEmailChange()),
+    signIn,
+    mailRequest,
+    askDeletion,
+    openDeletion,
+    revokeOthers,
+    fc.tuple(holder, pick, pwIx).map(([b, k, p]) => new OpenReset(b, k, p)),
+    fc.tuple(holder, pwIx, pwIx).map(([b, c, p]) =>
+      new ChangePassword(b, c, p)
+    ),
+    fc.constantFrom("1h", "7d" as const).map((by) =>
+      new Advance(by as keyof typeof ADVANCES)
+    ),
+  ],
+};
 
 /**
  * Mostly what tossing needs: Ada holding cookies of her own (registering,
@@ -987,14 +1264,12 @@ export const MODEL_ENV = {
   LOGIN_FREE_FAILURES: "100",
 };
 
-function checkedInvariants(
-  all: readonly Invariant[] = INVARIANTS,
-): Set<Invariant> {
+function checkedInvariants(all?: readonly Invariant[]): Set<Invariant> {
   const only = Deno.env.get("MODEL_INVARIANTS");
-  if (!only) return new Set(all);
+  if (!only) return new Set(all ?? DEFAULT_INVARIANTS);
   return new Set(
     only.split(",").map((s) => s.trim()).filter((s): s is Invariant =>
-      (all as readonly string[]).includes(s)
+      (all ?? INVARIANTS as readonly string[]).includes(s)
     ),
   );
 }
@@ -1002,6 +1277,8 @@ function checkedInvariants(
 interface Variant {
   env?: Record<string, string>;
   invariants?: readonly Invariant[];
+  /** Played (and checked) before every sequence. */
+  prelude?: () => Cmd[];
 }
 
 function newModel(checked: Set<Invariant>): Model {
@@ -1015,7 +1292,10 @@ function newModel(checked: Set<Invariant>): Model {
     revoked: new Set(),
     checked,
     erased: [],
+    erasedMoves: [],
     erasedAt: new Map(),
+    ids: new Map(),
+    addresses: new Map(),
   };
 }
 
@@ -1032,12 +1312,15 @@ export async function runSequence(
   const browsers = BROWSERS.map(() => new TossableBrowser(app.url));
   const model = newModel(checkedInvariants(variant.invariants));
   const real = { app, hasher, browsers };
-  for (const cmd of cmds) await cmd.run(model, real);
+  for (const cmd of [...variant.prelude?.() ?? [], ...cmds]) {
+    await cmd.run(model, real);
+  }
 }
 
 export {
   Advance,
   AskDeletion,
+  ChangeEmail,
   ChangePassword,
   Flood,
   Login,
@@ -1046,7 +1329,9 @@ export {
   MailRequest,
   OpenActivation,
   OpenDeletion,
+  OpenEmailLink,
   OpenReset,
+  ProbeEmailChange,
   Register,
   RevokeOthers,
   RevokeSession,
@@ -1075,10 +1360,10 @@ export async function runLifecycleModel(
           passwords: hasher,
         });
         const browsers = BROWSERS.map(() => new TossableBrowser(app.url));
-        await fc.asyncModelRun(() => ({
-          model: newModel(checked),
-          real: { app, hasher, browsers },
-        }), cmds);
+        const model = newModel(checked);
+        const real = { app, hasher, browsers };
+        for (const cmd of opts.prelude?.() ?? []) await cmd.run(model, real);
+        await fc.asyncModelRun(() => ({ model, real }), cmds);
       },
     ),
     {

@@ -1,5 +1,10 @@
 // The lifecycle model at length: thousands of longer sequences.
-import { runLifecycleModel, TIGHT_LIMITS, TOSSING } from "./lifecycle.ts";
+import {
+  EMAIL_CHANGES,
+  runLifecycleModel,
+  TIGHT_LIMITS,
+  TOSSING,
+} from "./lifecycle.ts";
 
 Deno.test("lifecycle soak: thousands of account lifecycles keep the invariants", async () => {
   await runLifecycleModel({ numRuns: 3000, maxCommands: 25 });
@@ -11,4 +16,8 @@ Deno.test("lifecycle soak: floods under tight per-mailbox limits keep to them", 
 
 Deno.test("lifecycle soak: tossed cookies at length", async () => {
   await runLifecycleModel({ numRuns: 1000, maxCommands: 25, ...TOSSING });
+});
+
+Deno.test("lifecycle soak: moving addresses at length", async () => {
+  await runLifecycleModel({ numRuns: 1000, maxCommands: 25, ...EMAIL_CHANGES });
 });
