@@ -12,6 +12,7 @@ import {
   findPersonalRecords,
   type PersonalTable,
   personalTables,
+  personOf,
 } from "./personal_data.ts";
 import { addSignal, signalTiming } from "../outbox/signals.ts";
 import { getUser, type User } from "./users.ts";
@@ -112,7 +113,7 @@ export function eraseAccount(
     if (opts.allow && !await opts.allow(user)) {
       return { ok: false, reason: "refused" };
     }
-    const person = { id: user.id, email: user.email };
+    const person = await personOf(kv, user);
     const index = await kv.get<string>(keys.userByEmail(user.email));
     const last = new Batch();
     last.add([{ type: "delete", key: entry.key }]);

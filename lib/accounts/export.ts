@@ -7,6 +7,7 @@ import {
   type PersonalTable,
   type PersonalTableName,
   personalTables,
+  personOf,
 } from "./personal_data.ts";
 import type { User } from "./users.ts";
 
@@ -30,7 +31,7 @@ export async function exportPersonalData(
       records[table as PersonalTableName] = [];
     }
   }
-  const person = { id: user.id, email: user.email };
+  const person = await personOf(kv, user);
   for await (const { table, entry } of findPersonalRecords(kv, person)) {
     const show = (personalTables[table] as PersonalTable).exported;
     if (show) records[table]!.push(show(entry));

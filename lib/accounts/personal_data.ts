@@ -12,6 +12,32 @@ import type { OutboxEntry } from "../outbox/signals.ts";
 export interface Person {
   id: string;
   email: string;
+  /**
+   * Addresses the account recently had or asked for (an email change's
+   * pending new address, the old address of a change it can still undo):
+   * records keyed by them name the person too (a login attempt under the
+   * old address, a cooldown under the address asked for).
+   */
+  formerEmails?: string[];
+}
+
+/** The person behind `user`, with the addresses its email changes touched. */
+export async function personOf(
+  kv: Deno.Kv,
+  user: { id: string; email: string },
+): Promise<Person> {
+  const others = new Set<string>();
+  const change = await kv.get<{ toEmail: string }>(keys.emailChange(user.id));
+  if (change.value) others.add(change.value.toEmail);
+  const undos = kv.list<{ fromEmail: string; toEmail: string }>({
+    prefix: keys.emailUndos(user.id),
+  });
+  for await (const undo of undos) {
+    others.add(undo.value.fromEmail);
+    others.add(undo.value.toEmail);
+  }
+  others.delete(user.email);
+  return { id: user.id, email: user.email, formerEmails: [...others] };
 }
 
 type Entry = Deno.KvEntry<unknown>;
@@ -233,13 +259,25 @@ export async function* findPersonalRecords(
   person: Person,
 ): AsyncIterable<{ table: PersonalTableName; entry: Entry }> {
   const seen = new Set<string>();
+  const former = (person.formerEmails ?? []).map((email) => ({
+    ...person,
+    email,
+  }));
   for (const [table, row] of Object.entries(personalTables)) {
-    for await (const entry of (row as PersonalTable).find(kv, person)) {
-      // Two spellings of one address may list a record twice.
-      const id = JSON.stringify(entry.key);
-      if (seen.has(id)) continue;
-      seen.add(id);
-      yield { table: table as PersonalTableName, entry };
+    const { names, find } = row as PersonalTable;
+    // The unique index of an address the account left may be someone
+    // else's now: only the account's own address is its index.
+    const whom = names === "address" && table !== "users_by_email"
+      ? [person, ...former]
+      : [person];
+    for (const one of whom) {
+      for await (const entry of find(kv, one)) {
+        // Two spellings of one address may list a record twice.
+        const id = JSON.stringify(entry.key);
+        if (seen.has(id)) continue;
+        seen.add(id);
+        yield { table: table as PersonalTableName, entry };
+      }
     }
   }
 }

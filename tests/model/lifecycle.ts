@@ -43,8 +43,7 @@
 //                record names its address (as stored, or its canonical
 //                mailbox)
 //   erased_moves nor an address it moved from or asked to move to that no
-//                other account has held or asked for (not checked unless
-//                MODEL_INVARIANTS names it: the app does not keep it yet)
+//                other account has held or asked for
 // A browser with a tossed cookie is held to own_password like any other:
 // signed in to Mallory's account, or activating Ada's with his password,
 // breaks it. Sessions and credential changes are followed per account (user
@@ -142,11 +141,8 @@ export const INVARIANTS = [
   "erased_moves",
 ] as const;
 type Invariant = typeof INVARIANTS[number];
-/**
- * Checked unless MODEL_INVARIANTS says otherwise: all but erased_moves, which
- * the app does not keep yet (see lifecycle_test.ts, MOVED_THEN_DELETED).
- */
-const DEFAULT_INVARIANTS = INVARIANTS.filter((i) => i !== "erased_moves");
+/** Checked unless MODEL_INVARIANTS says otherwise: all of them. */
+const DEFAULT_INVARIANTS = INVARIANTS;
 
 export interface Model {
   step: number;
