@@ -114,3 +114,20 @@ export function ErrorSummary(
     </div>
   );
 }
+
+/** "Your current password": the same field wherever a password is proven. */
+export function CurrentPasswordField(
+  { t, label, error }: { t: Translate; label: string; error?: string },
+) {
+  return (
+    <Field
+      t={t}
+      name="current_password"
+      type="password"
+      label={label}
+      error={error}
+      autocomplete="current-password"
+      required
+    />
+  );
+}

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { AuditList } from "../components/ClientInfo.tsx";
 import { listAuditEvents } from "../lib/accounts/audit.ts";
-import { ErrorSummary, Field } from "../components/Field.tsx";
+import { CurrentPasswordField, ErrorSummary } from "../components/Field.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import type { AppDeps } from "../lib/app/deps.ts";
@@ -84,14 +84,10 @@ export function accountRoutes(deps: AppDeps) {
             <LimitNotice t={t} lang={lang} seconds={waitSeconds} />
           )}
           <form method="post" action="/account/password" novalidate>
-            <Field
+            <CurrentPasswordField
               t={t}
-              name="current_password"
-              type="password"
               label={t("account.current_password")}
               error={errors.current_password}
-              autocomplete="current-password"
-              required
             />
             <NewPasswordFields
               t={t}

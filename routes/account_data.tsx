@@ -5,7 +5,7 @@
 // Long by design: the route builder holds this flow's handlers, each short
 // (see README, Project layout).
 import { Hono } from "hono";
-import { ErrorSummary, Field } from "../components/Field.tsx";
+import { CurrentPasswordField, ErrorSummary } from "../components/Field.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import {
   checkDeletionLink,
@@ -47,14 +47,10 @@ function DeletePage(
       <p class="lead">{t("delete.intro", { email })}</p>
       <ErrorSummary t={t} title={t("register.errors_title")} errors={errors} />
       <form method="post" action="/account/delete" novalidate>
-        <Field
+        <CurrentPasswordField
           t={t}
-          name="current_password"
-          type="password"
           label={t("account.current_password")}
           error={errors.current_password}
-          autocomplete="current-password"
-          required
         />
         <button type="submit" class="primary">{t("delete.submit")}</button>
       </form>

@@ -7,7 +7,7 @@
 // apart (each link problem, the credentials it asks for, the waits). Each
 // handler is short; the route builder is as long as its handlers together.
 import { Hono } from "hono";
-import { Field } from "../components/Field.tsx";
+import { CurrentPasswordField } from "../components/Field.tsx";
 import {
   checkInboxHandler,
   lifetimes,
@@ -155,14 +155,10 @@ export function activateRoutes(deps: AppDeps) {
         {needs === "password" && (
           <form method="post" action={action} novalidate>
             <p>{t("activate.password_body")}</p>
-            <Field
+            <CurrentPasswordField
               t={t}
-              name="current_password"
-              type="password"
               label={t("activate.current_password")}
               error={errors.current_password}
-              autocomplete="current-password"
-              required
             />
             <SubmitButton
               t={t}

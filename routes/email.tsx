@@ -8,7 +8,11 @@
 // apart (each link problem, the credentials it asks for, the waits). Each
 // handler is short; the route builder is as long as its handlers together.
 import { Hono } from "hono";
-import { ErrorSummary, Field } from "../components/Field.tsx";
+import {
+  CurrentPasswordField,
+  ErrorSummary,
+  Field,
+} from "../components/Field.tsx";
 import { LimitNotice, SubmitButton } from "../components/LimitNotice.tsx";
 import { checkInboxHandler, Message } from "../components/Message.tsx";
 import { NewPasswordFields } from "../components/NewPasswordFields.tsx";
@@ -83,14 +87,10 @@ function ChangeEmailForm(
           autocomplete="email"
           required
         />
-        <Field
+        <CurrentPasswordField
           t={t}
-          name="current_password"
-          type="password"
           label={t("account.current_password")}
           error={errors.current_password}
-          autocomplete="current-password"
-          required
         />
         <SubmitButton
           t={t}
@@ -239,14 +239,10 @@ export function emailRoutes(deps: AppDeps) {
           novalidate
         >
           {needsPassword && (
-            <Field
+            <CurrentPasswordField
               t={t}
-              name="current_password"
-              type="password"
               label={t("account.current_password")}
               error={errors.current_password}
-              autocomplete="current-password"
-              required
             />
           )}
           <button type="submit" class="primary">
