@@ -59,30 +59,9 @@ Deno.test("main: the registered cron handler sweeps once the app is up", async (
 Deno.test("main: a KV_PATH outside what `deno task start` may write fails in one line", async () => {
   const dir = await Deno.makeTempDir();
   try {
-    // The flags of `deno task start`, as in deno.json.
-    const out = await new Deno.Command(Deno.execPath(), {
-      args: [
-        "run",
-        "--allow-net",
-        "--allow-env",
-        "--allow-read",
-        "--allow-write=data",
-        "--allow-sys",
-        "main.ts",
-      ],
-      cwd: new URL("../", import.meta.url),
-      clearEnv: true,
-      env: {
-        PATH: Deno.env.get("PATH") ?? "",
-        HOME: Deno.env.get("HOME") ?? "/tmp",
-        NO_COLOR: "1",
-        PORT: "0",
-        HOSTNAME: "127.0.0.1",
-        KV_PATH: `${dir}/cloud-user/kv.sqlite3`,
-      },
-      stdout: "piped",
-      stderr: "piped",
-    }).output();
+    const out = await startMainOnce({
+      KV_PATH: `${dir}/cloud-user/kv.sqlite3`,
+    });
     // Through the app's logger (so LOG_FORMAT=json keeps it JSON): stdout.
     const stdout = new TextDecoder().decode(out.stdout).trim();
     const stderr = new TextDecoder().decode(out.stderr).trim();
