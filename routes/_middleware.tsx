@@ -40,7 +40,9 @@ export function everyRequest(deps: AppDeps): Middleware[] {
 
   const requestLog: Middleware = async (c, next) => {
     const logging = log.enabled("info");
-    const started = logging ? performance.now() : 0;
+    // Date.now(), not performance.now(): whole milliseconds are all the line
+    // shows, and it costs no call into the runtime.
+    const started = logging ? Date.now() : 0;
     // Echoed as X-Request-Id, so a person's report can be found in the log.
     const requestId = requestIdOf(c.req.header("X-Request-Id"));
     c.set("requestId", requestId);
@@ -83,7 +85,7 @@ export function everyRequest(deps: AppDeps): Middleware[] {
       // The matched pattern, not the URL: tokens never reach the log.
       path: loggedPath(c),
       status: c.res.status,
-      ms: Math.round(performance.now() - started),
+      ms: Date.now() - started,
     });
   };
 

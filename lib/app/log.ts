@@ -53,31 +53,52 @@ const ORDER: Record<LogLevel, number> = {
   notice: 4,
 };
 
+const PLAIN = /^[\w.:/@+-]+$/;
+
 function formatValue(value: unknown): string {
-  if (typeof value === "string") {
-    return /^[\w.:/@+-]*$/.test(value) && value !== ""
-      ? value
-      : JSON.stringify(value);
-  }
-  return JSON.stringify(value);
+  return typeof value === "string" && PLAIN.test(value)
+    ? value
+    : JSON.stringify(value);
 }
 
 /** An error becomes its message, with its stack beside it under `<key>_stack`. */
 function flatten(fields: LogFields): LogFields {
-  const out: LogFields = {};
-  for (const [k, v] of Object.entries(fields)) {
-    if (v instanceof Error) {
-      out[k] = v.message;
-      if (v.stack && !(`${k}_stack` in fields)) out[`${k}_stack`] = v.stack;
-    } else out[k] = v;
+  let out: LogFields | null = null;
+  for (const k in fields) {
+    const v = fields[k];
+    if (!(v instanceof Error)) continue;
+    out ??= { ...fields };
+    out[k] = v.message;
+    if (v.stack && !(`${k}_stack` in fields)) out[`${k}_stack`] = v.stack;
   }
-  return out;
+  return out ?? fields;
+}
+
+/** The time of a line; lines in the same millisecond share one string. */
+function timestamps(): () => string {
+  let ms = NaN;
+  let text = "";
+  return () => {
+    const now = Date.now();
+    if (now !== ms) {
+      ms = now;
+      text = new Date(now).toISOString();
+    }
+    return text;
+  };
 }
 
 /**
- * Lines wait here while one write to the output is under way; a full buffer
- * drops the newest and counts them, and the count is told (a line from
- * `reportDrops`) after the next write succeeds.
+ * Info and debug lines wait this long before they are written, so a busy
+ * server writes them in batches (one write for many requests, not one
+ * each); warnings, errors and notices are written at once.
+ */
+const BATCH_MS = 10;
+
+/**
+ * Lines wait here for their batch, or while one write to the output is under
+ * way; a full buffer drops the newest and counts them, and the count is told
+ * (a line from `reportDrops`) after the next write succeeds.
  */
 function createBuffer(
   output: LogOutput,
@@ -90,6 +111,12 @@ function createBuffer(
   let droppedTotal = 0;
   let unreported = 0;
   let writing: Promise<void> | null = null;
+  let batch: ReturnType<typeof setTimeout> | undefined;
+  const writeNow = () => {
+    clearTimeout(batch);
+    batch = undefined;
+    writing ??= drain();
+  };
 
   async function drain(): Promise<void> {
     try {
@@ -116,14 +143,16 @@ function createBuffer(
   }
 
   return {
-    push(line: string) {
+    push(line: string, urgent: boolean) {
       if (lines.length >= maxLines) {
         droppedTotal++;
         unreported++;
         return;
       }
       lines.push(line);
-      writing ??= drain();
+      if (writing) return; // the write under way takes it next
+      if (urgent) writeNow();
+      else batch ??= setTimeout(writeNow, BATCH_MS);
     },
     dropped: () => droppedTotal,
     async flush(ms: number) {
@@ -135,6 +164,7 @@ function createBuffer(
           resolve();
         }, ms);
       });
+      if (batch !== undefined) writeNow();
       try {
         // A write can start another (lines logged meanwhile): wait for all.
         while (writing && !late) await Promise.race([writing, deadline]);
@@ -147,15 +177,15 @@ function createBuffer(
 
 export function createLogger(options: LoggerOptions): Logger {
   const min = ORDER[options.level ?? "info"];
+  const time = timestamps();
   const format = (level: LogLevel, msg: string, fields: LogFields) => {
-    const time = new Date().toISOString();
     const flat = flatten(fields);
     if (options.format === "json") {
-      return JSON.stringify({ time, level, msg, ...flat });
+      return JSON.stringify({ time: time(), level, msg, ...flat });
     }
-    const rest = Object.entries(flat).map(([k, v]) => `${k}=${formatValue(v)}`)
-      .join(" ");
-    return `${time} ${level.toUpperCase()} ${msg}${rest ? " " + rest : ""}`;
+    let line = `${time()} ${level.toUpperCase()} ${msg}`;
+    for (const k in flat) line += ` ${k}=${formatValue(flat[k])}`;
+    return line;
   };
   const buffer = options.write ? null : createBuffer(
     options.output ?? Deno.stdout,
@@ -166,7 +196,7 @@ export function createLogger(options: LoggerOptions): Logger {
   const emit = (level: LogLevel, msg: string, fields: LogFields = {}) => {
     if (ORDER[level] < min) return;
     const line = format(level, msg, fields);
-    if (buffer) buffer.push(line);
+    if (buffer) buffer.push(line, ORDER[level] > ORDER.info);
     else options.write!(level, line);
   };
   return {
@@ -178,7 +208,7 @@ export function createLogger(options: LoggerOptions): Logger {
     print: (m, text) => {
       if (options.format === "json") return emit("notice", m, { text });
       const line = `${format("notice", m, {})}\n${text}`;
-      if (buffer) buffer.push(line);
+      if (buffer) buffer.push(line, true);
       else options.write!("notice", line);
     },
     enabled: (level) => ORDER[level] >= min,

@@ -33,29 +33,52 @@ for (const format of ["text", "json"] as const) {
     for (let i = 0; i < 20; i++) log.info("request", { n: i });
     // Nothing waited: twenty calls against an output that never returned.
     assert.ok(performance.now() - started < 1000);
-    // One line is in the stalled write, four wait, fifteen are dropped.
-    assert.equal(log.dropped(), 15);
+    // Four wait for their batch, sixteen are dropped.
+    assert.equal(log.dropped(), 16);
     assert.deepEqual(out.lines(), []);
     out.release();
     await log.flush();
     const lines = out.lines();
-    assert.equal(lines.length, 6, lines.join("\n"));
+    assert.equal(lines.length, 5, lines.join("\n"));
     const last = lines.at(-1)!;
     if (format === "json") {
       const parsed = lines.map((l) => JSON.parse(l));
-      assert.deepEqual(parsed.slice(0, 5).map((p) => p.n), [0, 1, 2, 3, 4]);
-      assert.equal(parsed[5].level, "warn");
-      assert.equal(parsed[5].msg, "log lines dropped");
-      assert.equal(parsed[5].count, 15);
+      assert.deepEqual(parsed.slice(0, 4).map((p) => p.n), [0, 1, 2, 3]);
+      assert.equal(parsed[4].level, "warn");
+      assert.equal(parsed[4].msg, "log lines dropped");
+      assert.equal(parsed[4].count, 16);
     } else {
-      assert.match(lines[4], / INFO request n=4$/);
-      assert.match(last, / WARN log lines dropped count=15 /);
+      assert.match(lines[3], / INFO request n=3$/);
+      assert.match(last, / WARN log lines dropped count=16 /);
     }
     // Reported once: more lines bring no second report.
     log.info("later");
     await log.flush();
-    assert.equal(out.lines().length, 7);
-    assert.equal(log.dropped(), 15);
+    assert.equal(out.lines().length, 6);
+    assert.equal(log.dropped(), 16);
+  });
+
+  Deno.test(`log (${format}): request lines go out in batches, a warning at once`, async () => {
+    const writes: string[] = [];
+    const output: LogOutput = {
+      write(bytes) {
+        writes.push(new TextDecoder().decode(bytes));
+        return Promise.resolve(bytes.length);
+      },
+    };
+    const log = createLogger({ format, output });
+    for (let i = 0; i < 50; i++) log.info("request", { n: i });
+    // Nothing written yet: the fifty wait for their batch...
+    assert.equal(writes.length, 0);
+    await new Promise((r) => setTimeout(r, 50));
+    // ...and leave in one write, in order.
+    assert.equal(writes.length, 1);
+    assert.equal(writes[0].trimEnd().split("\n").length, 50);
+    log.warn("disk almost full");
+    assert.equal(writes.length, 2, "a warning does not wait for a batch");
+    log.info("one more");
+    await log.flush();
+    assert.equal(writes.length, 3, "flush writes a waiting batch");
   });
 
   Deno.test(`log (${format}): an error keeps its message and its stack`, async () => {
