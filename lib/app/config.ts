@@ -95,8 +95,11 @@ export interface Config {
     minBodyBytesPerSecond: number;
     bodyGraceMs: number;
   } | null;
-  /** Hashes at once (native) or hash-wasm worker threads (0: main thread). */
-  passwordWorkers: number;
+  /**
+   * Hashing worker threads (0: the main thread); null: one per core (at
+   * most 8), one fewer while the threads cannot run at a lower priority.
+   */
+  passwordWorkers: number | null;
   /** "auto": the native addon when it loads, else hash-wasm. */
   passwordBackend: "auto" | "native" | "wasm";
   /** Hashing jobs that may wait; beyond, requests get 503 + Retry-After. */
@@ -297,11 +300,11 @@ export function loadConfig(
         // A body's first seconds may be slow (a phone waking its radio).
         bodyGraceMs: Math.min(5_000, e.HEADERS_TIMEOUT),
       },
-      // One core stays with the event loop: on 2 cores, two hashing workers
-      // made GET p99 4-7x its idle value during a sign-up rush, one worker
-      // 1.8-2.2x, at 8 instead of 13 sign-ups/s (README, Benchmarks).
-      passwordWorkers: e.PASSWORD_WORKERS ??
-        Math.max(1, Math.min((navigator.hardwareConcurrency ?? 1) - 1, 8)),
+      // Unset: every core, at a lower CPU priority than the pages (see
+      // lib/security/thread_priority.ts); where that cannot be, one core stays
+      // with the event loop (on 2 cores at normal priority, two hashing
+      // workers made GET p99 4-7x its idle value during a sign-up rush).
+      passwordWorkers: e.PASSWORD_WORKERS ?? null,
       passwordBackend: e.PASSWORD_BACKEND,
       passwordQueueLimit: e.PASSWORD_QUEUE_LIMIT,
       passwordParams,

@@ -55,7 +55,12 @@ export async function createDeps(
     passwordWorkers = config.passwordWorkers,
     ...overrides
   }:
-    & { kv: Deno.Kv; log: Logger; secretKey: string; passwordWorkers?: number }
+    & {
+      kv: Deno.Kv;
+      log: Logger;
+      secretKey: string;
+      passwordWorkers?: number | null;
+    }
     & Partial<Pick<Deps, "mailer" | "clock" | "passwords">>,
 ): Promise<Deps> {
   return {

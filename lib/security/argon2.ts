@@ -111,7 +111,9 @@ export const wasmArgon2: Argon2Backend = {
  * The native addon, or why it cannot load here (another platform, no
  * Node-API in this runtime, no --allow-ffi).
  */
-export async function loadNativeArgon2(): Promise<
+export async function loadNativeArgon2(
+  opts: { onThisThread?: boolean } = {},
+): Promise<
   { ok: true; backend: Argon2Backend } | { ok: false; reason: string }
 > {
   // Loading an addon needs --allow-ffi; without it the addon's own error
@@ -128,29 +130,41 @@ export async function loadNativeArgon2(): Promise<
   }
   // `Algorithm` is a const enum in the typings: spelled out here.
   const ARGON2ID = 2 as NativeArgon2.Algorithm;
-  const backend: Argon2Backend = {
-    name: "native",
-    hash: (password, params) =>
-      lib.hash(normalise(password), {
-        algorithm: ARGON2ID,
-        memoryCost: params.memoryKib,
-        timeCost: params.iterations,
-        parallelism: 1,
-        outputLen: HASH_BYTES,
-        salt: crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
-      }),
-    tag: async (password, stored) =>
-      new Uint8Array(
-        await lib.hashRaw(normalise(password), {
-          algorithm: ARGON2ID,
-          memoryCost: stored.memorySize,
-          timeCost: stored.iterations,
-          parallelism: stored.parallelism,
-          outputLen: stored.hash.length,
-          salt: stored.salt,
-        }),
-      ),
-  };
+  const newHash = (params: Argon2Params): NativeArgon2.Options => ({
+    algorithm: ARGON2ID,
+    memoryCost: params.memoryKib,
+    timeCost: params.iterations,
+    parallelism: 1,
+    outputLen: HASH_BYTES,
+    salt: crypto.getRandomValues(new Uint8Array(SALT_BYTES)),
+  });
+  const sameAs = (stored: Argon2Encoded): NativeArgon2.Options => ({
+    algorithm: ARGON2ID,
+    memoryCost: stored.memorySize,
+    timeCost: stored.iterations,
+    parallelism: stored.parallelism,
+    outputLen: stored.hash.length,
+    salt: stored.salt,
+  });
+  // The addon's async calls hash on its own threads; a hashing worker wants
+  // the work on its own thread instead (it runs at a lower priority).
+  const backend: Argon2Backend = opts.onThisThread
+    ? {
+      name: "native",
+      hash: (password, params) =>
+        Promise.resolve(lib.hashSync(normalise(password), newHash(params))),
+      tag: (password, stored) =>
+        Promise.resolve(
+          new Uint8Array(lib.hashRawSync(normalise(password), sameAs(stored))),
+        ),
+    }
+    : {
+      name: "native",
+      hash: (password, params) =>
+        lib.hash(normalise(password), newHash(params)),
+      tag: async (password, stored) =>
+        new Uint8Array(await lib.hashRaw(normalise(password), sameAs(stored))),
+    };
   return { ok: true, backend };
 }
 

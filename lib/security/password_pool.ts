@@ -1,15 +1,38 @@
-// The hash-wasm fallback's threads: a small pool of workers, so a ~100 ms
-// WebAssembly hash never stalls every other request. The native backend
-// needs none (the addon hashes on threads of its own).
-// createWorkerPool is long by design: one closure over the workers, the
-// queue and shutdown, which must change together.
-import { type PasswordJob, runPasswordJob, wasmArgon2 } from "./argon2.ts";
+// The hashing threads: a small pool of workers, each hashing one job at a
+// time on its own thread (the native addon's synchronous call, or hash-wasm)
+// at a lower CPU priority than the page thread (thread_priority.ts), so a
+// hash never stalls other requests and sign-ups use only the CPU that pages
+// leave. createWorkerPool is long by design: one closure over the workers,
+// the queue and shutdown, which must change together.
+import {
+  type Argon2Backend,
+  type BackendName,
+  type PasswordJob,
+  runPasswordJob,
+  wasmArgon2,
+} from "./argon2.ts";
 import type { Logger } from "../app/log.ts";
 
 export type WorkerRequest = PasswordJob & { id: number };
-/** `ready` comes once, after the worker's imports loaded; then one reply per id. */
+/** The first message each worker gets: which backend to load. */
+export interface WorkerSetup {
+  backend: BackendName;
+}
+export type WorkerMessage = WorkerRequest | { setUp: WorkerSetup };
+/** How a worker set itself up: its backend, and null or why its priority stayed. */
+export interface WorkerReport {
+  backend: BackendName;
+  /** Why the native backend did not load in the worker, when it did not. */
+  fellBack?: string;
+  priority: string | null;
+}
+/**
+ * `ready` comes once, after the worker's imports loaded, then `setUp`; then
+ * one reply per id.
+ */
 export type WorkerResponse =
   | { ready: true }
+  | { setUp: WorkerReport }
   | { id: number; ok: true; value: string | boolean }
   | { id: number; ok: false; error: string };
 
@@ -31,6 +54,12 @@ export interface WorkerPoolOptions {
   log?: Pick<Logger, "warn">;
   /** Replaces lib/security/password_worker.ts; for tests that need a failing worker. */
   workerUrl?: URL | string;
+  /** What the workers hash with; "wasm" when not given. */
+  backend?: BackendName;
+  /** Hashes on the calling thread when no worker can run; hash-wasm by default. */
+  mainThread?: Argon2Backend;
+  /** Told how the first worker set itself up. */
+  onSetUp?(report: WorkerReport): void;
 }
 
 export interface WorkerPool {
@@ -38,9 +67,10 @@ export interface WorkerPool {
   close(): void;
 }
 
-const onThisThread = (job: PasswordJob) => runPasswordJob(wasmArgon2, job);
-
 export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
+  const onThisThread = (job: PasswordJob) =>
+    runPasswordJob(opts.mainThread ?? wasmArgon2, job);
+  let reported = false;
   const max = Math.max(0, Math.floor(opts.workers));
   const workerUrl = opts.workerUrl ??
     new URL("./password_worker.ts", import.meta.url);
@@ -74,10 +104,19 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       fallBack(error instanceof Error ? error.message : String(error));
       return null;
     }
+    // First in the worker's queue, so every job finds its backend loaded.
+    worker.postMessage(
+      { setUp: { backend: opts.backend ?? "wasm" } } satisfies WorkerMessage,
+    );
     const slot: Slot = { worker, ready: false, pending: new Map() };
     worker.onmessage = ({ data }: MessageEvent<WorkerResponse>) => {
       if ("ready" in data) {
         slot.ready = true;
+        return;
+      }
+      if ("setUp" in data) {
+        if (!reported) opts.onSetUp?.(data.setUp);
+        reported = true;
         return;
       }
       const p = slot.pending.get(data.id);
@@ -129,7 +168,7 @@ export function createWorkerPool(opts: WorkerPoolOptions): WorkerPool {
       const id = nextId++;
       return new Promise((resolve, reject) => {
         slot.pending.set(id, { job, resolve, reject });
-        slot.worker.postMessage({ id, ...job } satisfies WorkerRequest);
+        slot.worker.postMessage({ id, ...job } satisfies WorkerMessage);
       });
     },
     close() {

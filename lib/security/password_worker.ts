@@ -1,8 +1,19 @@
-// Entry point of the hash-wasm workers that lib/security/password_pool.ts starts.
-// Answers every request by its id; a failure goes back as a message, never a
-// crash.
-import { runPasswordJob, wasmArgon2 } from "./argon2.ts";
-import type { WorkerRequest, WorkerResponse } from "./password_pool.ts";
+// Entry point of the hashing workers that lib/security/password_pool.ts
+// starts: the native addon on this thread when the pool asks for it (else
+// hash-wasm), at a lower CPU priority than the page thread. Answers every
+// request by its id; a failure goes back as a message, never a crash.
+import {
+  type Argon2Backend,
+  loadNativeArgon2,
+  runPasswordJob,
+  wasmArgon2,
+} from "./argon2.ts";
+import type {
+  WorkerMessage,
+  WorkerResponse,
+  WorkerSetup,
+} from "./password_pool.ts";
+import { lowerThisThread } from "./thread_priority.ts";
 
 // hash-wasm instantiates a fresh module with ~19 MiB of memory for every
 // hash, and a worker that only hashes allocates too little to trigger a GC
@@ -28,26 +39,43 @@ function releaseArgon2Memory(): void {
   churn = objects;
 }
 
-async function answer(data: WorkerRequest): Promise<void> {
+let backend: Argon2Backend = wasmArgon2;
+
+async function setUp({ backend: wanted }: WorkerSetup): Promise<void> {
+  let fellBack: string | undefined;
+  if (wanted === "native") {
+    const loaded = await loadNativeArgon2({ onThisThread: true });
+    if (loaded.ok) backend = loaded.backend;
+    else fellBack = loaded.reason;
+  }
+  self.postMessage(
+    {
+      setUp: { backend: backend.name, fellBack, priority: lowerThisThread() },
+    } satisfies WorkerResponse,
+  );
+}
+
+async function answer(data: WorkerMessage): Promise<void> {
+  if ("setUp" in data) return await setUp(data.setUp);
   let response: WorkerResponse;
   try {
     response = {
       id: data.id,
       ok: true,
-      value: await runPasswordJob(wasmArgon2, data),
+      value: await runPasswordJob(backend, data),
     };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     response = { id: data.id, ok: false, error: message };
   }
   self.postMessage(response);
-  releaseArgon2Memory();
+  if (backend === wasmArgon2) releaseArgon2Memory();
 }
 
 // One job at a time: interleaved, every queued job would hold its own Argon2
 // memory at once, and a CPU-bound hash gains nothing from interleaving.
 let queue = Promise.resolve();
-self.onmessage = ({ data }: MessageEvent<WorkerRequest>) => {
+self.onmessage = ({ data }: MessageEvent<WorkerMessage>) => {
   queue = queue.then(() => answer(data));
 };
 

@@ -64,8 +64,12 @@ export class PasswordsBusyError extends Error {
 }
 
 export interface PasswordHasherOptions {
-  /** Hashes run at once; for "wasm", worker threads (0: the main thread). */
-  workers: number;
+  /**
+   * Hashes run at once, each in a worker thread (0: on the calling thread).
+   * null: one per core (at most 8), one fewer until the workers report that
+   * they run at a lower priority than the pages.
+   */
+  workers: number | null;
   /** Jobs that may wait for a slot; more are refused. Default 64. */
   queueLimit?: number;
   /** "auto" tries the native addon and falls back to hash-wasm. */
@@ -81,10 +85,20 @@ export interface PasswordHasherOptions {
 function createLimiter(slots: number, queueLimit: number) {
   let running = 0;
   const waiting: Array<() => void> = [];
+  const startWaiting = () => {
+    while (running < slots && waiting.length) {
+      running++;
+      waiting.shift()!();
+    }
+  };
   // A moving average of one job's time, to tell a refused client when to retry.
   let averageMs = 50;
   return {
     waiting: () => waiting.length,
+    setSlots(n: number) {
+      slots = n;
+      startWaiting();
+    },
     async run<T>(work: () => Promise<T>): Promise<T> {
       if (running >= slots) {
         if (waiting.length >= queueLimit) {
@@ -128,13 +142,38 @@ export async function createPasswordHasher(
       });
     }
   }
-  // The addon hashes on threads of its own (Deno gives it as many as it asks
-  // for), so the limiter alone keeps it to `workers` cores at once.
-  const workers = Math.max(0, Math.floor(opts.workers));
-  const pool = native ? null : createWorkerPool({ ...opts, log: opts.log });
-  const limiter = createLimiter(Math.max(1, workers), opts.queueLimit ?? 64);
-  const run = (job: PasswordJob) =>
-    limiter.run(() => native ? runPasswordJob(native, job) : pool!.run(job));
+  // Every hash runs in a worker thread of the pool (the native addon when it
+  // loaded, else hash-wasm), at a lower CPU priority than the pages; with
+  // PASSWORD_WORKERS=0 on the calling thread (the addon's own threads).
+  const auto = opts.workers === null;
+  const workers = auto
+    ? Math.max(1, Math.min(navigator.hardwareConcurrency ?? 1, 8))
+    : Math.max(0, Math.floor(opts.workers!));
+  const limiter = createLimiter(
+    Math.max(1, auto ? workers - 1 : workers),
+    opts.queueLimit ?? 64,
+  );
+  const pool = createWorkerPool({
+    ...opts,
+    workers,
+    log: opts.log,
+    backend: native ? "native" : "wasm",
+    mainThread: native ?? wasmArgon2,
+    onSetUp: ({ backend, fellBack, priority }) => {
+      if (fellBack) {
+        log.warn("native Argon2 unavailable in workers; using hash-wasm", {
+          reason: fellBack,
+        });
+      }
+      log.info("password workers", {
+        backend,
+        priority: priority ? `normal (${priority})` : "lowered",
+      });
+      // Below the pages, hashing may take every core they leave idle.
+      if (auto && !priority) limiter.setSlots(workers);
+    },
+  });
+  const run = (job: PasswordJob) => limiter.run(() => pool.run(job));
   let closed = false;
   let dummy: Promise<string> | null = null;
 
@@ -189,7 +228,7 @@ export async function createPasswordHasher(
     close() {
       closed = true;
       unobserve();
-      pool?.close();
+      pool.close();
     },
   };
 }

@@ -4,6 +4,7 @@ import {
   createPasswordHasher,
   PasswordsBusyError,
 } from "../../lib/security/passwords.ts";
+import { HASHING_NICE } from "../../lib/security/thread_priority.ts";
 
 const PARAMS = /^\$argon2id\$v=19\$m=(\d+),t=(\d+),p=(\d+)\$([^$]+)\$([^$]+)$/;
 
@@ -312,4 +313,81 @@ Deno.test("passwords: a full queue refuses at once with a retry time, then recov
   } finally {
     hasher.close();
   }
+});
+
+/**
+ * Each thread of this process with its nice value, from `ps` (Deno asks for
+ * --allow-all to read /proc/<pid>/task itself).
+ */
+async function threadNices(): Promise<{ tid: number; nice: number }[]> {
+  const { stdout } = await new Deno.Command("ps", {
+    args: ["-L", "-o", "tid=,ni=", "-p", String(Deno.pid)],
+  }).output();
+  return new TextDecoder().decode(stdout).trim().split("\n").map((line) => {
+    const [tid, nice] = line.trim().split(/\s+/).map(Number);
+    return { tid, nice };
+  });
+}
+
+Deno.test({
+  name:
+    "passwords: the native addon hashes in worker threads at a lower priority than the pages",
+  ignore: Deno.build.os !== "linux",
+  fn: async () => {
+    const lines: string[] = [];
+    const hasher = await createPasswordHasher({
+      workers: 1,
+      backend: "native",
+      log: {
+        info: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`),
+        warn: (m) => lines.push(m),
+      },
+    });
+    try {
+      const encoded = await hasher.hash("worker thread");
+      assert.equal(await hasher.verify("worker thread", encoded), true);
+      const nices = await threadNices();
+      const main = nices.find((t) => t.tid === Deno.pid);
+      assert.equal(main?.nice, 0, "the page thread keeps its priority");
+      assert.equal(
+        nices.filter((t) => t.nice === HASHING_NICE).length,
+        1,
+        `one hashing thread at nice ${HASHING_NICE}: ${JSON.stringify(nices)}`,
+      );
+      assert.match(
+        lines.join("\n"),
+        /password workers \{"backend":"native","priority":"lowered"\}/,
+      );
+    } finally {
+      hasher.close();
+    }
+  },
+});
+
+Deno.test({
+  name:
+    "passwords: unset, the workers take every core once they run below the pages",
+  ignore: Deno.build.os !== "linux" || navigator.hardwareConcurrency < 2,
+  fn: async () => {
+    const cores = Math.min(navigator.hardwareConcurrency, 8);
+    const hasher = await createPasswordHasher({ workers: null });
+    try {
+      // Before any worker said how it runs: one core is kept for the pages.
+      const first = Array.from(
+        { length: cores },
+        (_, i) => hasher.hash(`a${i}`),
+      );
+      assert.equal(hasher.queueLength(), 1);
+      await Promise.all(first);
+      // The first worker ran at a lower priority: every core may hash.
+      const second = Array.from(
+        { length: cores },
+        (_, i) => hasher.hash(`b${i}`),
+      );
+      assert.equal(hasher.queueLength(), 0);
+      await Promise.all(second);
+    } finally {
+      hasher.close();
+    }
+  },
 });
