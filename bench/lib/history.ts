@@ -78,11 +78,12 @@ export async function replaceLatestRows(
 }
 
 export function describeRun(run: Run): string {
-  const met = run.rows.filter((r) => r.pass).length;
+  const goals = run.rows.filter((r) => !r.info);
+  const met = goals.filter((r) => r.pass).length;
   const when = run.date.replace("T", " ").replace(/:\d\d\.\d+Z$/, " UTC");
   return `${when}, ${run.cores} cores, Deno ${run.deno}; load average ` +
     `(1, 5, 15 min) ${run.loadAverage.before} before, ` +
-    `${run.loadAverage.after} after: **${met} of ${run.rows.length} goals met**`;
+    `${run.loadAverage.after} after: **${met} of ${goals.length} goals met**`;
 }
 
 /**
