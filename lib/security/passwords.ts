@@ -173,6 +173,7 @@ export async function createPasswordHasher(
       if (auto && !priority) limiter.setSlots(workers);
     },
   });
+  pool.start();
   const run = (job: PasswordJob) => limiter.run(() => pool.run(job));
   let closed = false;
   let dummy: Promise<string> | null = null;

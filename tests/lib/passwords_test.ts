@@ -391,3 +391,28 @@ Deno.test({
     }
   },
 });
+
+Deno.test("passwords: the workers start with the hasher, not in the middle of the first sign-ups", async () => {
+  // `new Worker` holds the calling thread for tens of milliseconds: started
+  // lazily, the first hash would stall every request under way.
+  const reports: string[] = [];
+  const setUp = Promise.withResolvers<void>();
+  const hasher = await createPasswordHasher({
+    workers: 2,
+    log: {
+      info: (m) => {
+        if (m !== "password workers") return;
+        reports.push(m);
+        setUp.resolve();
+      },
+      warn() {},
+    },
+  });
+  try {
+    // No hash asked for, yet a worker has loaded and set itself up.
+    await setUp.promise;
+    assert.deepEqual(reports, ["password workers"]);
+  } finally {
+    hasher.close();
+  }
+});
