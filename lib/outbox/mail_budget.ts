@@ -62,6 +62,28 @@ export async function spendMailBudgets(
   deps: Pick<Deps, "kv" | "config" | "clock" | "log">,
   tos: string[],
 ): Promise<BudgetVerdict[]> {
+  const spend = planMailBudgets(deps, tos);
+  await spend.addTo(deps.kv.atomic()).commit();
+  return await spend.verdicts();
+}
+
+/** A batch's spend, split so it can ride in a commit that does more. */
+export interface MailBudgetSpend {
+  /** Adds the batch's increments to `atomic` (sums: they never conflict). */
+  addTo(atomic: Deno.AtomicOperation): Deno.AtomicOperation;
+  /** Once that commit is done: each mail's verdict, in the order given. */
+  verdicts(): Promise<BudgetVerdict[]>;
+}
+
+/**
+ * The spend of spendMailBudgets without its commit: the deliverer adds it to
+ * the commit that also clears the mails already sent (one disk flush for
+ * both, lib/outbox/deliver.ts).
+ */
+export function planMailBudgets(
+  deps: Pick<Deps, "kv" | "config" | "clock" | "log">,
+  tos: string[],
+): MailBudgetSpend {
   const { kv, config, clock, log } = deps;
   const windowStart = Math.floor(clock.now() / HOUR_MS) * HOUR_MS;
   type Budget = {
@@ -92,46 +114,55 @@ export async function spendMailBudgets(
   });
   const list = [...budgets.values()];
   const keyOf = (b: Budget) => keys.mailBudget(b.scope, b.subject, windowStart);
-  const spend = kv.atomic();
-  for (const b of list) spend.sum(keyOf(b), BigInt(b.spent));
-  await spend.commit();
-  const after = new Map<Budget, number>();
-  for (let i = 0; i < list.length; i += KV_GET_MANY_MAX) {
-    const chunk = list.slice(i, i + KV_GET_MANY_MAX);
-    const read = await kv.getMany<Deno.KvU64[]>(chunk.map(keyOf));
-    chunk.forEach((b, j) => after.set(b, Number(read[j].value?.value ?? 0n)));
-  }
-  for (const b of list) {
-    // The first mail of an hour tidies the hour before (sums cannot expire).
-    if (after.get(b) === b.spent) {
-      await kv.delete(
-        keys.mailBudget(b.scope, b.subject, windowStart - HOUR_MS),
-      );
-    }
-  }
-  const verdicts: BudgetVerdict[] = [];
-  let refused = 0;
-  for (const [i, mail] of places.entries()) {
-    const over = mail.find(({ budget, nth }) =>
-      after.get(budget)! - budget.spent + nth > budget.limit
-    );
-    if (!over) {
-      verdicts.push({ ok: true });
-      continue;
-    }
-    refused++;
-    countMailBudgetRefused(over.budget.scope);
-    log.warn("mail budget spent; mail not sent", {
-      scope: over.budget.scope,
-      domain: mailDomain(tos[i]),
-      limitPerHour: over.budget.limit,
-    });
-    verdicts.push({ ok: false, scope: over.budget.scope });
-  }
-  if (refused) {
-    await kv.atomic().sum(keys.mailBudgetRefused(), BigInt(refused)).commit();
-  }
-  return verdicts;
+  return {
+    addTo(atomic) {
+      for (const b of list) atomic.sum(keyOf(b), BigInt(b.spent));
+      return atomic;
+    },
+    async verdicts() {
+      const after = new Map<Budget, number>();
+      for (let i = 0; i < list.length; i += KV_GET_MANY_MAX) {
+        const chunk = list.slice(i, i + KV_GET_MANY_MAX);
+        const read = await kv.getMany<Deno.KvU64[]>(chunk.map(keyOf));
+        chunk.forEach((b, j) =>
+          after.set(b, Number(read[j].value?.value ?? 0n))
+        );
+      }
+      for (const b of list) {
+        // The first mail of an hour tidies the hour before (sums cannot
+        // expire).
+        if (after.get(b) === b.spent) {
+          await kv.delete(
+            keys.mailBudget(b.scope, b.subject, windowStart - HOUR_MS),
+          );
+        }
+      }
+      const verdicts: BudgetVerdict[] = [];
+      let refused = 0;
+      for (const [i, mail] of places.entries()) {
+        const over = mail.find(({ budget, nth }) =>
+          after.get(budget)! - budget.spent + nth > budget.limit
+        );
+        if (!over) {
+          verdicts.push({ ok: true });
+          continue;
+        }
+        refused++;
+        countMailBudgetRefused(over.budget.scope);
+        log.warn("mail budget spent; mail not sent", {
+          scope: over.budget.scope,
+          domain: mailDomain(tos[i]),
+          limitPerHour: over.budget.limit,
+        });
+        verdicts.push({ ok: false, scope: over.budget.scope });
+      }
+      if (refused) {
+        await kv.atomic().sum(keys.mailBudgetRefused(), BigInt(refused))
+          .commit();
+      }
+      return verdicts;
+    },
+  };
 }
 
 /** How many mails the budgets have refused since the store was created. */
