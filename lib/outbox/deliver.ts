@@ -36,7 +36,7 @@ import {
   type SignalType,
 } from "./signals.ts";
 import { createBatcher } from "./batcher.ts";
-import { spendMailBudgets } from "./mail_budget.ts";
+import { type BudgetVerdict, planMailBudgets } from "./mail_budget.ts";
 
 /** How long a claim lasts; longer than any mail backend's timeouts. */
 export const LEASE_MS = 60_000;
@@ -102,19 +102,17 @@ export function createDeliverer(
     maxWaitMs: THROTTLE_MAX_WAIT_MS,
     now: () => clock.now(),
   });
-  // Every mail spends from its hourly budgets before it goes: one commit for
-  // all the mails that reach that point together, not one each.
-  // (Keyed by a fresh object: the batcher merges equal keys, and two mails to
-  // one address must spend twice.)
-  const spendBatched = createBatcher(
-    (mails: { to: string }[]) => spendMailBudgets(deps, mails.map((m) => m.to)),
-    { maxBatch: MAX_BATCH, maxInFlight: 1 },
-  );
   const ctx: HandlerContext = {
     ...deps,
     mailer,
     emails,
-    spendBudget: (to) => spendBatched({ to }),
+    // Keyed by a fresh object: the batcher merges equal keys, and two mails
+    // to one address must spend twice.
+    spendBudget: async (to) => {
+      const verdict = await write({ spend: to });
+      if (verdict instanceof Error) throw verdict;
+      return verdict!;
+    },
   };
 
   /** `before`: the entry as read, given back when a send is deferred. */
@@ -311,18 +309,32 @@ export function createDeliverer(
     }
   }
 
-  /** Deletes delivered entries, many per commit. */
-  async function clear(
-    sent: { id: string; entry: OutboxEntry; ms: number }[],
-  ) {
+  type Sent = { id: string; entry: OutboxEntry; ms: number };
+  type Write = { spend: string } | { sent: Sent };
+
+  /**
+   * One commit for what the sends under way have to write: the budgets of
+   * the mails about to go (lib/outbox/mail_budget.ts) and the deletes of the
+   * mails that went. Each commit is a disk flush, the cost that bounds
+   * delivery; the two used to take one each. Only sums and deletes: no
+   * check can fail it, only the database.
+   */
+  async function commitWrites(
+    writes: Write[],
+  ): Promise<(BudgetVerdict | Error | undefined)[]> {
+    const tos = writes.flatMap((w) => "spend" in w ? [w.spend] : []);
+    const sent = writes.flatMap((w) => "sent" in w ? [w.sent] : []);
+    const budget = tos.length ? planMailBudgets(deps, tos) : null;
     // The mails are out: a failed delete now would send them again after the
-    // lease, so a busy database (another process on the same file) is retried.
+    // lease, so a busy database (another process on the same file) is retried
+    // (a failed commit applies nothing, so the sums are not counted twice).
     for (let attempt = 1;; attempt++) {
       const atomic = kv.atomic();
+      budget?.addTo(atomic);
       for (const { id } of sent) {
         atomic.delete(keys.outboxEntry(id)).delete(keys.undelivered(id));
       }
-      atomic.sum(keys.outboxDone(), BigInt(sent.length));
+      if (sent.length) atomic.sum(keys.outboxDone(), BigInt(sent.length));
       try {
         await atomic.commit();
         break;
@@ -337,19 +349,33 @@ export function createDeliverer(
       countMail("sent", entry.signal.type);
       recordSignalToMail(now - entry.createdAt, entry.signal.type);
     }
+    // The deletes are done whatever the budget read says: a failed read
+    // fails only the mails that waited for their verdict.
+    let verdicts: BudgetVerdict[] | Error = [];
+    try {
+      if (budget) verdicts = await budget.verdicts();
+    } catch (err) {
+      verdicts = err instanceof Error ? err : new Error(String(err));
+    }
+    let nth = 0;
+    return writes.map((w) =>
+      "sent" in w
+        ? undefined
+        : verdicts instanceof Error
+        ? verdicts
+        : verdicts[nth++]
+    );
   }
 
-  // A sent mail leaves the outbox as soon as the previous delete commit is
-  // done, together with whatever else was sent meanwhile: not at the end of
-  // its whole batch, which a crash would cut off with every mail of the
-  // batch sent and still listed (sent again after the lease).
-  const clearSent = createBatcher(
-    async (sent: { id: string; entry: OutboxEntry; ms: number }[]) => {
-      await clear(sent);
-      return sent.map(() => undefined);
-    },
-    { maxBatch: MAX_BATCH, maxInFlight: 1 },
-  );
+  // A sent mail leaves the outbox as soon as the previous commit is done,
+  // together with whatever else was sent meanwhile: not at the end of its
+  // whole batch, which a crash would cut off with every mail of the batch
+  // sent and still listed (sent again after the lease). A mail about to go
+  // spends its budget in the same commit.
+  const write = createBatcher(commitWrites, {
+    maxBatch: MAX_BATCH,
+    maxInFlight: 1,
+  });
 
   // What this process is sending, by outbox id: a caller asking for an entry
   // already under way here shares that send instead of finding it leased.
@@ -420,7 +446,9 @@ export function createDeliverer(
       const { outcome, ms } = await send(id, claimed);
       // Whatever else goes wrong, what was sent must leave the outbox, or it
       // would be sent again when its lease runs out.
-      if (outcome === "sent") await clearSent({ id, entry: claimed.entry, ms });
+      if (outcome === "sent") {
+        await write({ sent: { id, entry: claimed.entry, ms } });
+      }
       return outcome;
     };
     for (const id of all) {
