@@ -19,7 +19,7 @@ import { countActivation, countRegistration } from "../app/metrics.ts";
 import * as z from "zod/mini";
 import { ChangePasswordSchema, type RegisterInput } from "./schemas.ts";
 import { type NewSession } from "./sessions.ts";
-import { activationNeeds, getUser } from "./users.ts";
+import { activationNeeds, getUser, getUserEntry, isLive } from "./users.ts";
 import {
   activateUser,
   type ActivationProof,
@@ -260,7 +260,9 @@ export async function activateAccount(
   if (!verified.ok) return verified;
   const tokenVersion = verified.payload.v ?? 0;
   const registrant = opts.registrant ?? null;
-  const user = await getUser(deps.kv, verified.payload.sub, now);
+  // Read once: activateUser decides and commits on this same entry.
+  const read = await getUserEntry(deps.kv, verified.payload.sub);
+  const user = read.value && isLive(read.value, now) ? read.value : null;
   if (!user) return { ok: false, reason: "invalid" };
   if (user.isActivated) return { ok: false, reason: "already_active" };
   if (tokenVersion !== user.tokenVersion) {
@@ -288,6 +290,7 @@ export async function activateAccount(
       tokenVersion,
       proof,
       client: opts.client,
+      read,
     });
   if (res.ok) {
     countActivation();

@@ -98,6 +98,10 @@ export function createPendingUser(
   }, CONFLICT);
 }
 
+function sameKey(a: Deno.KvKey, b: Deno.KvKey): boolean {
+  return a.length === b.length && a.every((part, i) => part === b[i]);
+}
+
 export type ActivateResult =
   | { ok: true; user: User; session: NewSession }
   | { ok: false; reason: "password_required"; user: User; wrong: boolean }
@@ -119,7 +123,7 @@ export type ActivationProof =
  * of the record as it is at the commit (a password checked against a hash
  * that has since been replaced proves nothing).
  */
-export function activateUser(
+export async function activateUser(
   kv: Deno.Kv,
   userId: string,
   opts: {
@@ -129,11 +133,21 @@ export function activateUser(
     proof: ActivationProof;
     /** Who activates: kept with the session and its "signed_in" event. */
     client?: ClientInfo;
+    /**
+     * The user's entry as the caller just read it: the first try decides on
+     * it instead of reading again (the commit checks its versionstamp, so a
+     * stale one loses like any race, and the next try reads afresh).
+     */
+    read?: Deno.KvEntryMaybe<User>;
   },
 ): Promise<ActivateResult> {
-  const { now, sessionTtlMs, proof } = opts;
-  return retryGuarded(async (): Promise<ActivateResult | undefined> => {
-    const entry = await kv.get<User>(keys.user(userId));
+  const { now, sessionTtlMs, proof, read } = opts;
+  const key = keys.user(userId);
+  if (read && !sameKey(read.key, key)) {
+    throw new Error("activateUser: the entry read is not this user's");
+  }
+  return await retryGuarded(async (n): Promise<ActivateResult | undefined> => {
+    const entry = n === 0 && read ? read : await kv.get<User>(key);
     const current = entry.value;
     if (!current || !isLive(current, now)) {
       return { ok: false, reason: "not_found" };

@@ -51,8 +51,19 @@ export async function getUser(
   id: string,
   now: number,
 ): Promise<User | null> {
-  const user = (await kv.get<User>(keys.user(id))).value;
+  const user = (await getUserEntry(kv, id)).value;
   return user && isLive(user, now) ? user : null;
+}
+
+/**
+ * The record with its versionstamp, live or not, for a write guarded by
+ * this very read (see activateUser's `read`).
+ */
+export function getUserEntry(
+  kv: Deno.Kv,
+  id: string,
+): Promise<Deno.KvEntryMaybe<User>> {
+  return kv.get<User>(keys.user(id));
 }
 
 export async function getUserByEmail(

@@ -1,5 +1,9 @@
 import assert from "node:assert/strict";
-import { getUserByEmail } from "../../lib/accounts/users.ts";
+import {
+  getUserByEmail,
+  getUserEntry,
+  type User,
+} from "../../lib/accounts/users.ts";
 import {
   activateUser,
   createPendingUser,
@@ -135,4 +139,64 @@ Deno.test("users: a link with an old token version does not activate", async () 
     proof: { registrant: created.user.id },
   });
   assert.deepEqual(res, { ok: false, reason: "not_found" });
+});
+
+Deno.test("users: activation on the caller's read commits what is stored, not what was read", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const created = await register(kv);
+  assert.ok(created.ok);
+  const read = await getUserEntry(kv, created.user.id);
+  // Changed after the caller read it: the read's commit must lose its check.
+  const renamed: User = { ...read.value!, firstName: "Ada Lovelace" };
+  await kv.set(keys.user(created.user.id), renamed);
+  const res = await activateUser(kv, created.user.id, {
+    now: 10,
+    sessionTtlMs: HOUR,
+    proof: { registrant: created.user.id },
+    read,
+  });
+  assert.ok(res.ok);
+  const stored = (await kv.get<User>(keys.user(created.user.id))).value!;
+  assert.equal(stored.firstName, "Ada Lovelace");
+  assert.equal(stored.isActivated, true);
+});
+
+Deno.test("users: a read taken before someone else activated gets already_active and no session", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const created = await register(kv);
+  assert.ok(created.ok);
+  const read = await getUserEntry(kv, created.user.id);
+  const opts = {
+    now: 10,
+    sessionTtlMs: HOUR,
+    proof: { registrant: created.user.id },
+  };
+  assert.ok((await activateUser(kv, created.user.id, opts)).ok);
+  const late = await activateUser(kv, created.user.id, { ...opts, read });
+  assert.deepEqual(late, { ok: false, reason: "already_active" });
+  let sessions = 0;
+  for await (const _ of kv.list({ prefix: ["sessions"] })) sessions++;
+  assert.equal(sessions, 1);
+});
+
+Deno.test("users: activation refuses another user's entry as its read", async () => {
+  using kv = await Deno.openKv(":memory:");
+  const ada = await register(kv);
+  const eve = await register(kv, 0, { email: "eve@example.com" });
+  assert.ok(ada.ok && eve.ok);
+  const read = await getUserEntry(kv, eve.user.id);
+  await assert.rejects(
+    () =>
+      activateUser(kv, ada.user.id, {
+        now: 10,
+        sessionTtlMs: HOUR,
+        proof: { registrant: ada.user.id },
+        read,
+      }),
+    /not this user's/,
+  );
+  assert.equal(
+    (await kv.get<User>(keys.user(eve.user.id))).value!.isActivated,
+    false,
+  );
 });

@@ -390,3 +390,54 @@ Deno.test("activate: signing in by activation ends the session the browser had",
   assert.equal((await copy.get("/account")).status, 303);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
 });
+
+Deno.test("activate: the registering browser's POST reads the account once and commits once", async () => {
+  // What KV does per activation is the activation's cost: the route and
+  // the store share one read of the record, and everything lands in one
+  // commit (user, index, session, audit event).
+  const calls: string[] = [];
+  let counting = false;
+  await using app = await startTestApp({
+    wrapKv: (kv) =>
+      new Proxy(kv, {
+        get(target, prop) {
+          const value = Reflect.get(target, prop, target);
+          if (typeof value !== "function") return value;
+          if (prop === "atomic") {
+            return () => {
+              const op = target.atomic();
+              const commit = op.commit.bind(op);
+              op.commit = () => {
+                if (counting) calls.push("commit");
+                return commit();
+              };
+              return op;
+            };
+          }
+          return (...args: unknown[]) => {
+            if (counting && ["get", "getMany", "list"].includes(String(prop))) {
+              calls.push(`${String(prop)} ${JSON.stringify(args[0])}`);
+            }
+            return value.apply(target, args);
+          };
+        },
+      }),
+  });
+  const browser = app.browser();
+  await browser.register();
+  const path = await app.activationPath();
+  const user = await pendingUser(app);
+  counting = true;
+  const res = await browser.post(path);
+  counting = false;
+  assert.equal(res.status, 303);
+  assert.equal(res.location, "/account");
+  assert.deepEqual(calls, [
+    `get ${JSON.stringify(keys.user(user.id))}`,
+    "commit",
+  ]);
+  const stored = (await app.kv.get<User>(keys.user(user.id))).value!;
+  assert.equal(stored.isActivated, true);
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
+  assert.equal(await countPrefix(app.kv, keys.auditEvents(user.id)), 1);
+});
