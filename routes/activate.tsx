@@ -48,7 +48,6 @@ import {
   fieldErrors,
   ResetPasswordSchema,
 } from "../lib/accounts/schemas.ts";
-import { deleteSession } from "../lib/accounts/sessions.ts";
 import { activationNeeds, type User } from "../lib/accounts/users.ts";
 import { setAccountNotice } from "../lib/web/notices.ts";
 import { KEEP_TYPED_SCRIPT } from "./_app.tsx";
@@ -335,6 +334,9 @@ export function activateRoutes(deps: AppDeps) {
           currentPassword,
           newPassword,
           client: requestClient(c, config),
+          // A fresh session: whatever this browser was signed in to ends
+          // in the same commit.
+          endSession: c.get("session") ?? undefined,
         }),
     );
     if (!res.ok && "retryAfterMs" in res) {
@@ -358,9 +360,6 @@ export function activateRoutes(deps: AppDeps) {
       );
     }
     if (res.ok) {
-      // A fresh session: whatever this browser was signed in to ends here.
-      const old = c.get("session");
-      if (old) await deleteSession(deps.kv, old.idHash);
       setSessionCookie(c, config, res.session.token);
       forgetRegisteringBrowser(c, config);
       // "Your account is active", once, when the account page opens.

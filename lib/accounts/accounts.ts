@@ -253,6 +253,8 @@ export async function activateAccount(
     newPassword?: string;
     /** Who activates (lib/devices.ts), kept with the new session. */
     client?: ClientInfo;
+    /** The session this browser had: it ends in the activation's commit. */
+    endSession?: { idHash: string; userId: string };
   } = {},
 ): Promise<ActivateOutcome> {
   const now = deps.clock.now();
@@ -291,6 +293,7 @@ export async function activateAccount(
       proof,
       client: opts.client,
       read,
+      endSession: opts.endSession,
     });
   if (res.ok) {
     countActivation();

@@ -123,6 +123,19 @@ export async function deleteSession(
   await atomic.commit();
 }
 
+/**
+ * Adds ending a session the caller has already read (its owner known) to a
+ * caller's atomic operation: the session and its per-user index go together.
+ */
+export function endSessionIn(
+  atomic: Deno.AtomicOperation,
+  { idHash, userId }: { idHash: string; userId: string },
+): Deno.AtomicOperation {
+  return atomic
+    .delete(keys.session(idHash))
+    .delete(keys.userSession(userId, idHash));
+}
+
 /** Ends every session of a user (deactivation, password change). */
 export async function deleteUserSessions(
   kv: Deno.Kv,

@@ -12,6 +12,7 @@ import { keys } from "../kv/keys.ts";
 import { addSignal, type UserOnlySignalType } from "../outbox/signals.ts";
 import {
   addSession,
+  endSessionIn,
   type NewSession,
   newSession,
   type Session,
@@ -139,6 +140,12 @@ export async function activateUser(
      * stale one loses like any race, and the next try reads afresh).
      */
     read?: Deno.KvEntryMaybe<User>;
+    /**
+     * The session the activating browser had (any account's): it ends in
+     * the commit that signs the browser in to this one, never one without
+     * the other.
+     */
+    endSession?: Pick<Session, "userId"> & { idHash: string };
   },
 ): Promise<ActivateResult> {
   const { now, sessionTtlMs, proof, read } = opts;
@@ -199,6 +206,7 @@ export async function activateUser(
       .set(keys.user(user.id), user)
       .set(keys.userByEmail(user.email), user.id);
     addSession(atomic, session, sessionTtlMs);
+    if (opts.endSession) endSessionIn(atomic, opts.endSession);
     addAuditEvent(atomic, user.id, { type: "signed_in", client }, now);
     const res = await atomic.commit();
     if (res.ok) return { ok: true, user, session };

@@ -82,13 +82,12 @@ export function accountApi(deps: AppDeps) {
           currentPassword,
           newPassword,
           client: requestClient(c, deps.config),
+          // Whatever this client was signed in to ends in the same commit.
+          endSession: c.get("session") ?? undefined,
         }),
     );
     if (!res.ok && "retryAfterMs" in res) return apiHashTurnRefused(c, res);
     if (res.ok) {
-      // Whatever this client was signed in to ends here.
-      const old = c.get("session");
-      if (old) await deleteSession(deps.kv, old.idHash);
       setSessionCookie(c, deps.config, res.session.token);
       return c.json({ user: publicUser(res.user) });
     }

@@ -346,3 +346,22 @@ Deno.test("api: docs/api.md lists every error code under its one status", async 
   }
   assert.deepEqual(Object.fromEntries(listed), { ...API_ERRORS });
 });
+
+Deno.test("api: activating signs the client out of the account it had, in the same commit", async () => {
+  await using app = await startTestApp();
+  const client = await activeViaApi(app);
+  const ada = (await app.kv.get<string>(keys.userByEmail(ADA.email))).value!;
+  assert.equal(await countPrefix(app.kv, keys.userSessions(ada)), 1);
+  const grace = { ...ADA, first_name: "Grace", email: "grace@example.com" };
+  assert.equal((await client.api("/api/register", grace)).status, 202);
+  const act = await client.api("/api/activate", {
+    token: tokenOf(await app.activationPath(2)),
+    current_password: GOOD_PASSWORD,
+  });
+  assert.equal(act.status, 200);
+  assert.equal(act.json.user.email, "grace@example.com");
+  assert.equal(await countPrefix(app.kv, keys.userSessions(ada)), 0);
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
+  const me = await client.get("/api/me");
+  assert.equal(JSON.parse(me.body).user.email, "grace@example.com");
+});

@@ -391,13 +391,14 @@ Deno.test("activate: signing in by activation ends the session the browser had",
   assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
 });
 
-Deno.test("activate: the registering browser's POST reads the account once and commits once", async () => {
-  // What KV does per activation is the activation's cost: the route and
-  // the store share one read of the record, and everything lands in one
-  // commit (user, index, session, audit event).
+/**
+ * A test app whose KV notes every read and commit made while `counting`:
+ * what KV does per activation is most of the activation's cost.
+ */
+async function countingApp() {
   const calls: string[] = [];
   let counting = false;
-  await using app = await startTestApp({
+  const app = await startTestApp({
     wrapKv: (kv) =>
       new Proxy(kv, {
         get(target, prop) {
@@ -423,21 +424,74 @@ Deno.test("activate: the registering browser's POST reads the account once and c
         },
       }),
   });
+  return {
+    app,
+    /** The calls `work` made, from the first read of `from` on. */
+    async callsFrom(from: Deno.KvKey, work: () => Promise<unknown>) {
+      calls.length = 0;
+      counting = true;
+      try {
+        await work();
+      } finally {
+        counting = false;
+      }
+      const first = calls.indexOf(`get ${JSON.stringify(from)}`);
+      return { all: calls.slice(), fromRead: calls.slice(first) };
+    },
+  };
+}
+
+Deno.test("activate: the registering browser's POST reads the account once and commits once", async () => {
+  // The route and the store share one read of the record, and everything
+  // lands in one commit (user, index, session, audit event).
+  const { app, callsFrom } = await countingApp();
+  await using _app = app;
   const browser = app.browser();
   await browser.register();
   const path = await app.activationPath();
   const user = await pendingUser(app);
-  counting = true;
-  const res = await browser.post(path);
-  counting = false;
-  assert.equal(res.status, 303);
-  assert.equal(res.location, "/account");
-  assert.deepEqual(calls, [
+  let res: Awaited<ReturnType<typeof browser.post>> | undefined;
+  const calls = await callsFrom(keys.user(user.id), async () => {
+    res = await browser.post(path);
+  });
+  assert.equal(res?.status, 303);
+  assert.equal(res?.location, "/account");
+  assert.deepEqual(calls.fromRead, [
     `get ${JSON.stringify(keys.user(user.id))}`,
     "commit",
   ]);
+  assert.equal(calls.all.filter((c) => c === "commit").length, 1);
   const stored = (await app.kv.get<User>(keys.user(user.id))).value!;
   assert.equal(stored.isActivated, true);
   assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
   assert.equal(await countPrefix(app.kv, keys.auditEvents(user.id)), 1);
+});
+
+Deno.test("activate: the session the browser had ends in the activation's own commit", async () => {
+  const { app, callsFrom } = await countingApp();
+  await using _app = app;
+  const browser = await createActiveAccount(app, {
+    email: "first@example.com",
+  });
+  const first =
+    (await app.kv.get<string>(keys.userByEmail("first@example.com")))
+      .value!;
+  await browser.register({ email: "second@example.com" });
+  const path = await app.activationPath(2);
+  const second = await pendingUser(app, "second@example.com");
+  let res: Awaited<ReturnType<typeof browser.post>> | undefined;
+  const calls = await callsFrom(keys.user(second.id), async () => {
+    res = await browser.post(path);
+  });
+  assert.equal(res?.location, "/account");
+  // Signing in to the second account and signing out of the first: one
+  // commit, no read of the old session after the page's own.
+  assert.deepEqual(calls.fromRead, [
+    `get ${JSON.stringify(keys.user(second.id))}`,
+    "commit",
+  ]);
+  assert.equal(calls.all.filter((c) => c === "commit").length, 1);
+  assert.equal(await countPrefix(app.kv, keys.userSessions(first)), 0);
+  assert.equal(await countPrefix(app.kv, keys.userSessions(second.id)), 1);
+  assert.equal(await countPrefix(app.kv, ["sessions"]), 1);
 });
