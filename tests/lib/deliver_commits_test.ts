@@ -7,6 +7,7 @@ import { createPendingUser } from "../../lib/accounts/user_writes.ts";
 import { mailBudgetRefusals } from "../../lib/outbox/mail_budget.ts";
 import { addSignal } from "../../lib/outbox/signals.ts";
 import { countPrefix, startTestApp } from "../helpers.ts";
+import { watchCommits } from "../kv_commits.ts";
 
 type Commit = { sums: string[]; deletes: string[] };
 
@@ -19,41 +20,17 @@ function recordingCommits(
   commits: Commit[],
   gate: { hold: Promise<void> | null; held?: () => void },
 ): Deno.Kv {
-  const wrapOp = (op: Deno.AtomicOperation): Deno.AtomicOperation => {
-    const seen: Commit = { sums: [], deletes: [] };
-    const proxy: Deno.AtomicOperation = new Proxy(op, {
-      get(target, prop) {
-        if (prop === "commit") {
-          return async () => {
-            commits.push(seen);
-            if (seen.sums.includes("mail_budget") && gate.hold) {
-              const hold = gate.hold;
-              gate.hold = null;
-              gate.held?.();
-              await hold;
-            }
-            return await target.commit();
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          const part = String((args[0] as Deno.KvKey)[0]);
-          if (prop === "sum") seen.sums.push(part);
-          if (prop === "delete") seen.deletes.push(part);
-          const result = value.apply(target, args);
-          return result === target ? proxy : result;
-        };
-      },
-    });
-    return proxy;
-  };
-  return new Proxy(kv, {
-    get(target, prop) {
-      if (prop === "atomic") return () => wrapOp(target.atomic());
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  return watchCommits(kv, async (mutations) => {
+    const parts = (op: string) =>
+      mutations.filter((m) => m.op === op).map((m) => String(m.key[0]));
+    const seen: Commit = { sums: parts("sum"), deletes: parts("delete") };
+    commits.push(seen);
+    if (seen.sums.includes("mail_budget") && gate.hold) {
+      const hold = gate.hold;
+      gate.hold = null;
+      gate.held?.();
+      await hold;
+    }
   });
 }
 

@@ -12,43 +12,18 @@ import {
   startTestApp,
   type TestApp,
 } from "../helpers.ts";
+import { watchCommits } from "../kv_commits.ts";
 
 /**
  * The same KV, except that while `hold` is set, a commit that writes a user
  * record waits for it. Everything else (the rate limits) goes through.
  */
 function holdingUserCommits(kv: Deno.Kv, gate: { hold: Promise<void> | null }) {
-  const wrapOp = (op: Deno.AtomicOperation): Deno.AtomicOperation => {
-    let writesUser = false;
-    const proxy: Deno.AtomicOperation = new Proxy(op, {
-      get(target, prop) {
-        if (prop === "commit") {
-          return async () => {
-            if (writesUser && gate.hold) await gate.hold;
-            return await target.commit();
-          };
-        }
-        const value = Reflect.get(target, prop, target);
-        if (typeof value !== "function") return value;
-        return (...args: unknown[]) => {
-          if (
-            prop === "set" && (args[0] as Deno.KvKey)[0] === keys.users()[0]
-          ) {
-            writesUser = true;
-          }
-          const result = value.apply(target, args);
-          return result === target ? proxy : result;
-        };
-      },
-    });
-    return proxy;
-  };
-  return new Proxy(kv, {
-    get(target, prop) {
-      if (prop === "atomic") return () => wrapOp(target.atomic());
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
+  return watchCommits(kv, async (mutations) => {
+    const writesUser = mutations.some((m) =>
+      m.op === "set" && m.key[0] === keys.users()[0]
+    );
+    if (writesUser && gate.hold) await gate.hold;
   });
 }
 
