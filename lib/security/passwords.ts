@@ -85,19 +85,17 @@ export interface PasswordHasherOptions {
 function createLimiter(slots: number, queueLimit: number) {
   let running = 0;
   const waiting: Array<() => void> = [];
-  const startWaiting = () => {
-    while (running < slots && waiting.length) {
-      running++;
-      waiting.shift()!();
-    }
-  };
   // A moving average of one job's time, to tell a refused client when to retry.
   let averageMs = 50;
   return {
     waiting: () => waiting.length,
+    /** More slots than before: jobs waiting start at once. */
     setSlots(n: number) {
       slots = n;
-      startWaiting();
+      while (running < slots && waiting.length) {
+        running++;
+        waiting.shift()!();
+      }
     },
     async run<T>(work: () => Promise<T>): Promise<T> {
       if (running >= slots) {

@@ -416,3 +416,44 @@ Deno.test("passwords: the workers start with the hasher, not in the middle of th
     hasher.close();
   }
 });
+
+Deno.test({
+  name:
+    "passwords: unset, workers that cannot run below the pages leave one core to them",
+  ignore: navigator.hardwareConcurrency < 2,
+  fn: async () => {
+    const cores = Math.min(navigator.hardwareConcurrency, 8);
+    const setUp = Promise.withResolvers<void>();
+    // A worker that says its priority stayed (another OS, no FFI) and holds
+    // every job until the test ends.
+    const hasher = await createPasswordHasher({
+      workers: null,
+      backend: "wasm",
+      workerUrl: workerFrom(`
+        self.onmessage = ({ data }) => {
+          if (data.setUp) {
+            self.postMessage({ setUp: { backend: "wasm", priority: "not on Linux" } });
+          }
+        };
+        self.postMessage({ ready: true });
+      `),
+      log: {
+        info: (m) => m === "password workers" && setUp.resolve(),
+        warn() {},
+      },
+    });
+    try {
+      await setUp.promise;
+      const jobs = Array.from(
+        { length: cores },
+        (_, i) => hasher.hash(`p${i}`).catch(() => {}),
+      );
+      // cores - 1 run, one waits: the pages keep a core.
+      assert.equal(hasher.queueLength(), 1);
+      hasher.close();
+      await Promise.all(jobs);
+    } finally {
+      hasher.close();
+    }
+  },
+});
