@@ -65,7 +65,7 @@ export interface WorkerPoolOptions {
 export interface WorkerPool {
   /**
    * Starts every worker now. `new Worker` holds the calling thread for about
-   * 55-65 ms here (measured): at start-up, not in the middle of a sign-up
+   * 53-66 ms here (measured): at start-up, not in the middle of a sign-up
    * wave, where every request would wait that long.
    */
   start(): void;
