@@ -40,8 +40,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
   return res.config;
 }
 
+/**
+ * Rate limits count in fixed windows aligned to the epoch (1 m, 15 m, 1 h):
+ * a test clock that started at the real time would, a minute before a
+ * window's edge, see its counts reset when a test moves it on. It starts at
+ * the current hour, the edge of every such window.
+ */
+const HOUR = 3_600_000;
+
 export class TestClock implements Clock {
-  constructor(public time = Date.now()) {}
+  constructor(public time = Math.floor(Date.now() / HOUR) * HOUR) {}
   now(): number {
     return this.time;
   }
